@@ -1,0 +1,63 @@
+"""Inputs and results of the activities: one model in, one model out (style rule 2)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from domain.events import OrderEvent
+from domain.tasks import Task
+from domain.view import OrderView
+
+
+class OrderChanges(BaseModel):
+    """What changed in one step of an order, written to the read model in one transaction."""
+
+    view: OrderView
+    #: Grows with every write from the workflow; the read model keeps the highest.
+    revision: int
+    events: list[OrderEvent] = []
+    tasks: list[Task] = []
+    lines_changed: bool = False
+
+
+class ReserveStock(BaseModel):
+    order_id: str
+    #: Deterministic per attempt (`<order>:R<n>`), so a retried activity reserves once.
+    reservation_key: str
+    quantities: dict[str, int]
+
+
+class Reservation(BaseModel):
+    reservation_key: str
+    reserved: bool
+    #: Units missing per sku when not reserved (P3.2 "out of stock").
+    short: dict[str, int] = {}
+
+
+class StockMovement(BaseModel):
+    """Release or ship what a reservation holds."""
+
+    order_id: str
+    reservation_key: str
+
+
+class StockMoved(BaseModel):
+    reservation_key: str
+    quantities: dict[str, int] = {}
+
+
+class ReceiveStock(BaseModel):
+    receipt_id: str
+    sku: str
+    quantity: int = Field(ge=1)
+    note: str = ""
+    actor_id: str
+
+
+class SkuQuery(BaseModel):
+    sku: str
+
+
+class BackorderedOrders(BaseModel):
+    sku: str
+    order_ids: list[str]

@@ -1,0 +1,20 @@
+"""Mirroring the workflow's state into the read model (architecture rule 3)."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.contracts import OrderChanges
+from db.engine import Database
+from db.order_records import apply_changes
+
+
+class ReadModelActivities:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @activity.defn
+    def apply_order_changes(self, changes: OrderChanges) -> None:
+        """Write one step of an order (snapshot, new events, changed tasks) in one transaction."""
+        with self.db.write() as conn:
+            apply_changes(conn, changes)

@@ -1,0 +1,114 @@
+"""The one place where refusals and failures become HTTP answers (api.md, Errors).
+
+Every error body is `{"detail": "<sentence>", ...}`: 409s add the order's current
+`status`, 422s add the `field` at fault and the full `errors` list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain import errors as domain_errors
+
+#: Domain refusal -> HTTP status. Subclasses inherit their parent's code.
+HTTP_STATUS: dict[type[domain_errors.OrderError], int] = {
+    domain_errors.NotPermitted: 403,
+    domain_errors.NotFound: 404,
+    domain_errors.ActionNotAllowed: 409,
+    domain_errors.OrderError: 409,
+}
+
+
+class ApiError(Exception):
+    """An answer other than success, with its body's extra fields."""
+
+    def __init__(self, status_code: int, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.extra = extra
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, f"{what} not found")
+
+
+def conflict(detail: str, status: str | None) -> ApiError:
+    return ApiError(409, detail, status=status)
+
+
+def status_for(error_class: type[domain_errors.OrderError]) -> int:
+    for cls in error_class.__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 409
+
+
+def from_refusal(failure: ApplicationError) -> ApiError:
+    """A workflow's refusal (raised in a validator or handler) as an HTTP answer."""
+    error_class = domain_errors.error_type(failure.type or "") or domain_errors.OrderError
+    details = failure.details[0] if failure.details else {}
+    status = details.get("status") if isinstance(details, dict) else None
+    code = status_for(error_class)
+    if code == 409:
+        return ApiError(409, failure.message, status=status)
+    return ApiError(code, failure.message)
+
+
+def from_update_failure(error: WorkflowUpdateFailedError) -> ApiError:
+    cause = error.cause
+    if isinstance(cause, ApplicationError):
+        return from_refusal(cause)
+    return ApiError(500, "the order could not apply the action")
+
+
+def is_not_found(error: RPCError) -> bool:
+    return error.status == RPCStatusCode.NOT_FOUND
+
+
+def is_closed(error: RPCError) -> bool:
+    """The workflow exists but has finished: an update can no longer be applied."""
+    return error.status == RPCStatusCode.NOT_FOUND and "already completed" in error.message
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, error: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": error.detail, **error.extra}, status_code=error.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type")}
+            for e in error.errors()
+        ]
+        first = errors[0] if errors else {"field": "body", "message": "invalid"}
+        return JSONResponse(
+            {
+                "detail": f"invalid {first['field']}: {first['message']}",
+                "field": first["field"],
+                "errors": errors,
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"detail": error.detail},
+            status_code=error.status_code,
+            headers=getattr(error, "headers", None),
+        )

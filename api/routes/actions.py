@@ -1,0 +1,124 @@
+"""Department actions on an order (api.md table): workflow Updates, and signals for feeds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import JSONResponse
+
+from api.deps import State, may_take
+from api.errors import conflict, not_found
+from api.orders_client import recorded_status, run_update, send_signal
+from db.staff import StaffMember
+from domain.actions import ACTION_RULES, Action
+from domain.commands import (
+    ActionResult,
+    BackorderCommand,
+    BackorderRequest,
+    CorrectionCommand,
+    CorrectionRequest,
+    DispatchCommand,
+    DispatchRequest,
+    PackCommand,
+    PackRequest,
+    ReviewCommand,
+    ReviewRequest,
+    TrackingCommand,
+    TrackingRequest,
+)
+from domain.states import OrderStatus
+from workflows.order import OrderWorkflow
+
+router = APIRouter(prefix="/api/v1/orders", tags=["actions"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+# Who may call each endpoint comes from the action matrix in domain.actions (403 otherwise).
+Corrector = Annotated[StaffMember, Depends(may_take(Action.CORRECT))]
+Reviewer = Annotated[StaffMember, Depends(may_take(Action.REVIEW))]
+BackorderClerk = Annotated[StaffMember, Depends(may_take(Action.RECORD_BACKORDER))]
+Packer = Annotated[StaffMember, Depends(may_take(Action.PACK))]
+Dispatcher = Annotated[StaffMember, Depends(may_take(Action.DISPATCH))]
+TrackingFeed = Annotated[StaffMember, Depends(may_take(Action.TRACKING))]
+
+
+@router.post("/{order_id}/corrections", response_model=ActionResult)
+async def correct(
+    order_id: str,
+    body: CorrectionRequest,
+    staff: Corrector,
+    state: State,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Correct the faulty data of an order that needs correction (P2.2)."""
+    command = CorrectionCommand(**body.model_dump(), actor=staff.actor)
+    return await run_update(state, order_id, Action.CORRECT, OrderWorkflow.correct, command, key)
+
+
+@router.post("/{order_id}/review", response_model=ActionResult)
+async def review(
+    order_id: str, body: ReviewRequest, staff: Reviewer, state: State, key: IdempotencyKey = None
+) -> ActionResult:
+    """Approve or reject an order under review (P3.1)."""
+    command = ReviewCommand(**body.model_dump(), actor=staff.actor)
+    return await run_update(state, order_id, Action.REVIEW, OrderWorkflow.review, command, key)
+
+
+@router.post("/{order_id}/backorder", response_model=ActionResult)
+async def record_backorder(
+    order_id: str,
+    body: BackorderRequest,
+    staff: BackorderClerk,
+    state: State,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Record why an order is out of stock and when stock is expected (P3.2)."""
+    command = BackorderCommand(**body.model_dump(), actor=staff.actor)
+    return await run_update(
+        state, order_id, Action.RECORD_BACKORDER, OrderWorkflow.record_backorder, command, key
+    )
+
+
+@router.post("/{order_id}/pack", response_model=ActionResult)
+async def pack(
+    order_id: str, body: PackRequest, staff: Packer, state: State, key: IdempotencyKey = None
+) -> ActionResult:
+    """Record the order picked and packed with its accessories (P3.3)."""
+    command = PackCommand(**body.model_dump(), actor=staff.actor)
+    return await run_update(state, order_id, Action.PACK, OrderWorkflow.pack, command, key)
+
+
+@router.post("/{order_id}/dispatch", response_model=ActionResult)
+async def dispatch(
+    order_id: str,
+    body: DispatchRequest,
+    staff: Dispatcher,
+    state: State,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Hand the order to a carrier (P3.4)."""
+    command = DispatchCommand(**body.model_dump(), actor=staff.actor)
+    return await run_update(state, order_id, Action.DISPATCH, OrderWorkflow.dispatch, command, key)
+
+
+@router.post("/{order_id}/tracking", status_code=202)
+async def tracking(
+    order_id: str, body: TrackingRequest, staff: TrackingFeed, state: State
+) -> JSONResponse:
+    """A carrier's tracking event (P3.4); a repeated event_id is ignored."""
+    status = await recorded_status(state, order_id)
+    if status is None:
+        raise not_found(f"order {order_id}")
+    if OrderStatus(status) not in ACTION_RULES[Action.TRACKING].statuses:
+        raise conflict(f"the order has not been dispatched ({status})", status)
+    await send_signal(
+        state,
+        order_id,
+        OrderWorkflow.tracking,
+        TrackingCommand(**body.model_dump(), actor=staff.actor),
+    )
+    return JSONResponse(
+        {"order_id": order_id, "event_id": body.event_id, "accepted": True}, status_code=202
+    )

@@ -1,0 +1,148 @@
+"""Task inboxes: each department's open work, soonest due first; claiming and closing tasks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.concurrency import run_in_threadpool
+
+from api.deps import CurrentStaff, State, may_take
+from api.errors import ApiError, not_found
+from api.orders_client import run_update
+from api.schemas import TaskList, TaskPublic
+from db import queries
+from db import staff as staff_store
+from db.staff import StaffMember
+from domain.actions import Action
+from domain.actors import Department
+from domain.commands import (
+    ActionResult,
+    ClaimRequest,
+    ClaimTaskCommand,
+    CompleteTaskCommand,
+    TaskNoteRequest,
+)
+from domain.tasks import TaskKind, TaskState
+from workflows.order import OrderWorkflow
+
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+Worker = Annotated[StaffMember, Depends(may_take(Action.CLAIM_TASK))]
+
+
+@router.get("", response_model=TaskList)
+async def list_tasks(
+    staff: CurrentStaff,
+    state: State,
+    department: Department | None = None,
+    kind: TaskKind | None = None,
+    assignee: Annotated[str | None, Query(max_length=64)] = None,
+    overdue: bool | None = None,
+    order_id: Annotated[str | None, Query(max_length=64)] = None,
+    task_state: Annotated[TaskState | None, Query(alias="state")] = TaskState.OPEN,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> TaskList:
+    """Tasks, soonest due first (open ones unless `state` says otherwise)."""
+
+    def read() -> queries.Page:
+        with state.db.read() as conn:
+            return queries.list_tasks(
+                conn,
+                state=task_state.value if task_state else None,
+                department=department.value if department else None,
+                kind=kind.value if kind else None,
+                assignee=assignee,
+                overdue=overdue,
+                order_id=order_id,
+                limit=limit,
+                cursor=cursor,
+            )
+
+    try:
+        page = await run_in_threadpool(read)
+    except ValueError as error:
+        raise ApiError(422, f"invalid cursor: {error}", field="cursor") from None
+    return TaskList(
+        items=[TaskPublic.from_row(r) for r in page.items], next_cursor=page.next_cursor
+    )
+
+
+async def _task(state: State, task_id: str) -> dict[str, Any]:
+    def read() -> dict[str, Any] | None:
+        with state.db.read() as conn:
+            return queries.get_task(conn, task_id)
+
+    task = await run_in_threadpool(read)
+    if task is None:
+        raise not_found(f"task {task_id}")
+    return task
+
+
+@router.get("/{task_id}", response_model=TaskPublic)
+async def get_task(task_id: str, staff: CurrentStaff, state: State) -> TaskPublic:
+    """One task."""
+    return TaskPublic.from_row(await _task(state, task_id))
+
+
+@router.post("/{task_id}/complete", response_model=ActionResult)
+async def complete_task(
+    task_id: str,
+    body: TaskNoteRequest,
+    staff: Annotated[StaffMember, Depends(may_take(Action.COMPLETE_TASK))],
+    state: State,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Close a task whose work was done outside the system, with a note of what was done."""
+    task = await _task(state, task_id)
+    command = CompleteTaskCommand(task_id=task_id, note=body.note, actor=staff.actor)
+    return await run_update(
+        state, task["order_id"], Action.COMPLETE_TASK, OrderWorkflow.complete_task, command, key
+    )
+
+
+async def _assign(
+    state: State, staff: StaffMember, task_id: str, assignee: str | None, key: str | None
+) -> ActionResult:
+    task = await _task(state, task_id)
+    if assignee is not None and assignee != staff.staff_id:
+
+        def read() -> StaffMember | None:
+            with state.db.read() as conn:
+                return staff_store.find(conn, assignee)
+
+        member = await run_in_threadpool(read)
+        if member is None:
+            raise ApiError(422, f"no staff member {assignee}", field="assignee")
+        if member.department.value != task["department"]:
+            raise ApiError(422, f"{assignee} is not in {task['department']}", field="assignee")
+    command = ClaimTaskCommand(task_id=task_id, assignee=assignee, actor=staff.actor)
+    return await run_update(
+        state, task["order_id"], Action.CLAIM_TASK, OrderWorkflow.claim_task, command, key
+    )
+
+
+@router.post("/{task_id}/claim", response_model=ActionResult)
+async def claim_task(
+    task_id: str, staff: Worker, state: State, key: IdempotencyKey = None
+) -> ActionResult:
+    """Take a task of your department as your own."""
+    return await _assign(state, staff, task_id, staff.staff_id, key)
+
+
+@router.post("/{task_id}/unclaim", response_model=ActionResult)
+async def unclaim_task(
+    task_id: str, staff: Worker, state: State, key: IdempotencyKey = None
+) -> ActionResult:
+    """Give a task back to the department's inbox."""
+    return await _assign(state, staff, task_id, None, key)
+
+
+@router.post("/{task_id}/reassign", response_model=ActionResult)
+async def reassign_task(
+    task_id: str, body: ClaimRequest, staff: Worker, state: State, key: IdempotencyKey = None
+) -> ActionResult:
+    """Hand a task to a colleague of the same department (or back to the inbox with null)."""
+    return await _assign(state, staff, task_id, body.assignee, key)

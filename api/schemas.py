@@ -1,0 +1,177 @@
+"""Response bodies of the API (`XPublic`); request bodies are the domain's `XRequest` models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from domain.actors import Department
+from domain.intake import IntakeProblem
+from domain.money import Money
+from domain.order import Customer, OrderItem, OrderKind, Payment, Shipping
+from domain.states import OrderStatus
+from domain.view import Backorder, OrderView, Shipment
+
+
+class OrderCreated(BaseModel):
+    order_id: str
+    status: OrderStatus
+
+
+class TaskPublic(BaseModel):
+    task_id: str
+    order_id: str
+    department: Department
+    kind: str
+    state: str
+    opened_at: datetime
+    due_at: datetime
+    overdue: bool
+    reminded: bool = False
+    escalated: bool = False
+    assignee: str | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    outcome: str | None = None
+    summary: str = ""
+    case_id: str | None = None
+    order_status: str | None = None
+    order_total: Money | None = None
+    order_customer_id: str | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> TaskPublic:
+        return cls.model_validate({k: v for k, v in row.items() if k in cls.model_fields})
+
+
+class EventPublic(BaseModel):
+    seq: int
+    at: datetime
+    kind: str
+    status: str
+    actor_id: str | None
+    actor_department: str | None
+    note: str
+    task_id: str | None = None
+    case_id: str | None = None
+    data: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> EventPublic:
+        return cls.model_validate({k: v for k, v in row.items() if k in cls.model_fields})
+
+
+class OrderPublic(BaseModel):
+    order_id: str
+    status: OrderStatus
+    kind: OrderKind
+    customer: Customer
+    items: list[OrderItem]
+    shipping: Shipping
+    payment: Payment
+    total: Money
+    paid_amount: Money
+    refunded_amount: Money
+    risky: bool
+    risk_reasons: list[str]
+    phone_verified: bool
+    intake_problems: list[IntakeProblem]
+    backorder: Backorder | None
+    shipment: Shipment | None
+    pending_departments: list[Department]
+    overdue: bool
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    open_tasks: list[TaskPublic]
+    events: list[EventPublic]
+    #: "workflow" when read live from the running order, "read_model" otherwise.
+    source: str
+    temporal_ui_url: str
+
+    @classmethod
+    def build(
+        cls, view: OrderView, events: list[dict[str, Any]], *, source: str, ui_url: str
+    ) -> OrderPublic:
+        order = view.order
+        return cls(
+            order_id=order.order_id,
+            status=view.status,
+            kind=order.kind,
+            customer=order.customer,
+            items=order.items,
+            shipping=order.shipping,
+            payment=order.payment,
+            total=view.total,
+            paid_amount=view.paid_amount,
+            refunded_amount=view.refunded_amount,
+            risky=bool(view.risk_reasons),
+            risk_reasons=view.risk_reasons,
+            phone_verified=view.phone_verified,
+            intake_problems=view.intake_problems,
+            backorder=view.backorder,
+            shipment=view.shipment,
+            pending_departments=view.pending_departments,
+            overdue=view.overdue,
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+            closed_at=view.closed_at,
+            open_tasks=[TaskPublic.model_validate(t.model_dump()) for t in view.open_tasks],
+            events=[EventPublic.from_row(e) for e in events],
+            source=source,
+            temporal_ui_url=ui_url,
+        )
+
+
+class OrderSummary(BaseModel):
+    order_id: str
+    status: OrderStatus
+    kind: OrderKind
+    customer_id: str
+    total_amount: Money
+    paid_amount: Money
+    refunded_amount: Money
+    payment_status: str
+    pending_departments: list[str]
+    overdue: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> OrderSummary:
+        data = dict(row)
+        pending = data.get("pending_departments") or ""
+        data["pending_departments"] = [d for d in pending.split(",") if d]
+        return cls.model_validate(data)
+
+
+class OrderList(BaseModel):
+    items: list[OrderSummary]
+    next_cursor: str | None
+
+
+class TaskList(BaseModel):
+    items: list[TaskPublic]
+    next_cursor: str | None
+
+
+class InventoryPublic(BaseModel):
+    sku: str
+    name: str
+    on_hand: int
+    reserved: int
+    available: int
+
+
+class RestockPublic(InventoryPublic):
+    receipt_id: str
+    resumed_orders: list[str]
+
+
+class Health(BaseModel):
+    status: str
+    temporal: str
+    database: str
+    checks_ms: dict[str, float]

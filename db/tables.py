@@ -1,0 +1,170 @@
+"""The read-model tables. Keys are the business keys, so every write can be an idempotent upsert."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from db.types import Cents, UTCDateTime
+
+metadata = MetaData()
+
+#: One row per order: the workflow's state, mirrored after every step.
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("customer_id", String(64), nullable=False),
+    Column("customer_name", String(100)),
+    Column("customer_phone", String(32)),
+    Column("new_customer", Boolean, nullable=False, default=False),
+    Column("risky", Boolean, nullable=False, default=False),
+    Column("shipping_address", String(500)),
+    Column("contact_name", String(100)),
+    Column("contact_phone", String(32)),
+    Column("payment_method", String(32), nullable=False),
+    Column("payment_status", String(16), nullable=False),
+    Column("transaction_id", String(100)),
+    Column("total_amount", Cents, nullable=False),
+    Column("paid_amount", Cents, nullable=False),
+    Column("refunded_amount", Cents, nullable=False, default=0),
+    #: Departments with an open task on the order, comma-separated, most urgent first.
+    Column("pending_departments", String(200), nullable=False, default=""),
+    Column("overdue", Boolean, nullable=False, default=False),
+    Column("carrier", String(100)),
+    Column("tracking_number", String(100)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("dispatched_at", UTCDateTime),
+    Column("promised_delivery_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    #: Hash of the creating request, so a repeated POST with another body is a 409.
+    Column("intake_fingerprint", String(64), nullable=False),
+    #: The newest event applied; an older snapshot arriving late never overwrites a newer one.
+    Column("last_seq", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    #: The workflow's whole view of the order (OrderView), for detail pages after it closed.
+    Column("snapshot", JSON, nullable=False),
+    Index("ix_orders_status_created", "status", "created_at"),
+    Index("ix_orders_customer_created", "customer_id", "created_at"),
+    Index("ix_orders_created", "created_at", "order_id"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("sku", String(64), nullable=False),
+    Column("name", String(200), nullable=False, default=""),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Cents, nullable=False),
+    Index("ix_order_lines_sku", "sku"),
+)
+
+#: The order's record (P6.1): everything that happened, with the actor (rule 5).
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("order_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("actor_id", String(64)),
+    Column("actor_department", String(32)),
+    Column("note", Text, nullable=False, default=""),
+    Column("task_id", String(100)),
+    Column("case_id", String(100)),
+    Column("data", JSON, nullable=False, default=dict),
+    Index("ix_order_events_kind_at", "kind", "at"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("task_id", String(100), primary_key=True),
+    Column("order_id", String(64), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("department", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("remind_at", UTCDateTime, nullable=False),
+    Column("reminded", Boolean, nullable=False, default=False),
+    Column("overdue", Boolean, nullable=False, default=False),
+    Column("escalated", Boolean, nullable=False, default=False),
+    Column("assignee", String(64)),
+    Column("closed_at", UTCDateTime),
+    Column("closed_by", String(64)),
+    Column("outcome", String(200)),
+    Column("summary", String(300), nullable=False, default=""),
+    Column("case_id", String(100)),
+    Column("revision", Integer, nullable=False),
+    Index("ix_tasks_inbox", "state", "department", "due_at"),
+    Index("ix_tasks_order", "order_id"),
+    Index("ix_tasks_closed", "department", "closed_at"),
+)
+
+inventory = Table(
+    "inventory",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("on_hand", Integer, nullable=False, default=0),
+    Column("reserved", Integer, nullable=False, default=0),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # The database itself refuses an oversell, whatever the code above it does.
+    CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="ck_inventory_reserved"),
+)
+
+#: One row per (reservation, sku): the deterministic key makes reserving idempotent (rule 4).
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("reservation_key", String(100), primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    Column("order_id", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # reserved | released | shipped
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_reservations_order", "order_id"),
+)
+
+inventory_receipts = Table(
+    "inventory_receipts",
+    metadata,
+    Column("receipt_id", String(100), primary_key=True),
+    Column("sku", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("note", String(500), nullable=False, default=""),
+    Column("actor_id", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+#: Staff and system accounts. Only a hash of the token is kept.
+staff = Table(
+    "staff",
+    metadata,
+    Column("staff_id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("department", String(32), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)

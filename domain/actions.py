@@ -1,0 +1,109 @@
+"""Staff actions on an order: who may take each, and in which states (the action matrix).
+
+Both the API (403 before anything is sent) and the workflow's update validators
+(so that a call bypassing the API is refused too) check against this one table.
+Actions on a case or task (a change decision, an inspection) are further checked
+by the workflow against that case's own state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain.actors import Department
+from domain.errors import ActionNotAllowed, NotPermitted
+from domain.states import BEFORE_SHIPMENT, TERMINAL, OrderStatus
+
+D = Department
+S = OrderStatus
+
+
+class Action(StrEnum):
+    CORRECT = "correct"
+    REVIEW = "review"
+    RECORD_BACKORDER = "record_backorder"
+    PACK = "pack"
+    DISPATCH = "dispatch"
+    TRACKING = "tracking"
+    REQUEST_CHANGE = "request_change"
+    DECIDE_CHANGE = "decide_change"
+    CANCEL = "cancel"
+    PAYMENT_EVENT = "payment_event"
+    DECIDE_LOGISTICS_EXCEPTION = "decide_logistics_exception"
+    RECORD_LOGISTICS_CAUSE = "record_logistics_cause"
+    REQUEST_RETURN = "request_return"
+    DECIDE_RETURN = "decide_return"
+    INSPECT_RETURN = "inspect_return"
+    COMPLETE_REFUND = "complete_refund"
+    COMPLETE_TASK = "complete_task"
+    CLAIM_TASK = "claim_task"
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    clause: str
+    departments: frozenset[Department]
+    statuses: frozenset[OrderStatus]
+
+
+_OPEN = frozenset(S) - TERMINAL
+_ANY = frozenset(S)
+_WORKERS = frozenset({D.SALES, D.WAREHOUSE, D.LOGISTICS, D.CUSTOMER_SERVICE, D.FINANCE})
+
+ACTION_RULES: dict[Action, ActionRule] = {
+    Action.CORRECT: ActionRule(
+        "P2.2", frozenset({D.SALES, D.CUSTOMER_SERVICE}), frozenset({S.NEEDS_CORRECTION})
+    ),
+    Action.REVIEW: ActionRule("P3.1", frozenset({D.SALES}), frozenset({S.UNDER_REVIEW})),
+    Action.RECORD_BACKORDER: ActionRule(
+        "P3.2", frozenset({D.WAREHOUSE}), frozenset({S.OUT_OF_STOCK})
+    ),
+    Action.PACK: ActionRule("P3.3", frozenset({D.WAREHOUSE}), frozenset({S.READY_TO_PACK})),
+    Action.DISPATCH: ActionRule("P3.4", frozenset({D.LOGISTICS}), frozenset({S.AWAITING_DISPATCH})),
+    Action.TRACKING: ActionRule(
+        "P3.4", frozenset({D.PLATFORM, D.LOGISTICS}), frozenset({S.IN_TRANSIT, S.DELIVERED})
+    ),
+    Action.REQUEST_CHANGE: ActionRule("P4.1", frozenset({D.CUSTOMER_SERVICE}), BEFORE_SHIPMENT),
+    Action.DECIDE_CHANGE: ActionRule("P4.1", frozenset({D.CUSTOMER_SERVICE}), BEFORE_SHIPMENT),
+    Action.CANCEL: ActionRule("P4.2", frozenset({D.CUSTOMER_SERVICE}), BEFORE_SHIPMENT),
+    Action.PAYMENT_EVENT: ActionRule("P5.1", frozenset({D.PLATFORM}), _ANY),
+    Action.DECIDE_LOGISTICS_EXCEPTION: ActionRule("P5.2", frozenset({D.CUSTOMER_SERVICE}), _OPEN),
+    Action.RECORD_LOGISTICS_CAUSE: ActionRule("P5.2", frozenset({D.LOGISTICS}), _ANY),
+    Action.REQUEST_RETURN: ActionRule(
+        "P5.3", frozenset({D.CUSTOMER_SERVICE}), frozenset({S.DELIVERED})
+    ),
+    Action.DECIDE_RETURN: ActionRule("P5.3", frozenset({D.CUSTOMER_SERVICE}), _OPEN),
+    Action.INSPECT_RETURN: ActionRule("P5.3", frozenset({D.WAREHOUSE}), _OPEN),
+    Action.COMPLETE_REFUND: ActionRule("P4.2", frozenset({D.FINANCE}), _ANY),
+    # The task's own department is checked against the task by the workflow.
+    Action.COMPLETE_TASK: ActionRule("P3-P5", _WORKERS, _ANY),
+    Action.CLAIM_TASK: ActionRule("P3-P5", _WORKERS, _ANY),
+}
+
+
+def check_department(action: Action, department: Department) -> None:
+    """Raise NotPermitted unless this department may take this action at all."""
+    rule = ACTION_RULES[action]
+    if department not in rule.departments:
+        allowed = ", ".join(sorted(rule.departments))
+        raise NotPermitted(f"{action} is for {allowed} ({rule.clause}), not {department}")
+
+
+def check_action(action: Action, status: OrderStatus, department: Department) -> None:
+    """Raise NotPermitted or ActionNotAllowed unless the action may be taken now."""
+    check_department(action, department)
+    rule = ACTION_RULES[action]
+    if status not in rule.statuses:
+        raise ActionNotAllowed(
+            f"{action} is not allowed while the order is {status} ({rule.clause})", status=status
+        )
+
+
+def allowed_actions(status: OrderStatus, department: Department) -> list[Action]:
+    """The actions this department may take on an order in this status (the console's forms)."""
+    return [
+        action
+        for action, rule in ACTION_RULES.items()
+        if department in rule.departments and status in rule.statuses
+    ]

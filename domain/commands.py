@@ -1,0 +1,173 @@
+"""What staff and the platform send: request bodies, and the commands the workflow receives.
+
+A request body (`XRequest`) is what the API accepts; the command the workflow
+gets is the same fields plus the actor who sent it (`XCommand`), so the body and
+the workflow's input can never drift apart. Bodies are strict: an unknown field
+is refused, lengths are bounded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.actors import Actor
+from domain.order import Customer, OrderItem, Payment, Shipping, Strict
+from domain.states import OrderStatus
+
+Note = str  # a free text remark; bounded where it is a field
+
+
+class WithActor(BaseModel):
+    actor: Actor
+
+
+# --- P2.2 intake correction ------------------------------------------------------------------
+
+
+class CorrectionRequest(Strict):
+    """Replace the faulty parts of an order that is `needs_correction`."""
+
+    customer: Customer | None = None
+    items: list[OrderItem] | None = Field(default=None, min_length=1, max_length=200)
+    shipping: Shipping | None = None
+    payment: Payment | None = None
+    note: str = Field(default="", max_length=1000)
+
+
+class CorrectionCommand(CorrectionRequest, WithActor):
+    pass
+
+
+# --- P3.1 review -----------------------------------------------------------------------------
+
+
+class ReviewRequest(Strict):
+    approved: bool
+    note: str = Field(default="", max_length=1000)
+    phone_verified: bool | None = None
+
+
+class ReviewCommand(ReviewRequest, WithActor):
+    pass
+
+
+# --- P3.2 stock ------------------------------------------------------------------------------
+
+
+class BackorderRequest(Strict):
+    """The warehouse's record of a shortage: why, and when stock is expected (P3.2)."""
+
+    reason: str = Field(min_length=1, max_length=500)
+    restock_eta: datetime
+
+
+class BackorderCommand(BackorderRequest, WithActor):
+    pass
+
+
+class ReceiptRequest(Strict):
+    quantity: int = Field(ge=1, le=1_000_000)
+    note: str = Field(default="", max_length=500)
+
+
+class InventoryLevelRequest(Strict):
+    on_hand: int = Field(ge=0, le=100_000_000)
+    name: str | None = Field(default=None, max_length=200)
+
+
+class StockReplenished(BaseModel):
+    """Signal to a waiting order: stock of this sku arrived, try the reservation again."""
+
+    sku: str
+    receipt_id: str
+
+
+# --- P3.3 pack, P3.4 dispatch and tracking ----------------------------------------------------
+
+
+class PackRequest(Strict):
+    packages: int = Field(ge=1, le=100)
+    accessories: list[str] = Field(default_factory=list, max_length=20)
+
+
+class PackCommand(PackRequest, WithActor):
+    pass
+
+
+class DeliveryMethod(StrEnum):
+    STANDARD = "standard"
+    EXPRESS = "express"
+
+
+class DispatchRequest(Strict):
+    carrier: str = Field(min_length=1, max_length=100)
+    method: DeliveryMethod
+    tracking_number: str = Field(min_length=1, max_length=100)
+
+
+class DispatchCommand(DispatchRequest, WithActor):
+    pass
+
+
+class TrackingEventKind(StrEnum):
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    LOST = "lost"
+    DAMAGED = "damaged"
+    DELAYED = "delayed"
+
+
+EXCEPTION_EVENTS = frozenset(
+    {TrackingEventKind.LOST, TrackingEventKind.DAMAGED, TrackingEventKind.DELAYED}
+)
+
+
+class TrackingRequest(Strict):
+    event_id: str = Field(min_length=1, max_length=100)
+    event: TrackingEventKind
+    location: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class TrackingCommand(TrackingRequest, WithActor):
+    pass
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+class TaskNoteRequest(Strict):
+    note: str = Field(min_length=1, max_length=1000)
+
+
+class CompleteTaskCommand(TaskNoteRequest, WithActor):
+    task_id: str
+
+
+class ClaimRequest(Strict):
+    """Claim a task for yourself, release it (`assignee: null`), or hand it to a colleague."""
+
+    assignee: str | None = Field(default=None, max_length=64)
+
+
+class ClaimTaskCommand(ClaimRequest, WithActor):
+    task_id: str
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+class ActionResult(BaseModel):
+    """What every accepted action answers: the order's status once the workflow applied it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str
+    status: OrderStatus
+    message: str = ""
+    task_id: str | None = None
+    case_id: str | None = None

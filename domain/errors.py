@@ -1,0 +1,46 @@
+"""The one tree of refusals the policy makes.
+
+    OrderError                   every refusal; carries the order's status when known
+    ├── NotPermitted             the actor's department may not take this action
+    ├── ActionNotAllowed         not in the order's current state (wrong step, too late)
+    │   └── PolicyViolation      the state is right but a rule of the policy is not met
+    │                            (e.g. a risky order approved without phone verification)
+    └── NotFound                 the task, case or line named does not exist on this order
+
+The workflow raises these inside update validators and handlers and turns them
+into `ApplicationError(type=<class name>)`; `api/errors.py` alone turns them into
+HTTP codes. Their messages never carry personal data: they travel in failures.
+"""
+
+from __future__ import annotations
+
+
+class OrderError(Exception):
+    def __init__(self, message: str, *, status: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class NotPermitted(OrderError):
+    pass
+
+
+class ActionNotAllowed(OrderError):
+    pass
+
+
+class PolicyViolation(ActionNotAllowed):
+    pass
+
+
+class NotFound(OrderError):
+    pass
+
+
+def error_type(name: str) -> type[OrderError] | None:
+    """The domain error class of this name, for turning a remote failure back into a refusal."""
+    found = globals().get(name)
+    if isinstance(found, type) and issubclass(found, OrderError):
+        return found
+    return None

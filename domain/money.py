@@ -1,0 +1,24 @@
+"""Money: decimal amounts with two places, carried as strings in JSON (api.md)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated
+
+from pydantic import Field, PlainSerializer
+
+CENT = Decimal("0.01")
+
+#: A non-negative amount of money with at most two decimal places, serialised as "258.00".
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=12, decimal_places=2),
+    PlainSerializer(lambda d: f"{d.quantize(CENT, rounding=ROUND_HALF_UP)}", return_type=str),
+]
+
+ZERO = Decimal("0.00")
+
+
+def quantize(amount: Decimal) -> Decimal:
+    """Round to cents, the unit every ledger figure is kept in."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)

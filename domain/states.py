@@ -1,0 +1,78 @@
+"""Order states (api.md status values) and the explicit table of allowed transitions.
+
+The table is the single answer to "may an order go from A to B?": the workflow
+asserts every status change against it, and tests walk it. No `match (old, new)`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    RECEIVED = "received"
+    NEEDS_CORRECTION = "needs_correction"
+    UNDER_REVIEW = "under_review"
+    OUT_OF_STOCK = "out_of_stock"
+    READY_TO_PACK = "ready_to_pack"
+    AWAITING_DISPATCH = "awaiting_dispatch"
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+    #: Added to the contract's list: a shipment lost or damaged in transit and refunded (P5.2).
+    REFUNDED = "refunded"
+
+
+S = OrderStatus
+
+#: Before shipment an order may still be changed or cancelled (P4.1, P4.2).
+BEFORE_SHIPMENT: frozenset[OrderStatus] = frozenset(
+    {
+        S.RECEIVED,
+        S.NEEDS_CORRECTION,
+        S.UNDER_REVIEW,
+        S.OUT_OF_STOCK,
+        S.READY_TO_PACK,
+        S.AWAITING_DISPATCH,
+    }
+)
+
+TERMINAL: frozenset[OrderStatus] = frozenset(
+    {S.COMPLETED, S.CANCELLED, S.REJECTED, S.RETURNED, S.REFUNDED}
+)
+
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    # P2.2 intake: valid data goes to review, invalid to correction.
+    S.RECEIVED: frozenset({S.NEEDS_CORRECTION, S.UNDER_REVIEW, S.CANCELLED}),
+    S.NEEDS_CORRECTION: frozenset({S.NEEDS_CORRECTION, S.UNDER_REVIEW, S.CANCELLED}),
+    # P3.1 review; P3.2 stock; a service order has nothing to pick and goes to dispatch.
+    S.UNDER_REVIEW: frozenset(
+        {S.READY_TO_PACK, S.OUT_OF_STOCK, S.AWAITING_DISPATCH, S.REJECTED, S.CANCELLED}
+    ),
+    S.OUT_OF_STOCK: frozenset({S.READY_TO_PACK, S.OUT_OF_STOCK, S.CANCELLED}),
+    # P4.1: an approved change of goods re-confirms stock, from any pre-shipment state.
+    S.READY_TO_PACK: frozenset({S.AWAITING_DISPATCH, S.OUT_OF_STOCK, S.READY_TO_PACK, S.CANCELLED}),
+    S.AWAITING_DISPATCH: frozenset({S.IN_TRANSIT, S.READY_TO_PACK, S.OUT_OF_STOCK, S.CANCELLED}),
+    # P3.4 delivery; P5.2 a lost or damaged parcel is reshipped (stays in transit) or refunded.
+    S.IN_TRANSIT: frozenset({S.DELIVERED, S.OUT_OF_STOCK, S.READY_TO_PACK, S.REFUNDED}),
+    # P5.3 after delivery: completed when the window closes, returned, or an exchange ships.
+    S.DELIVERED: frozenset(
+        {S.COMPLETED, S.RETURNED, S.OUT_OF_STOCK, S.READY_TO_PACK, S.AWAITING_DISPATCH}
+    ),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.RETURNED: frozenset(),
+    S.REFUNDED: frozenset(),
+}
+
+
+def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
+    return new in TRANSITIONS[current]
+
+
+def is_terminal(status: OrderStatus) -> bool:
+    return status in TERMINAL

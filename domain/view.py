@@ -1,0 +1,61 @@
+"""The order as people see it: what the workflow's query returns and the read model mirrors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.actors import Department
+from domain.commands import DeliveryMethod
+from domain.intake import IntakeProblem
+from domain.money import Money
+from domain.order import NewOrder
+from domain.states import OrderStatus
+from domain.tasks import Task
+
+
+class Backorder(BaseModel):
+    """P3.2: what is short, and the warehouse's reason and restock ETA once recorded."""
+
+    short: dict[str, int]
+    reason: str | None = None
+    restock_eta: datetime | None = None
+
+
+class Shipment(BaseModel):
+    carrier: str
+    method: DeliveryMethod
+    tracking_number: str
+    packages: int
+    dispatched_at: datetime
+    promised_by: datetime
+    delivered_at: datetime | None = None
+
+
+class OrderView(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order: NewOrder
+    status: OrderStatus
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    risk_reasons: list[str] = []
+    phone_verified: bool = False
+    intake_problems: list[IntakeProblem] = []
+    backorder: Backorder | None = None
+    shipment: Shipment | None = None
+    total: Money
+    paid_amount: Money
+    refunded_amount: Money = Decimal("0.00")
+    open_tasks: list[Task] = []
+    pending_departments: list[Department] = []
+    overdue: bool = False
+    intake_fingerprint: str
+    last_seq: int
+
+    @property
+    def order_id(self) -> str:
+        return self.order.order_id

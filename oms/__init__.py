@@ -1,0 +1,1 @@
+"""The `oms` command and the settings every process shares."""

@@ -1,0 +1,133 @@
+"""The `oms` command: one binary with roles (up, worker, api) and admin tools (staff, db)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import UTC, datetime, timedelta
+
+from db import staff as staff_store
+from db.engine import Database
+from domain.actors import Department
+from oms.settings import Settings, get_settings
+
+
+def _db(settings: Settings) -> Database:
+    db = Database(settings.resolved_database_url)
+    db.create_schema()
+    return db
+
+
+def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    from oms.up import up
+
+    return up(settings)
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.worker import run_worker
+
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(
+        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
+    )
+    return 0
+
+
+def cmd_db_init(args: argparse.Namespace, settings: Settings) -> int:
+    _db(settings).dispose()
+    print(f"schema ready in {settings.resolved_database_url}")
+    return 0
+
+
+def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
+    db = _db(settings)
+    now = datetime.now(UTC)
+    expires = now + timedelta(days=args.expires_days) if args.expires_days else None
+    with db.write() as conn:
+        member, token = staff_store.add_staff(
+            conn, args.name, Department(args.department), now, expires_at=expires
+        )
+    print(f"added {member.staff_id} ({member.department.value})", file=sys.stderr)
+    print(token)  # the token alone on the last line of stdout (api.md)
+    return 0
+
+
+def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
+    with _db(settings).read() as conn:
+        for m in staff_store.list_staff(conn):
+            state = (
+                "revoked"
+                if m.revoked_at
+                else ("expires " + str(m.expires_at) if m.expires_at else "active")
+            )
+            print(f"{m.staff_id:<28} {m.department.value:<17} {state:<30} {m.name}")
+    return 0
+
+
+def cmd_staff_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    with _db(settings).write() as conn:
+        done = staff_store.revoke(conn, args.staff_id, datetime.now(UTC))
+    print(f"revoked {args.staff_id}" if done else f"no active member {args.staff_id}")
+    return 0 if done else 1
+
+
+def cmd_staff_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    with _db(settings).write() as conn:
+        token = staff_store.rotate(conn, args.staff_id)
+    if token is None:
+        print(f"no member {args.staff_id}", file=sys.stderr)
+        return 1
+    print(token)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="oms", description="Order management on Temporal.")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    sub.add_parser(
+        "up", help="run the whole embedded system (dev server, worker, API)"
+    ).set_defaults(fn=cmd_up)
+    sub.add_parser("worker", help="run a worker").set_defaults(fn=cmd_worker)
+    sub.add_parser("api", help="run the HTTP API").set_defaults(fn=cmd_api)
+
+    db = sub.add_parser("db", help="read-model database").add_subparsers(dest="db", required=True)
+    db.add_parser("init", help="create the schema").set_defaults(fn=cmd_db_init)
+
+    staff = sub.add_parser("staff", help="staff and tokens").add_subparsers(
+        dest="staff", required=True
+    )
+    add = staff.add_parser("add", help="add a member; prints the token on the last line")
+    add.add_argument("name")
+    add.add_argument("--department", required=True, choices=[d.value for d in Department])
+    add.add_argument("--expires-days", type=int, default=None, help="token lifetime in days")
+    add.set_defaults(fn=cmd_staff_add)
+    staff.add_parser("list", help="list members").set_defaults(fn=cmd_staff_list)
+    revoke = staff.add_parser("revoke", help="revoke a member's token")
+    revoke.add_argument("staff_id")
+    revoke.set_defaults(fn=cmd_staff_revoke)
+    rotate = staff.add_parser("rotate", help="issue a new token; the old one stops working")
+    rotate.add_argument("staff_id")
+    rotate.set_defaults(fn=cmd_staff_rotate)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parser().parse_args(argv)
+    return int(args.fn(args, get_settings()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""`oms up`: the whole embedded system in one command (what `make run` runs).
+
+Starts the Temporal dev server (persistent SQLite file under var/, Web UI,
+search attributes registered), creates the read-model schema, seeds demo staff
+and stock, then runs the worker and the API as child processes. Ctrl-C stops
+all three, API first, so that nothing is left half-done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from db.engine import Database
+from oms.demo import seed_demo
+from oms.devserver import dev_server_command
+from oms.settings import Settings
+from workers.client import connect
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host or "localhost", int(port)
+
+
+async def _wait_for_temporal(settings: Settings, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            client = await connect(settings)
+            await client.service_client.check_health()
+            return
+        except Exception as error:  # not up yet
+            last = error
+            await asyncio.sleep(0.5)
+    raise SystemExit(f"the Temporal dev server did not come up in {timeout:.0f}s: {last}")
+
+
+def _wait_for_http(host: str, port: int, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _port_open(host, port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _banner(settings: Settings, tokens: dict[str, str]) -> str:
+    api = f"http://{settings.api_host}:{settings.api_port}"
+    lines = [
+        "",
+        "Order management is running.",
+        f"  API          {api}/api/v1   (OpenAPI docs: {api}/docs)",
+        f"  Health       {api}/healthz",
+        f"  Temporal UI  {settings.temporal_ui_url}",
+        f"  Read model   {settings.resolved_database_url}",
+        "",
+        "Demo tokens (Authorization: Bearer <token>):",
+    ]
+    lines += [f"  {department:<17} {token}" for department, token in tokens.items()]
+    lines += [
+        "",
+        "Try:",
+        f"  curl -s {api}/api/v1/tasks -H 'Authorization: Bearer {tokens.get('sales', '')}'",
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def up(settings: Settings) -> int:
+    var = settings.var_dir
+    var.mkdir(parents=True, exist_ok=True)
+    logs = var / "logs"
+    logs.mkdir(exist_ok=True)
+    host, port = _host_port(settings.temporal_address)
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        log = (logs / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        children.append((name, process))
+        print(f"started {name} (pid {process.pid}, log {logs / (name + '.log')})", flush=True)
+        return process
+
+    def stop_all() -> None:
+        for _, process in reversed(children):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for name, process in reversed(children):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                print(f"{name} did not stop in time; killing it", flush=True)
+                process.kill()
+        children.clear()
+
+    try:
+        if _port_open(host, port):
+            print(f"using the Temporal server already listening on {host}:{port}", flush=True)
+        else:
+            start(
+                "temporal",
+                dev_server_command(
+                    var / "temporal.db", port=port, ui_port=settings.temporal_ui_port
+                ),
+            )
+        asyncio.run(_wait_for_temporal(settings))
+
+        db = Database(settings.resolved_database_url)
+        db.create_schema()
+        tokens = seed_demo(db, var)
+        db.dispose()
+
+        start("worker", [sys.executable, "-m", "oms", "worker"])
+        start("api", [sys.executable, "-m", "oms", "api"])
+        if not _wait_for_http(settings.api_host, settings.api_port):
+            print("the API did not come up; see var/logs/api.log", flush=True)
+            return 1
+        print(_banner(settings, tokens), flush=True)
+
+        stopping = False
+
+        def request_stop(signum: int, _frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        while not stopping:
+            for name, process in children:
+                if process.poll() is not None:
+                    print(
+                        f"{name} exited with {process.returncode}; see {logs / (name + '.log')}",
+                        flush=True,
+                    )
+                    stopping = True
+            time.sleep(0.5)
+        print("\nstopping: API, worker, Temporal ...", flush=True)
+        return 0
+    finally:
+        stop_all()
+        print("stopped.", flush=True)

@@ -1,0 +1,52 @@
+"""Shared fixtures: one Temporal dev server per test session, and a running system on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from domain.policy import PolicySettings
+from oms.devserver import temporal_binary
+from tests.support.system import System, running_system
+from workflows import search_attributes as sa
+
+#: The policy of the shared system: real deadlines (nothing goes overdue by accident),
+#: an after-sales window of seconds so that delivered orders complete within a test.
+TEST_POLICY = PolicySettings(
+    return_window=timedelta(seconds=3), exchange_window=timedelta(seconds=3)
+)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        data_converter=pydantic_data_converter,
+        search_attributes=sa.ALL,
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "history.transferProcessorMaxPollRPS=1000",
+        ],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest_asyncio.fixture(scope="session")
+async def system(client: Client, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+    """The whole system on the embedded default: SQLite read model, real HTTP, real tokens."""
+    path: Path = tmp_path_factory.mktemp("oms") / "oms.db"
+    async with running_system(client, f"sqlite:///{path}", TEST_POLICY) as running:
+        yield running

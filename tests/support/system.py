@@ -1,0 +1,176 @@
+"""A running order system for tests: a worker on its own task queue and the real API over HTTP.
+
+The worker runs in the test's event loop; the API runs in uvicorn on a thread of
+its own with its own Temporal client, exactly as `oms api` does. Staff with real
+tokens exist for every department.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import uvicorn
+from temporalio.client import Client
+
+from api.app import create_app
+from db import inventory as stock
+from db import staff as staff_store
+from db.engine import Database
+from domain.actors import Department
+from domain.policy import PolicySettings
+from oms.settings import Settings
+from workers.worker import build_worker
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ApiServer:
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the API did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+class System:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        client: Client,
+        http: httpx.AsyncClient,
+        tokens: dict[Department, str],
+        staff_ids: dict[Department, str],
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.client = client
+        self.http = http
+        self.tokens = tokens
+        self.staff_ids = staff_ids
+
+    def auth(self, department: Department | str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[Department(department)]}"}
+
+    async def post(
+        self, who: Department | str, path: str, body: Any = None, *, key: str | None = None
+    ) -> httpx.Response:
+        """POST as a member of the department `who`, with an optional Idempotency-Key."""
+        headers = self.auth(who)
+        if key:
+            headers["Idempotency-Key"] = key
+        return await self.http.post(path, json=body, headers=headers)
+
+    async def get(self, who: Department | str, path: str, **params: Any) -> httpx.Response:
+        """GET as a member of the department `who`; keyword arguments are query parameters."""
+        clean = {k: v for k, v in params.items() if v is not None}
+        return await self.http.get(path, params=clean, headers=self.auth(who))
+
+    async def order(
+        self, order_id: str, department: Department | str = "customer_service"
+    ) -> dict[str, Any]:
+        response = await self.get(department, f"/api/v1/orders/{order_id}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def wait_for(self, order_id: str, *statuses: str, timeout: float = 20) -> dict[str, Any]:
+        """Poll the order until its status is one of `statuses`."""
+        deadline = time.monotonic() + timeout
+        last: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            last = await self.order(order_id)
+            if last["status"] in statuses:
+                return last
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{order_id} is {last.get('status')}, not {statuses}")
+
+    def set_stock(self, sku: str, on_hand: int) -> None:
+        with self.db.write() as conn:
+            stock.set_on_hand(conn, sku, on_hand, datetime.now(UTC), sku.lower())
+
+    def stock(self, sku: str) -> tuple[int, int]:
+        with self.db.read() as conn:
+            level = stock.level(conn, sku)
+        assert level is not None
+        return level.on_hand, level.reserved
+
+
+def test_settings(database_url: str, temporal_address: str, policy: PolicySettings) -> Settings:
+    return Settings(
+        database_url=database_url,
+        temporal_address=temporal_address,
+        task_queue=f"orders-{uuid.uuid4().hex[:8]}",
+        policy=policy,
+        activity_threads=16,
+    )
+
+
+@asynccontextmanager
+async def running_system(
+    client: Client,
+    database_url: str,
+    policy: PolicySettings,
+    *,
+    max_cached_workflows: int | None = None,
+) -> AsyncIterator[System]:
+    address = client.service_client.config.target_host
+    settings = test_settings(database_url, address, policy)
+    if max_cached_workflows is not None:
+        settings = settings.model_copy(update={"max_cached_workflows": max_cached_workflows})
+    db = Database(database_url)
+    db.create_schema()
+    tokens: dict[Department, str] = {}
+    staff_ids: dict[Department, str] = {}
+    with db.write() as conn:
+        for department in Department:
+            member, token = staff_store.add_staff(
+                conn, f"Test {department.value}", department, datetime.now(UTC)
+            )
+            tokens[department] = token
+            staff_ids[department] = member.staff_id
+    server = ApiServer(settings)
+    server.start()
+    try:
+        async with (
+            build_worker(client, settings, db),
+            httpx.AsyncClient(base_url=server.url, timeout=30) as http,
+        ):
+            yield System(settings, db, client, http, tokens, staff_ids)
+    finally:
+        server.stop()
+        db.dispose()

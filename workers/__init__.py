@@ -1,0 +1,1 @@
+"""The worker process and the one way every process connects to Temporal."""

@@ -1,0 +1,84 @@
+"""The worker: runs the order workflows and their activities against the read model."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.inventory import InventoryActivities
+from activities.read_model import ReadModelActivities
+from db.engine import Database
+from oms.settings import Settings
+from workers.client import connect
+from workflows.order import OrderWorkflow
+from workflows.restock import RestockWorkflow
+
+log = logging.getLogger("oms.worker")
+
+WORKFLOWS = [OrderWorkflow, RestockWorkflow]
+
+#: Modules loaded once outside the sandbox: pure, deterministic, and costly to re-import
+#: for every workflow run (pydantic models especially).
+PASSTHROUGH = ("domain", "activities", "db", "pydantic", "pydantic_core", "sqlalchemy")
+
+
+def activities_for(db: Database) -> list[Callable[..., Any]]:
+    read_model = ReadModelActivities(db)
+    inventory = InventoryActivities(db)
+    return [
+        read_model.apply_order_changes,
+        inventory.reserve_stock,
+        inventory.release_stock,
+        inventory.ship_stock,
+        inventory.receive_stock,
+        inventory.list_backordered_orders,
+        inventory.get_level,
+    ]
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    db: Database,
+    *,
+    task_queue: str | None = None,
+    executor: ThreadPoolExecutor | None = None,
+) -> Worker:
+    runner = SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=activities_for(db),
+        activity_executor=executor or ThreadPoolExecutor(max_workers=settings.activity_threads),
+        max_concurrent_activities=settings.activity_threads,
+        max_concurrent_local_activities=settings.activity_threads,
+        max_cached_workflows=settings.max_cached_workflows,
+        workflow_runner=runner,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    db = Database(settings.resolved_database_url)
+    db.create_schema()
+    client = await connect(settings)
+    worker = build_worker(client, settings, db)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+    async with worker:
+        await stop.wait()
+        log.info("worker stopping: finishing tasks in flight")
+    db.dispose()

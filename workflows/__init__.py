@@ -1,0 +1,1 @@
+"""Deterministic workflow code: the order's life (OrderWorkflow) and the jobs around it."""

@@ -1,0 +1,42 @@
+"""Inputs and results of the workflows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from activities.contracts import ReceiveStock
+from domain.actors import Actor
+from domain.inventory import InventoryLevel
+from domain.order import NewOrder
+from domain.policy import PolicySettings
+from domain.states import OrderStatus
+
+
+class OrderWorkflowInput(BaseModel):
+    order: NewOrder
+    #: The policy in force when the order arrived; kept for the order's whole life.
+    policy: PolicySettings
+    submitted_by: Actor
+    #: Hash of the creating request (POST /orders is idempotent on order id and body).
+    fingerprint: str
+
+
+class OrderOutcome(BaseModel):
+    order_id: str
+    status: OrderStatus
+    closed_at: datetime
+
+
+class RestockInput(BaseModel):
+    sku: str
+    #: The goods received; None when a stock count raised `on_hand` and only orders resume.
+    receipt: ReceiveStock | None = None
+    #: The receipt id or stock-count id that caused this run (its workflow id's suffix).
+    trigger_id: str
+
+
+class RestockResult(BaseModel):
+    level: InventoryLevel
+    resumed_orders: list[str]

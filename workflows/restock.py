@@ -1,0 +1,68 @@
+"""RestockWorkflow: book a receipt of goods, then resume every order waiting for that sku (P3.2).
+
+A workflow rather than a loop in the API: once the receipt is booked, every
+waiting order is told even if the API process dies half-way through. Its id
+comes from the receipt id, so a repeated receipt is booked and announced once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import BackorderedOrders, SkuQuery
+    from activities.inventory import InventoryActivities
+    from domain.commands import StockReplenished
+    from domain.ids import order_workflow_id
+    from domain.inventory import InventoryLevel
+    from workflows.contracts import RestockInput, RestockResult
+    from workflows.order import OrderWorkflow
+
+RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
+)
+
+
+@workflow.defn
+class RestockWorkflow:
+    @workflow.run
+    async def run(self, input: RestockInput) -> RestockResult:
+        if input.receipt is not None:
+            level: InventoryLevel = await workflow.execute_activity_method(
+                InventoryActivities.receive_stock,
+                input.receipt,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RETRY,
+                summary=f"book receipt of {input.receipt.quantity} x {input.sku}",
+            )
+        waiting: BackorderedOrders = await workflow.execute_activity_method(
+            InventoryActivities.list_backordered_orders,
+            SkuQuery(sku=input.sku),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RETRY,
+            summary=f"orders waiting for {input.sku}",
+        )
+        resumed: list[str] = []
+        signal = StockReplenished(sku=input.sku, receipt_id=input.trigger_id)
+        # Longest waiting first: the earliest orders get the first go at the new stock.
+        for order_id in waiting.order_ids:
+            handle = workflow.get_external_workflow_handle_for(
+                OrderWorkflow.run, order_workflow_id(order_id)
+            )
+            try:
+                await handle.signal(OrderWorkflow.stock_replenished, signal)
+                resumed.append(order_id)
+            except ApplicationError:
+                workflow.logger.warning("order %s is no longer running", order_id)
+        if input.receipt is None:
+            level = await workflow.execute_activity_method(
+                InventoryActivities.get_level,
+                SkuQuery(sku=input.sku),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RETRY,
+            )
+        return RestockResult(level=level, resumed_orders=resumed)
