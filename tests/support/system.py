@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -108,16 +108,32 @@ class System:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    async def wait_for(self, order_id: str, *statuses: str, timeout: float = 20) -> dict[str, Any]:
-        """Poll the order until its status is one of `statuses`."""
+    async def wait_until(
+        self,
+        order_id: str,
+        check: Callable[[dict[str, Any]], bool],
+        *,
+        timeout: float = 20,
+        what: str = "the condition",
+    ) -> dict[str, Any]:
+        """Poll the order (as the API shows it) until `check` holds; signals land asynchronously."""
         deadline = time.monotonic() + timeout
         last: dict[str, Any] = {}
         while time.monotonic() < deadline:
             last = await self.order(order_id)
-            if last["status"] in statuses:
+            if check(last):
                 return last
             await asyncio.sleep(0.1)
-        raise AssertionError(f"{order_id} is {last.get('status')}, not {statuses}")
+        raise AssertionError(f"{order_id} never met {what}; last status {last.get('status')}")
+
+    async def wait_for(self, order_id: str, *statuses: str, timeout: float = 20) -> dict[str, Any]:
+        """Poll the order until its status is one of `statuses`."""
+        return await self.wait_until(
+            order_id,
+            lambda o: o["status"] in statuses,
+            timeout=timeout,
+            what=f"status in {statuses}",
+        )
 
     def set_stock(self, sku: str, on_hand: int) -> None:
         with self.db.write() as conn:
