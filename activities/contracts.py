@@ -20,6 +20,15 @@ class OrderChanges(BaseModel):
     lines_changed: bool = False
 
 
+class RecordedChanges(BaseModel):
+    """The events a step wrote. Returned so that they stand in the workflow history too:
+    auditors rebuild an order's timeline from its history alone (P6.1, P8.1)."""
+
+    order_id: str
+    revision: int
+    events: list[OrderEvent] = []
+
+
 class ReserveStock(BaseModel):
     order_id: str
     #: Deterministic per attempt (`<order>:R<n>`), so a retried activity reserves once.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.contracts import OrderChanges
+from activities.contracts import OrderChanges, RecordedChanges
 from db.engine import Database
 from db.order_records import apply_changes
 
@@ -14,7 +14,10 @@ class ReadModelActivities:
         self.db = db
 
     @activity.defn
-    def apply_order_changes(self, changes: OrderChanges) -> None:
+    def apply_order_changes(self, changes: OrderChanges) -> RecordedChanges:
         """Write one step of an order (snapshot, new events, changed tasks) in one transaction."""
         with self.db.write() as conn:
             apply_changes(conn, changes)
+        return RecordedChanges(
+            order_id=changes.view.order.order_id, revision=changes.revision, events=changes.events
+        )

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from db.schema import load_table_modules
 from db.tables import metadata
 
 
@@ -72,6 +73,7 @@ class Database:
 
     def create_schema(self) -> None:
         """Create every missing table and index (idempotent)."""
+        load_table_modules()
         metadata.create_all(self.writer)
 
     def dispose(self) -> None:

@@ -168,3 +168,57 @@ staff = Table(
     Column("expires_at", UTCDateTime),
     Column("revoked_at", UTCDateTime),
 )
+
+#: One ledger of money movements (P4.2, P5): each row has a deterministic key, so a
+#: retried write books the movement once. Amounts are signed from the company's side:
+#: payment +, refund -, compensation -, adjustment either way.
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("entry_id", String(150), primary_key=True),
+    Column("order_id", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),  # payment | refund | compensation | adjustment
+    Column("amount", Cents, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", String(64)),
+    Column("actor_department", String(32)),
+    Column("case_id", String(100)),
+    #: The payment gateway's reference (transaction or refund id), or a manual reference.
+    Column("reference", String(100)),
+    Column("note", String(500), nullable=False, default=""),
+    Index("ix_ledger_order", "order_id"),
+    Index("ix_ledger_kind_at", "kind", "at"),
+)
+
+#: Cases opened on an order: change requests (P4.1), cancellations (P4.2), payment,
+#: logistics and quality exceptions (P5.1-P5.3). Mirrored from the workflow like tasks.
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", String(100), primary_key=True),
+    Column("order_id", String(64), nullable=False),
+    # change | cancellation | payment_exception | logistics_exception | return | exchange
+    Column("kind", String(30), nullable=False),
+    Column("state", String(16), nullable=False),  # open | closed
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("outcome", String(200)),
+    Column("reason", String(500), nullable=False, default=""),
+    Column("data", JSON, nullable=False, default=dict),
+    Column("revision", Integer, nullable=False),
+    Index("ix_cases_order", "order_id"),
+    Index("ix_cases_kind_opened", "kind", "opened_at"),
+)
+
+#: The simulated payment gateway's own books (it stands in for an outside system, so
+#: its state lives in its own table): refunds it has executed, by idempotency key.
+simulated_gateway_refunds = Table(
+    "simulated_gateway_refunds",
+    metadata,
+    Column("refund_id", String(150), primary_key=True),
+    Column("order_id", String(64), nullable=False),
+    Column("amount", Cents, nullable=False),
+    Column("transaction_id", String(100)),
+    Column("reference", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)

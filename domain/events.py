@@ -30,8 +30,6 @@ class EventKind(StrEnum):
     TASK_REMINDED = "task_reminded"
     TASK_OVERDUE = "task_overdue"
     TASK_ESCALATED = "task_escalated"
-    CHANGE_REQUESTED = "change_requested"
-    CHANGE_DECIDED = "change_decided"
     CANCELLED = "cancelled"
     REJECTED = "rejected"
     PAYMENT_EVENT = "payment_event"
@@ -45,6 +43,10 @@ class EventKind(StrEnum):
     RETURN_INSPECTED = "return_inspected"
     STOCK_RELEASED = "stock_released"
     STOCK_SHIPPED = "stock_shipped"
+    STOCK_RETURNED = "stock_returned"
+    STOCK_WRITTEN_OFF = "stock_written_off"
+    CHANGE_APPLIED = "change_applied"
+    LOGISTICS_CAUSE_RECORDED = "logistics_cause_recorded"
 
 
 class OrderEvent(BaseModel):

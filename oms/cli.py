@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
 from datetime import UTC, datetime, timedelta
@@ -92,9 +93,16 @@ def cmd_staff_rotate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+#: Areas that bring subcommands of their own: each module has `register(subparsers)`,
+#: whose parsers set `fn(args, settings) -> int`. A new area adds its module here.
+COMMAND_MODULES: list[str] = []
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="oms", description="Order management on Temporal.")
     sub = top.add_subparsers(dest="command", required=True)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
 
     sub.add_parser(
         "up", help="run the whole embedded system (dev server, worker, API)"
