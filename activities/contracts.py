@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import BaseModel, Field
 
+from domain.cases import Case
 from domain.events import OrderEvent
+from domain.ledger import LedgerEntry
 from domain.tasks import Task
 from domain.view import OrderView
 
@@ -17,6 +21,9 @@ class OrderChanges(BaseModel):
     revision: int
     events: list[OrderEvent] = []
     tasks: list[Task] = []
+    cases: list[Case] = []
+    #: Movements the workflow books itself (payments, compensation, manual refunds).
+    ledger: list[LedgerEntry] = []
     lines_changed: bool = False
 
 
@@ -70,3 +77,21 @@ class SkuQuery(BaseModel):
 class BackorderedOrders(BaseModel):
     sku: str
     order_ids: list[str]
+
+
+class RefundRequest(BaseModel):
+    refund_id: str
+    order_id: str
+    amount: Decimal
+    #: The payment being refunded, for the gateway.
+    transaction_id: str | None = None
+    case_id: str | None = None
+    reason: str = ""
+
+
+class RefundOutcome(BaseModel):
+    refund_id: str
+    issued: bool
+    reference: str | None = None
+    #: Why the gateway refused, when it did (a finance task follows).
+    failure: str | None = None

@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy import Connection, delete
 
 from activities.contracts import OrderChanges
-from db.tables import order_events, order_lines, orders, tasks
+from db import ledger
+from db.tables import cases, order_events, order_lines, orders, tasks
 from db.upsert import insert_ignore, upsert
+from domain.cases import Case
 from domain.events import OrderEvent
 from domain.tasks import Task
 from domain.view import OrderView
@@ -82,6 +84,13 @@ def task_row(task: Task) -> dict[str, Any]:
     return row
 
 
+def case_row(case: Case) -> dict[str, Any]:
+    row = case.model_dump(mode="python")
+    row["kind"] = case.kind.value
+    row["state"] = case.state.value
+    return row
+
+
 def apply_changes(conn: Connection, changes: OrderChanges) -> None:
     view = changes.view
     order_id = view.order.order_id
@@ -107,3 +116,6 @@ def apply_changes(conn: Connection, changes: OrderChanges) -> None:
     insert_ignore(conn, order_events, [event_row(order_id, e) for e in changes.events])
     for task in changes.tasks:
         upsert(conn, tasks, task_row(task), keys=["task_id"], newer_than="revision")
+    for case in changes.cases:
+        upsert(conn, cases, case_row(case), keys=["case_id"], newer_than="revision")
+    ledger.book(conn, changes.ledger)

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from domain.actors import Department
 from domain.errors import ActionNotAllowed, NotPermitted
-from domain.states import BEFORE_SHIPMENT, TERMINAL, OrderStatus
+from domain.states import BEFORE_SHIPMENT, OrderStatus
 
 D = Department
 S = OrderStatus
@@ -47,7 +47,6 @@ class ActionRule:
     statuses: frozenset[OrderStatus]
 
 
-_OPEN = frozenset(S) - TERMINAL
 _ANY = frozenset(S)
 _WORKERS = frozenset({D.SALES, D.WAREHOUSE, D.LOGISTICS, D.CUSTOMER_SERVICE, D.FINANCE})
 
@@ -68,13 +67,15 @@ ACTION_RULES: dict[Action, ActionRule] = {
     Action.DECIDE_CHANGE: ActionRule("P4.1", frozenset({D.CUSTOMER_SERVICE}), BEFORE_SHIPMENT),
     Action.CANCEL: ActionRule("P4.2", frozenset({D.CUSTOMER_SERVICE}), BEFORE_SHIPMENT),
     Action.PAYMENT_EVENT: ActionRule("P5.1", frozenset({D.PLATFORM}), _ANY),
-    Action.DECIDE_LOGISTICS_EXCEPTION: ActionRule("P5.2", frozenset({D.CUSTOMER_SERVICE}), _OPEN),
+    # Case actions stay possible while their case is open, whatever the order's status:
+    # the workflow checks the case itself.
+    Action.DECIDE_LOGISTICS_EXCEPTION: ActionRule("P5.2", frozenset({D.CUSTOMER_SERVICE}), _ANY),
     Action.RECORD_LOGISTICS_CAUSE: ActionRule("P5.2", frozenset({D.LOGISTICS}), _ANY),
     Action.REQUEST_RETURN: ActionRule(
         "P5.3", frozenset({D.CUSTOMER_SERVICE}), frozenset({S.DELIVERED})
     ),
-    Action.DECIDE_RETURN: ActionRule("P5.3", frozenset({D.CUSTOMER_SERVICE}), _OPEN),
-    Action.INSPECT_RETURN: ActionRule("P5.3", frozenset({D.WAREHOUSE}), _OPEN),
+    Action.DECIDE_RETURN: ActionRule("P5.3", frozenset({D.CUSTOMER_SERVICE}), _ANY),
+    Action.INSPECT_RETURN: ActionRule("P5.3", frozenset({D.WAREHOUSE}), _ANY),
     Action.COMPLETE_REFUND: ActionRule("P4.2", frozenset({D.FINANCE}), _ANY),
     # The task's own department is checked against the task by the workflow.
     Action.COMPLETE_TASK: ActionRule("P3-P5", _WORKERS, _ANY),

@@ -9,11 +9,13 @@ is refused, lengths are bounded.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.actors import Actor
+from domain.money import Money
 from domain.order import Customer, OrderItem, Payment, Shipping, Strict
 from domain.states import OrderStatus
 
@@ -158,6 +160,157 @@ class ClaimTaskCommand(ClaimRequest, WithActor):
     task_id: str
 
 
+# --- P4.1 changes, P4.2 cancellation -----------------------------------------------------------
+
+
+class ChangeRequest(Strict):
+    """A customer's change before shipment: address and contact, and/or the goods (P4.1)."""
+
+    shipping: Shipping | None = None
+    items: list[OrderItem] | None = Field(default=None, min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=500)
+    #: The change corrects our own mistake (wrong goods entered...): it counts against
+    #: the order accuracy KPI (P8.2).
+    caused_by_error: bool = False
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> ChangeRequest:
+        if self.shipping is None and self.items is None:
+            raise ValueError("a change names new shipping details, new items, or both")
+        return self
+
+
+class ChangeCommand(ChangeRequest, WithActor):
+    pass
+
+
+class DecisionRequest(Strict):
+    """Customer service's decision on a request (a change, a return)."""
+
+    approved: bool
+    reason: str = Field(default="", max_length=500)
+
+
+class DecideChangeCommand(DecisionRequest, WithActor):
+    case_id: str
+
+
+class CancelRequest(Strict):
+    """The customer's reason, confirmed by customer service (P4.2)."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CancelCommand(CancelRequest, WithActor):
+    pass
+
+
+# --- P5.1 payment exceptions ------------------------------------------------------------------
+
+
+class PaymentEventKind(StrEnum):
+    FAILED = "failed"
+    DUPLICATE = "duplicate"
+    #: Added to the contract: the payment of an unpaid order went through.
+    SUCCEEDED = "succeeded"
+
+
+class PaymentEventRequest(Strict):
+    event_id: str = Field(min_length=1, max_length=100)
+    kind: PaymentEventKind
+    amount: Money
+    transaction_id: str = Field(min_length=1, max_length=100)
+
+
+class PaymentEventCommand(PaymentEventRequest, WithActor):
+    pass
+
+
+class CompleteRefundRequest(Strict):
+    """Finance paid a refund out by hand after the gateway refused it."""
+
+    reference: str = Field(min_length=1, max_length=100)
+    note: str = Field(default="", max_length=500)
+
+
+class CompleteRefundCommand(CompleteRefundRequest, WithActor):
+    refund_id: str
+
+
+# --- P5.2 logistics exceptions ----------------------------------------------------------------
+
+
+class Resolution(StrEnum):
+    RESHIP = "reship"
+    REFUND = "refund"
+    NONE = "none"
+
+
+class ExceptionDecisionRequest(Strict):
+    """Customer service informed the customer and decides: compensation, reship or refund."""
+
+    resolution: Resolution
+    compensation: Money = Decimal("0.00")
+    note: str = Field(default="", max_length=500)
+
+
+class ExceptionDecisionCommand(ExceptionDecisionRequest, WithActor):
+    case_id: str
+
+
+class CauseRequest(Strict):
+    """Logistics' investigation: what went wrong and what changes so it does not recur."""
+
+    cause: str = Field(min_length=1, max_length=500)
+    corrective_action: str = Field(min_length=1, max_length=500)
+
+
+class CauseCommand(CauseRequest, WithActor):
+    case_id: str
+
+
+# --- P5.3 returns and exchanges ---------------------------------------------------------------
+
+
+class ReturnKind(StrEnum):
+    RETURN = "return"
+    EXCHANGE = "exchange"
+
+
+class ReasonCode(StrEnum):
+    QUALITY = "quality"
+    WRONG_ITEM = "wrong_item"
+    DAMAGED = "damaged"
+    OTHER = "other"
+
+
+class ReturnRequest(Strict):
+    kind: ReturnKind
+    reason: str = Field(min_length=1, max_length=500)
+    reason_code: ReasonCode = ReasonCode.QUALITY
+
+
+class ReturnCommand(ReturnRequest, WithActor):
+    pass
+
+
+class DecideReturnCommand(DecisionRequest, WithActor):
+    case_id: str
+
+
+class InspectionRequest(Strict):
+    """The warehouse received the goods back and inspected them (P5.3)."""
+
+    quality_confirmed: bool
+    #: Book the returned units back into stock; otherwise they are written off.
+    restock: bool = False
+    note: str = Field(default="", max_length=500)
+
+
+class InspectionCommand(InspectionRequest, WithActor):
+    case_id: str
+
+
 # --- results ---------------------------------------------------------------------------------
 
 
@@ -171,3 +324,4 @@ class ActionResult(BaseModel):
     message: str = ""
     task_id: str | None = None
     case_id: str | None = None
+    refund_id: str | None = None

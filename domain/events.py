@@ -31,6 +31,8 @@ class EventKind(StrEnum):
     TASK_OVERDUE = "task_overdue"
     TASK_ESCALATED = "task_escalated"
     CANCELLED = "cancelled"
+    RETURNED = "returned"
+    ORDER_REFUNDED = "order_refunded"
     REJECTED = "rejected"
     PAYMENT_EVENT = "payment_event"
     PAYMENT_RECEIVED = "payment_received"

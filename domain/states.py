@@ -55,9 +55,13 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.OUT_OF_STOCK: frozenset({S.READY_TO_PACK, S.OUT_OF_STOCK, S.CANCELLED}),
     # P4.1: an approved change of goods re-confirms stock, from any pre-shipment state.
     S.READY_TO_PACK: frozenset({S.AWAITING_DISPATCH, S.OUT_OF_STOCK, S.READY_TO_PACK, S.CANCELLED}),
-    S.AWAITING_DISPATCH: frozenset({S.IN_TRANSIT, S.READY_TO_PACK, S.OUT_OF_STOCK, S.CANCELLED}),
-    # P3.4 delivery; P5.2 a lost or damaged parcel is reshipped (stays in transit) or refunded.
-    S.IN_TRANSIT: frozenset({S.DELIVERED, S.OUT_OF_STOCK, S.READY_TO_PACK, S.REFUNDED}),
+    S.AWAITING_DISPATCH: frozenset(
+        {S.IN_TRANSIT, S.AWAITING_DISPATCH, S.READY_TO_PACK, S.OUT_OF_STOCK, S.CANCELLED}
+    ),
+    # P3.4 delivery; P5.2 a lost or damaged parcel is reshipped (a new shipment) or refunded.
+    S.IN_TRANSIT: frozenset(
+        {S.DELIVERED, S.OUT_OF_STOCK, S.READY_TO_PACK, S.AWAITING_DISPATCH, S.REFUNDED}
+    ),
     # P5.3 after delivery: completed when the window closes, returned, or an exchange ships.
     S.DELIVERED: frozenset(
         {S.COMPLETED, S.RETURNED, S.OUT_OF_STOCK, S.READY_TO_PACK, S.AWAITING_DISPATCH}

@@ -8,8 +8,10 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from domain.actors import Department
+from domain.cases import Case
 from domain.commands import DeliveryMethod
 from domain.intake import IntakeProblem
+from domain.ledger import LedgerEntry, Refund
 from domain.money import Money
 from domain.order import NewOrder
 from domain.states import OrderStatus
@@ -50,6 +52,13 @@ class OrderView(BaseModel):
     total: Money
     paid_amount: Money
     refunded_amount: Money = Decimal("0.00")
+    #: What the customer still owes after a change raised the total (P4.1).
+    balance_due: Money = Decimal("0.00")
+    cases: list[Case] = []
+    refunds: list[Refund] = []
+    ledger: list[LedgerEntry] = []
+    #: Every shipment, the current one last (a reshipment or an exchange adds one).
+    shipments: list[Shipment] = []
     open_tasks: list[Task] = []
     pending_departments: list[Department] = []
     overdue: bool = False

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
 
     policy: PolicySettings = PolicySettings()
 
+    #: The payment gateway refunds go through. Only the simulated one ships with the
+    #: project (it stands in for the provider); it declines payments whose transaction id
+    #: starts with this prefix, so the "finance refunds by hand" path can be tried.
+    payment_gateway: str = "simulated"
+    simulated_gateway_decline_prefix: str = "FAIL-"
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'oms.db'}"

@@ -13,7 +13,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.faults import NO_FAULTS, FaultPlan
 from activities.inventory import InventoryActivities
+from activities.payment_gateway import PaymentGateway, SimulatedPaymentGateway
+from activities.payments import PaymentActivities
 from activities.read_model import ReadModelActivities
 from db.engine import Database
 from oms.settings import Settings
@@ -30,10 +33,20 @@ WORKFLOWS = [OrderWorkflow, RestockWorkflow]
 PASSTHROUGH = ("domain", "activities", "db", "pydantic", "pydantic_core", "sqlalchemy")
 
 
-def activities_for(db: Database) -> list[Callable[..., Any]]:
+def payment_gateway(settings: Settings, db: Database) -> PaymentGateway:
+    if settings.payment_gateway != "simulated":
+        raise SystemExit(f"unknown payment gateway {settings.payment_gateway!r}")
+    return SimulatedPaymentGateway(db, settings.simulated_gateway_decline_prefix)
+
+
+def activities_for(
+    db: Database, settings: Settings, faults: FaultPlan = NO_FAULTS
+) -> list[Callable[..., Any]]:
     read_model = ReadModelActivities(db)
     inventory = InventoryActivities(db)
+    payments = PaymentActivities(db, payment_gateway(settings, db), faults)
     return [
+        payments.issue_refund,
         read_model.apply_order_changes,
         inventory.reserve_stock,
         inventory.release_stock,
@@ -51,6 +64,7 @@ def build_worker(
     *,
     task_queue: str | None = None,
     executor: ThreadPoolExecutor | None = None,
+    faults: FaultPlan = NO_FAULTS,
 ) -> Worker:
     runner = SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
@@ -59,7 +73,7 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
-        activities=activities_for(db),
+        activities=activities_for(db, settings, faults),
         activity_executor=executor or ThreadPoolExecutor(max_workers=settings.activity_threads),
         max_concurrent_activities=settings.activity_threads,
         max_concurrent_local_activities=settings.activity_threads,

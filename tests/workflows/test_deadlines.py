@@ -53,7 +53,10 @@ async def test_a_review_left_past_its_deadline_is_reminded_then_overdue_and_esca
     order_id = await start_order(system, review_deadline=timedelta(seconds=2))
     await system.wait_for(order_id, "under_review")
     order = await system.wait_until(
-        order_id, lambda o: o["overdue"], timeout=15, what="an overdue review"
+        order_id,
+        lambda o: o["overdue"] and "task_escalated" in [e["kind"] for e in o["events"]],
+        timeout=20,
+        what="an overdue, escalated review",
     )
     [task] = order["open_tasks"]
     assert (task["kind"], task["overdue"], task["escalated"]) == ("review", True, True)

@@ -1,0 +1,84 @@
+"""Money movements of an order (P4.2, P5) and the refunds that produce some of them.
+
+The invariant the policy's money rules come down to: what is refunded for an order
+never exceeds what was paid for it. `refundable` is the only amount a new refund may
+take, and counts refunds still in progress (pending at the gateway, or waiting for
+finance to complete by hand) as already given.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from domain.money import CENT, ZERO, Money
+
+#: A signed amount (payments in are positive, money out negative), serialised as "-12.00".
+SignedMoney = Annotated[
+    Decimal,
+    Field(max_digits=12, decimal_places=2),
+    PlainSerializer(lambda d: f"{d.quantize(CENT)}", return_type=str),
+]
+
+
+class LedgerKind(StrEnum):
+    PAYMENT = "payment"
+    REFUND = "refund"
+    COMPENSATION = "compensation"
+    ADJUSTMENT = "adjustment"
+
+
+class LedgerEntry(BaseModel):
+    """One movement. `entry_id` is deterministic, so a retried write books it once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entry_id: str
+    order_id: str
+    kind: LedgerKind
+    amount: SignedMoney
+    at: datetime
+    actor_id: str | None = None
+    actor_department: str | None = None
+    case_id: str | None = None
+    reference: str | None = None
+    note: str = ""
+
+
+class RefundState(StrEnum):
+    PENDING = "pending"  # asked of the gateway
+    ISSUED = "issued"  # the gateway paid it out
+    FAILED = "failed"  # the gateway refused: finance completes it by hand
+    COMPLETED_BY_FINANCE = "completed_by_finance"
+
+
+class Refund(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refund_id: str
+    amount: Money
+    reason: str
+    case_id: str | None = None
+    state: RefundState = RefundState.PENDING
+    requested_at: datetime
+    settled_at: datetime | None = None
+    reference: str | None = None
+    failure: str | None = None
+
+
+def paid_total(entries: list[LedgerEntry]) -> Decimal:
+    return sum((e.amount for e in entries if e.kind is LedgerKind.PAYMENT), ZERO)
+
+
+def refunded_total(entries: list[LedgerEntry]) -> Decimal:
+    return -sum((e.amount for e in entries if e.kind is LedgerKind.REFUND), ZERO)
+
+
+def refundable(entries: list[LedgerEntry], refunds: list[Refund]) -> Decimal:
+    """What a new refund may still take: paid, less every refund issued or in progress."""
+    committed = sum((r.amount for r in refunds), ZERO)
+    return max(paid_total(entries) - committed, ZERO)
