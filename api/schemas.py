@@ -8,7 +8,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.actors import Department
+from domain.cases import Case
 from domain.intake import IntakeProblem
+from domain.ledger import LedgerEntry, Refund
 from domain.money import Money
 from domain.order import Customer, OrderItem, OrderKind, Payment, Shipping
 from domain.states import OrderStatus
@@ -74,6 +76,11 @@ class OrderPublic(BaseModel):
     total: Money
     paid_amount: Money
     refunded_amount: Money
+    balance_due: Money
+    cases: list[Case]
+    refunds: list[Refund]
+    ledger: list[LedgerEntry]
+    shipments: list[Shipment]
     risky: bool
     risk_reasons: list[str]
     phone_verified: bool
@@ -107,6 +114,11 @@ class OrderPublic(BaseModel):
             total=view.total,
             paid_amount=view.paid_amount,
             refunded_amount=view.refunded_amount,
+            balance_due=view.balance_due,
+            cases=view.cases,
+            refunds=view.refunds,
+            ledger=view.ledger,
+            shipments=view.shipments,
             risky=bool(view.risk_reasons),
             risk_reasons=view.risk_reasons,
             phone_verified=view.phone_verified,

@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     TRACKING = "tracking"
     DELIVERED = "delivered"
     COMPLETED = "completed"
+    CLOSED = "closed"
     TASK_COMPLETED = "task_completed"
     TASK_CLAIMED = "task_claimed"
     TASK_REMINDED = "task_reminded"

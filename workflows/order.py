@@ -603,10 +603,12 @@ class OrderWorkflow:
         self._end_pending_requests(f"order {status}")
         self._cancel_tasks(MAIN_LINE_TASKS, f"order {status}")
         await self._until(self._follow_ups_done, interruptible=False)
+        self._closed_at = workflow.now()
         if self._status is S.DELIVERED:
             self._set_status(S.COMPLETED)
             self._record(EventKind.COMPLETED)
-        self._closed_at = workflow.now()
+        else:
+            self._record(EventKind.CLOSED, data={"status": self._status.value})
         await self._flush()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return OrderOutcome(

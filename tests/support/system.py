@@ -21,14 +21,19 @@ import httpx
 import uvicorn
 from temporalio.client import Client
 
+from activities.faults import NO_FAULTS, FaultPlan
 from api.app import create_app
 from db import inventory as stock
 from db import staff as staff_store
 from db.engine import Database
-from domain.actors import Department
+from domain.actors import Actor, Department
+from domain.ids import fingerprint, order_workflow_id
+from domain.order import NewOrder
 from domain.policy import PolicySettings
 from oms.settings import Settings
 from workers.worker import build_worker
+from workflows.contracts import OrderWorkflowInput
+from workflows.order import OrderWorkflow
 
 
 def free_port() -> int:
@@ -135,6 +140,29 @@ class System:
             what=f"status in {statuses}",
         )
 
+    async def start_directly(self, body: dict[str, Any], **policy_changes: Any) -> str:
+        """Start an order through the Temporal client with its own (shortened) policy.
+
+        The API starts orders with the system's policy; tests of deadlines and windows
+        need seconds instead, for one order only. Staff then act over HTTP as usual.
+        """
+        policy = self.settings.policy.model_copy(update=policy_changes)
+        await self.client.start_workflow(
+            OrderWorkflow.run,
+            OrderWorkflowInput(
+                order=NewOrder.model_validate(body),
+                policy=policy,
+                submitted_by=Actor(
+                    staff_id=self.staff_ids[Department.PLATFORM], department=Department.PLATFORM
+                ),
+                fingerprint=fingerprint(body),
+            ),
+            id=order_workflow_id(body["order_id"]),
+            task_queue=self.settings.task_queue,
+        )
+        await self.wait_for(body["order_id"], "under_review", "needs_correction")
+        return str(body["order_id"])
+
     def set_stock(self, sku: str, on_hand: int) -> None:
         with self.db.write() as conn:
             stock.set_on_hand(conn, sku, on_hand, datetime.now(UTC), sku.lower())
@@ -163,6 +191,7 @@ async def running_system(
     policy: PolicySettings,
     *,
     max_cached_workflows: int | None = None,
+    faults: FaultPlan = NO_FAULTS,
 ) -> AsyncIterator[System]:
     address = client.service_client.config.target_host
     settings = test_settings(database_url, address, policy)
@@ -183,7 +212,7 @@ async def running_system(
     server.start()
     try:
         async with (
-            build_worker(client, settings, db),
+            build_worker(client, settings, db, faults=faults),
             httpx.AsyncClient(base_url=server.url, timeout=30) as http,
         ):
             yield System(settings, db, client, http, tokens, staff_ids)

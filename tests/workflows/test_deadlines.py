@@ -8,32 +8,13 @@ from datetime import timedelta
 
 from temporalio.client import Client
 
-from domain.actors import Actor, Department
-from domain.ids import fingerprint, order_workflow_id
-from domain.order import NewOrder
-from tests.conftest import TEST_POLICY
+from domain.ids import order_workflow_id
 from tests.support.orders import order_body
 from tests.support.system import System
-from workflows.contracts import OrderWorkflowInput
-from workflows.order import OrderWorkflow
 
 
 async def start_order(system: System, **policy_changes) -> str:
-    """Start an order straight through the client, with deadlines shortened for the test."""
-    body = order_body()
-    policy = TEST_POLICY.model_copy(update=policy_changes)
-    await system.client.start_workflow(
-        OrderWorkflow.run,
-        OrderWorkflowInput(
-            order=NewOrder.model_validate(body),
-            policy=policy,
-            submitted_by=Actor(staff_id="test", department=Department.PLATFORM),
-            fingerprint=fingerprint(body),
-        ),
-        id=order_workflow_id(body["order_id"]),
-        task_queue=system.settings.task_queue,
-    )
-    return str(body["order_id"])
+    return await system.start_directly(order_body(), **policy_changes)
 
 
 async def visible_overdue(client: Client, order_id: str, timeout: float = 15) -> bool:

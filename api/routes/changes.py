@@ -1,0 +1,65 @@
+"""P4: changes before shipment (request, then customer service's decision) and cancellation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header
+
+from api.deps import State, may_take
+from api.orders_client import run_update
+from db.staff import StaffMember
+from domain.actions import Action
+from domain.commands import (
+    ActionResult,
+    CancelCommand,
+    CancelRequest,
+    ChangeCommand,
+    ChangeRequest,
+    DecideChangeCommand,
+    DecisionRequest,
+)
+from workflows.order import OrderWorkflow
+
+router = APIRouter(prefix="/api/v1/orders", tags=["changes and cancellation"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+ChangeClerk = Annotated[StaffMember, Depends(may_take(Action.REQUEST_CHANGE))]
+ChangeReviewer = Annotated[StaffMember, Depends(may_take(Action.DECIDE_CHANGE))]
+Canceller = Annotated[StaffMember, Depends(may_take(Action.CANCEL))]
+
+
+@router.post("/{order_id}/changes", response_model=ActionResult)
+async def request_change(
+    order_id: str, body: ChangeRequest, staff: ChangeClerk, state: State, key: IdempotencyKey = None
+) -> ActionResult:
+    """Record a customer's change of address, contact or goods before shipment (P4.1)."""
+    command = ChangeCommand(**body.model_dump(), actor=staff.actor)
+    return await run_update(
+        state, order_id, Action.REQUEST_CHANGE, OrderWorkflow.request_change, command, key
+    )
+
+
+@router.post("/{order_id}/changes/{case_id}/decision", response_model=ActionResult)
+async def decide_change(
+    order_id: str,
+    case_id: str,
+    body: DecisionRequest,
+    staff: ChangeReviewer,
+    state: State,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Approve or reject a change (P4.1); new goods re-confirm stock and settle the money."""
+    command = DecideChangeCommand(**body.model_dump(), case_id=case_id, actor=staff.actor)
+    return await run_update(
+        state, order_id, Action.DECIDE_CHANGE, OrderWorkflow.decide_change, command, key
+    )
+
+
+@router.post("/{order_id}/cancel", response_model=ActionResult)
+async def cancel(
+    order_id: str, body: CancelRequest, staff: Canceller, state: State, key: IdempotencyKey = None
+) -> ActionResult:
+    """Cancel before shipment (P4.2): stock is released and a paid order is refunded."""
+    command = CancelCommand(**body.model_dump(), actor=staff.actor)
+    return await run_update(state, order_id, Action.CANCEL, OrderWorkflow.cancel, command, key)

@@ -1,0 +1,157 @@
+"""P5: payment events and refunds, logistics exceptions, quality returns and exchanges."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import JSONResponse
+
+from api.deps import State, may_take
+from api.errors import not_found
+from api.orders_client import recorded_status, run_update, send_signal
+from db.staff import StaffMember
+from domain.actions import Action
+from domain.commands import (
+    ActionResult,
+    CauseCommand,
+    CauseRequest,
+    CompleteRefundCommand,
+    CompleteRefundRequest,
+    DecideReturnCommand,
+    DecisionRequest,
+    ExceptionDecisionCommand,
+    ExceptionDecisionRequest,
+    InspectionCommand,
+    InspectionRequest,
+    PaymentEventCommand,
+    PaymentEventRequest,
+    ReturnCommand,
+    ReturnRequest,
+)
+from workflows.order import OrderWorkflow
+
+router = APIRouter(prefix="/api/v1/orders", tags=["exceptions and returns"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+PaymentFeed = Annotated[StaffMember, Depends(may_take(Action.PAYMENT_EVENT))]
+RefundClerk = Annotated[StaffMember, Depends(may_take(Action.COMPLETE_REFUND))]
+ExceptionHandler = Annotated[StaffMember, Depends(may_take(Action.DECIDE_LOGISTICS_EXCEPTION))]
+Investigator = Annotated[StaffMember, Depends(may_take(Action.RECORD_LOGISTICS_CAUSE))]
+ReturnClerk = Annotated[StaffMember, Depends(may_take(Action.REQUEST_RETURN))]
+ReturnReviewer = Annotated[StaffMember, Depends(may_take(Action.DECIDE_RETURN))]
+Inspector = Annotated[StaffMember, Depends(may_take(Action.INSPECT_RETURN))]
+
+
+@router.post("/{order_id}/payment-events", status_code=202)
+async def payment_event(
+    order_id: str, body: PaymentEventRequest, staff: PaymentFeed, state: State
+) -> JSONResponse:
+    """A payment failure, duplicate or late success (P5.1); a repeated event_id is ignored."""
+    if await recorded_status(state, order_id) is None:
+        raise not_found(f"order {order_id}")
+    await send_signal(
+        state,
+        order_id,
+        OrderWorkflow.payment_event,
+        PaymentEventCommand(**body.model_dump(), actor=staff.actor),
+    )
+    return JSONResponse(
+        {"order_id": order_id, "event_id": body.event_id, "accepted": True}, status_code=202
+    )
+
+
+@router.post("/{order_id}/refunds/{refund_id}/complete", response_model=ActionResult)
+async def complete_refund(
+    order_id: str,
+    refund_id: str,
+    body: CompleteRefundRequest,
+    staff: RefundClerk,
+    state: State,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Finance records a refund it paid out by hand after the gateway refused it."""
+    command = CompleteRefundCommand(**body.model_dump(), refund_id=refund_id, actor=staff.actor)
+    return await run_update(
+        state, order_id, Action.COMPLETE_REFUND, OrderWorkflow.complete_refund, command, key
+    )
+
+
+@router.post("/{order_id}/exceptions/{case_id}/decision", response_model=ActionResult)
+async def decide_exception(
+    order_id: str,
+    case_id: str,
+    body: ExceptionDecisionRequest,
+    staff: ExceptionHandler,
+    state: State,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Customer service's decision on a lost, damaged or delayed parcel (P5.2)."""
+    command = ExceptionDecisionCommand(**body.model_dump(), case_id=case_id, actor=staff.actor)
+    return await run_update(
+        state,
+        order_id,
+        Action.DECIDE_LOGISTICS_EXCEPTION,
+        OrderWorkflow.decide_exception,
+        command,
+        key,
+    )
+
+
+@router.post("/{order_id}/exceptions/{case_id}/cause", response_model=ActionResult)
+async def record_cause(
+    order_id: str,
+    case_id: str,
+    body: CauseRequest,
+    staff: Investigator,
+    state: State,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Logistics records the cause of an exception and its corrective action (P5.2)."""
+    command = CauseCommand(**body.model_dump(), case_id=case_id, actor=staff.actor)
+    return await run_update(
+        state, order_id, Action.RECORD_LOGISTICS_CAUSE, OrderWorkflow.record_cause, command, key
+    )
+
+
+@router.post("/{order_id}/returns", response_model=ActionResult)
+async def request_return(
+    order_id: str, body: ReturnRequest, staff: ReturnClerk, state: State, key: IdempotencyKey = None
+) -> ActionResult:
+    """A return or exchange for a quality problem, inside its window after delivery (P5.3)."""
+    command = ReturnCommand(**body.model_dump(), actor=staff.actor)
+    return await run_update(
+        state, order_id, Action.REQUEST_RETURN, OrderWorkflow.request_return, command, key
+    )
+
+
+@router.post("/{order_id}/returns/{case_id}/decision", response_model=ActionResult)
+async def decide_return(
+    order_id: str,
+    case_id: str,
+    body: DecisionRequest,
+    staff: ReturnReviewer,
+    state: State,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Customer service approves (goods go to inspection) or rejects a return (P5.3)."""
+    command = DecideReturnCommand(**body.model_dump(), case_id=case_id, actor=staff.actor)
+    return await run_update(
+        state, order_id, Action.DECIDE_RETURN, OrderWorkflow.decide_return, command, key
+    )
+
+
+@router.post("/{order_id}/returns/{case_id}/inspection", response_model=ActionResult)
+async def inspect_return(
+    order_id: str,
+    case_id: str,
+    body: InspectionRequest,
+    staff: Inspector,
+    state: State,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """The warehouse's inspection of returned goods (P5.3)."""
+    command = InspectionCommand(**body.model_dump(), case_id=case_id, actor=staff.actor)
+    return await run_update(
+        state, order_id, Action.INSPECT_RETURN, OrderWorkflow.inspect_return, command, key
+    )
