@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from domain.actors import Department
 from domain.cases import Case
+from domain.events import OrderEvent
 from domain.intake import IntakeProblem
 from domain.ledger import LedgerEntry, Refund
 from domain.money import Money
@@ -63,6 +64,21 @@ class EventPublic(BaseModel):
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> EventPublic:
         return cls.model_validate({k: v for k, v in row.items() if k in cls.model_fields})
+
+    @classmethod
+    def from_event(cls, event: OrderEvent) -> EventPublic:
+        return cls(
+            seq=event.seq,
+            at=event.at,
+            kind=event.kind.value,
+            status=event.status.value,
+            actor_id=event.actor.staff_id if event.actor else None,
+            actor_department=event.actor.department.value if event.actor else None,
+            note=event.note,
+            task_id=event.task_id,
+            case_id=event.case_id,
+            data=event.data,
+        )
 
 
 class OrderPublic(BaseModel):
@@ -131,10 +147,18 @@ class OrderPublic(BaseModel):
             updated_at=view.updated_at,
             closed_at=view.closed_at,
             open_tasks=[TaskPublic.model_validate(t.model_dump()) for t in view.open_tasks],
-            events=[EventPublic.from_row(e) for e in events],
+            events=merged_events(events, view.unwritten_events),
             source=source,
             temporal_ui_url=ui_url,
         )
+
+
+def merged_events(rows: list[dict[str, Any]], unwritten: list[OrderEvent]) -> list[EventPublic]:
+    """The read model's events, completed by those the live order recorded but not yet wrote."""
+    merged = {row["seq"]: EventPublic.from_row(row) for row in rows}
+    for event in unwritten:
+        merged.setdefault(event.seq, EventPublic.from_event(event))
+    return [merged[seq] for seq in sorted(merged)]
 
 
 class OrderSummary(BaseModel):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from domain.actors import Department
 from domain.cases import Case
 from domain.commands import DeliveryMethod
+from domain.events import OrderEvent
 from domain.intake import IntakeProblem
 from domain.ledger import LedgerEntry, Refund
 from domain.money import Money
@@ -64,6 +65,9 @@ class OrderView(BaseModel):
     overdue: bool = False
     intake_fingerprint: str
     last_seq: int
+    #: Events recorded but not yet confirmed in the read model (only in the live query):
+    #: with them, the live view and the record it shows never disagree.
+    unwritten_events: list[OrderEvent] = []
 
     @property
     def order_id(self) -> str:

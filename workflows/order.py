@@ -251,6 +251,7 @@ class OrderWorkflow:
         self._seq = 0
         self._revision = 0
         self._outbox = _Outbox(lines_changed=True)
+        self._unwritten: list[OrderEvent] = []
         self._flush_lock = asyncio.Lock()
         self._money_lock = asyncio.Lock()
         self._tasks = TaskBook(
@@ -1265,6 +1266,9 @@ class OrderWorkflow:
     @workflow.query
     def view(self) -> OrderView:
         """The order's live state, as the API and the console show it."""
+        return self._snapshot().model_copy(update={"unwritten_events": list(self._unwritten)})
+
+    def _snapshot(self) -> OrderView:
         return OrderView(
             order=self._order,
             status=self._status,
@@ -1786,6 +1790,7 @@ class OrderWorkflow:
             data=data or {},
         )
         self._outbox.events.append(event)
+        self._unwritten.append(event)
         return event
 
     def _task_changed(self, task: Task) -> None:
@@ -1860,7 +1865,7 @@ class OrderWorkflow:
             ):
                 self._revision += 1
                 changes = OrderChanges(
-                    view=self.view(),
+                    view=self._snapshot(),
                     revision=self._revision,
                     events=outbox.events,
                     tasks=list(outbox.tasks.values()),
@@ -1875,6 +1880,8 @@ class OrderWorkflow:
                     retry_policy=DB_RETRY,
                     summary=f"record {', '.join(e.kind.value for e in outbox.events) or 'tasks'}",
                 )
+                written = {e.seq for e in outbox.events}
+                self._unwritten = [e for e in self._unwritten if e.seq not in written]
             self._sync_search_attributes()
             for handoff, message in outbox.answers:
                 if not handoff.done:

@@ -13,7 +13,7 @@ from temporalio.service import RPCError
 
 from api.deps import CurrentStaff, State, require
 from api.errors import ApiError, conflict, not_found
-from api.orders_client import order_handle
+from api.orders_client import order_handle, recorded_status
 from api.schemas import OrderCreated, OrderList, OrderPublic, OrderSummary
 from db import queries
 from db.staff import StaffMember
@@ -106,13 +106,16 @@ async def _current_view(state: State, order_id: str) -> OrderView | None:
 @router.get("/orders/{order_id}", response_model=OrderPublic)
 async def get_order(order_id: str, staff: CurrentStaff, state: State) -> OrderPublic:
     """One order: live from its workflow while it runs, from the read model once closed."""
+    status = await recorded_status(state, order_id)
+    view, source = None, "read_model"
+    if status is None or not is_terminal(OrderStatus(status)):
+        # The live view first, the record second: an event is then either among the view's
+        # unwritten events or already committed, never missing from both.
+        view = await _live(state, order_id)
+        source = "workflow"
     recorded, events = await _recorded(state, order_id)
-    source = "read_model"
-    view = recorded
-    if recorded is None or not is_terminal(recorded.status):
-        live = await _live(state, order_id)
-        if live is not None:
-            view, source = live, "workflow"
+    if view is None:
+        view, source = recorded, "read_model"
     if view is None:
         raise not_found(f"order {order_id}")
     ui = (

@@ -23,8 +23,12 @@ async def test_a_refund_the_gateway_refuses_is_completed_by_finance(system: Syst
     body["payment"]["transaction_id"] = "FAIL-CARD-CLOSED"
     order_id = await create(system, body)
     await drive_to(system, order_id, "ready_to_pack")
-    await act(system, "customer_service", f"/api/v1/orders/{order_id}/cancel",
-              {"reason": "customer cancelled"})
+    await act(
+        system,
+        "customer_service",
+        f"/api/v1/orders/{order_id}/cancel",
+        {"reason": "customer cancelled"},
+    )
     order = await system.wait_for(order_id, "cancelled")
     [refund] = order["refunds"]
     assert refund["state"] == "failed" and "declines" in refund["failure"]
@@ -36,8 +40,9 @@ async def test_a_refund_the_gateway_refuses_is_completed_by_finance(system: Syst
     path = f"/api/v1/orders/{order_id}/refunds/{refund['refund_id']}/complete"
     assert (await system.post("customer_service", path, {"reference": "x"})).status_code == 403
     await act(system, "finance", path, {"reference": "BANK-TRANSFER-77", "note": "by transfer"})
-    order = await system.wait_until(order_id, lambda o: o["closed_at"] is not None,
-                                    what="the order closed")
+    order = await system.wait_until(
+        order_id, lambda o: o["closed_at"] is not None, what="the order closed"
+    )
     assert ledger(order) == [("payment", "45.00"), ("refund", "-45.00")]
     assert order["refunds"][0]["state"] == "completed_by_finance"
     assert case(order, "cancellation")["state"] == "closed"
@@ -49,27 +54,39 @@ async def test_a_refund_whose_first_attempt_dies_after_its_commit_is_paid_once(
     client: Client, tmp_path: Path
 ):
     faults = FaultPlan({"issue_refund.after_commit": 1})
-    async with running_system(client, f"sqlite:///{tmp_path / 'oms.db'}", TEST_POLICY,
-                              faults=faults) as system:
+    async with running_system(
+        client, f"sqlite:///{tmp_path / 'oms.db'}", TEST_POLICY, faults=faults
+    ) as system:
         system.set_stock("SKU-F", 5)
         order_id = await create(system, order_body(lines=[("SKU-F", 2, "64.00")]))
-        await act(system, "sales", f"/api/v1/orders/{order_id}/review",
-                  {"approved": False, "note": "fraud suspicion"})
-        order = await system.wait_until(order_id, lambda o: o["closed_at"] is not None,
-                                        what="the order closed")
+        await act(
+            system,
+            "sales",
+            f"/api/v1/orders/{order_id}/review",
+            {"approved": False, "note": "fraud suspicion"},
+        )
+        order = await system.wait_until(
+            order_id, lambda o: o["closed_at"] is not None, what="the order closed"
+        )
         assert order["status"] == "rejected"
         assert ledger(order) == [("payment", "128.00"), ("refund", "-128.00")]
         with system.db.read() as conn:
-            refunds = conn.execute(select(func.count()).select_from(ledger_entries).where(
-                ledger_entries.c.order_id == order_id, ledger_entries.c.kind == "refund")).scalar()
-            paid_out = conn.execute(select(func.count()).select_from(simulated_gateway_refunds)
-                                    .where(simulated_gateway_refunds.c.order_id == order_id)
-                                    ).scalar()
+            refunds = conn.execute(
+                select(func.count())
+                .select_from(ledger_entries)
+                .where(ledger_entries.c.order_id == order_id, ledger_entries.c.kind == "refund")
+            ).scalar()
+            paid_out = conn.execute(
+                select(func.count())
+                .select_from(simulated_gateway_refunds)
+                .where(simulated_gateway_refunds.c.order_id == order_id)
+            ).scalar()
         assert (refunds, paid_out) == (1, 1)
         # The first attempt did fail after its commit: the history shows a retried activity.
         handle = client.get_workflow_handle(f"order-{order_id}")
-        attempts = [e.activity_task_started_event_attributes.attempt
-                    async for e in handle.fetch_history_events()
-                    if e.HasField("activity_task_started_event_attributes")]
+        attempts = [
+            e.activity_task_started_event_attributes.attempt
+            async for e in handle.fetch_history_events()
+            if e.HasField("activity_task_started_event_attributes")
+        ]
         assert attempts == [2]
-
