@@ -1,0 +1,21 @@
+"""A happy-path order stays small in history (issue 7: under 150 events)."""
+
+from __future__ import annotations
+
+from domain.ids import order_workflow_id
+from tests.support.flows import create, drive_to
+from tests.support.orders import new_order_id, order_body
+from tests.support.system import System
+
+HAPPY_PATH_EVENT_BUDGET = 150
+
+
+async def test_a_happy_path_order_completes_in_fewer_than_150_history_events(system: System):
+    sku = f"SKU-H-{new_order_id()}"
+    system.set_stock(sku, 5)
+    order_id = await create(system, order_body(lines=[(sku, 1, "10.00")]))
+    await drive_to(system, order_id, "delivered")
+    await system.wait_for(order_id, "completed")
+    handle = system.client.get_workflow_handle(order_workflow_id(order_id))
+    history = await handle.fetch_history()
+    assert len(history.events) < HAPPY_PATH_EVENT_BUDGET
