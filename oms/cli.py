@@ -45,6 +45,31 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_codec_server(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from workers.codec_server import create_codec_app
+
+    uvicorn.run(
+        create_codec_app(settings),
+        host=settings.codec_server_host,
+        port=settings.codec_server_port,
+        log_level="warning",
+    )
+    return 0
+
+
+def cmd_codec_new_key(args: argparse.Namespace, settings: Settings) -> int:
+    """Create the key file, or rotate: a new active key, the old ones kept for decryption."""
+    from workers.codec import Keyring, load_key_file, save_key_file
+
+    current = load_key_file(settings.codec_key_file)
+    keyring = current.rotated() if current else Keyring.generate()
+    save_key_file(settings.codec_key_file, keyring)
+    print(f"active key {keyring.active} ({len(keyring.keys)} key(s)) in {settings.codec_key_file}")
+    return 0
+
+
 def cmd_db_init(args: argparse.Namespace, settings: Settings) -> int:
     _db(settings).dispose()
     print(f"schema ready in {settings.resolved_database_url}")
@@ -109,6 +134,15 @@ def parser() -> argparse.ArgumentParser:
     ).set_defaults(fn=cmd_up)
     sub.add_parser("worker", help="run a worker").set_defaults(fn=cmd_worker)
     sub.add_parser("api", help="run the HTTP API").set_defaults(fn=cmd_api)
+    sub.add_parser(
+        "codec-server", help="run the payload codec server for the Temporal UI"
+    ).set_defaults(fn=cmd_codec_server)
+    codec = sub.add_parser("codec", help="payload encryption keys").add_subparsers(
+        dest="codec", required=True
+    )
+    codec.add_parser(
+        "new-key", help="create the key file, or rotate to a new active key"
+    ).set_defaults(fn=cmd_codec_new_key)
 
     db = sub.add_parser("db", help="read-model database").add_subparsers(dest="db", required=True)
     db.add_parser("init", help="create the schema").set_defaults(fn=cmd_db_init)

@@ -41,7 +41,12 @@ def search_attribute_args() -> list[str]:
 
 
 def dev_server_command(
-    db_file: Path | None, *, port: int, ui_port: int, ip: str = "127.0.0.1"
+    db_file: Path | None,
+    *,
+    port: int,
+    ui_port: int,
+    ip: str = "127.0.0.1",
+    codec_endpoint: str | None = None,
 ) -> list[str]:
     command = [
         temporal_binary(),
@@ -59,4 +64,7 @@ def dev_server_command(
     ]
     if db_file is not None:
         command += ["--db-filename", str(db_file)]
+    if codec_endpoint:
+        # The UI decrypts payloads through our codec server (workers/codec_server.py).
+        command += ["--ui-codec-endpoint", codec_endpoint]
     return command + PERFORMANCE_ARGS + search_attribute_args()

@@ -14,6 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.policy import PolicySettings
+from workers.codec import Keyring, load_key_file
 
 
 class Settings(BaseSettings):
@@ -45,6 +46,38 @@ class Settings(BaseSettings):
     #: starts with this prefix, so the "finance refunds by hand" path can be tried.
     payment_gateway: str = "simulated"
     simulated_gateway_decline_prefix: str = "FAIL-"
+
+    #: Payload encryption keys, base64 by key id (a JSON object in the environment), and
+    #: the id of the one that encrypts; without them the key file under var/ is used.
+    codec_keys: dict[str, str] = {}
+    codec_active_key: str = ""
+    #: Only for reading or writing plaintext histories on purpose (never in production).
+    codec_disabled: bool = False
+
+    #: The codec server the Temporal UI decrypts payloads through (`oms codec-server`).
+    codec_server_host: str = "127.0.0.1"
+    codec_server_port: int = 8081
+
+    @property
+    def codec_key_file(self) -> Path:
+        return self.var_dir / "codec-keys.json"
+
+    def keyring_missing(self) -> bool:
+        return not self.codec_disabled and not self.codec_keys and not self.codec_key_file.exists()
+
+    def keyring(self) -> Keyring | None:
+        """The payload encryption keys in force; None only when encryption is disabled."""
+        if self.codec_disabled:
+            return None
+        if self.codec_keys:
+            return Keyring.from_strings(self.codec_keys, self.codec_active_key)
+        keyring = load_key_file(self.codec_key_file)
+        if keyring is None:
+            raise SystemExit(
+                f"no payload encryption key: set OMS_CODEC_KEYS and OMS_CODEC_ACTIVE_KEY, or "
+                f"create {self.codec_key_file} with `oms codec new-key`"
+            )
+        return keyring
 
     @property
     def resolved_database_url(self) -> str:

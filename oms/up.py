@@ -20,6 +20,8 @@ from oms.demo import seed_demo
 from oms.devserver import dev_server_command
 from oms.settings import Settings
 from workers.client import connect
+from workers.codec import Keyring, save_key_file
+from workers.codec_server import ui_endpoint
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -63,7 +65,8 @@ def _banner(settings: Settings, tokens: dict[str, str]) -> str:
         "Order management is running.",
         f"  API          {api}/api/v1   (OpenAPI docs: {api}/docs)",
         f"  Health       {api}/healthz",
-        f"  Temporal UI  {settings.temporal_ui_url}",
+        f"  Temporal UI  {settings.temporal_ui_url}   (payloads decrypted by the codec server "
+        f"on :{settings.codec_server_port})",
         f"  Read model   {settings.resolved_database_url}",
         "",
         "Demo tokens (Authorization: Bearer <token>):",
@@ -109,13 +112,23 @@ def up(settings: Settings) -> int:
         children.clear()
 
     try:
+        if settings.keyring_missing():
+            keyring = Keyring.generate()
+            save_key_file(settings.codec_key_file, keyring)
+            print(
+                f"created the payload encryption key {keyring.active} in {settings.codec_key_file}",
+                flush=True,
+            )
         if _port_open(host, port):
             print(f"using the Temporal server already listening on {host}:{port}", flush=True)
         else:
             start(
                 "temporal",
                 dev_server_command(
-                    var / "temporal.db", port=port, ui_port=settings.temporal_ui_port
+                    var / "temporal.db",
+                    port=port,
+                    ui_port=settings.temporal_ui_port,
+                    codec_endpoint=ui_endpoint(settings),
                 ),
             )
         asyncio.run(_wait_for_temporal(settings))
@@ -126,6 +139,7 @@ def up(settings: Settings) -> int:
         db.dispose()
 
         start("worker", [sys.executable, "-m", "oms", "worker"])
+        start("codec-server", [sys.executable, "-m", "oms", "codec-server"])
         start("api", [sys.executable, "-m", "oms", "api"])
         if not _wait_for_http(settings.api_host, settings.api_port):
             print("the API did not come up; see var/logs/api.log", flush=True)

@@ -9,16 +9,20 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.policy import PolicySettings
 from oms.devserver import temporal_binary
 from tests.support.system import System, running_system
+from workers.client import data_converter
+from workers.codec import Keyring
 from workflows import search_attributes as sa
 
 #: The policy of the shared system: real deadlines (nothing goes overdue by accident),
 #: an after-sales window of seconds so that delivered orders complete within a test.
+#: Histories in tests are encrypted like in production, with a key made for the session.
+TEST_KEYRING = Keyring.generate()
+
 TEST_POLICY = PolicySettings(
     return_window=timedelta(seconds=3), exchange_window=timedelta(seconds=3)
 )
@@ -28,7 +32,7 @@ TEST_POLICY = PolicySettings(
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(TEST_KEYRING),
         search_attributes=sa.ALL,
         dev_server_extra_args=[
             "--dynamic-config-value",

@@ -32,7 +32,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.tables import inventory, inventory_receipts, ledger_entries, order_events, reservations
 from domain.states import OrderStatus, can_transition
-from tests.conftest import TEST_POLICY
+from tests.conftest import TEST_KEYRING, TEST_POLICY
 from tests.support.background import BackgroundSystem
 from tests.support.orders import order_body
 
@@ -49,7 +49,7 @@ def background(temporal_env: WorkflowEnvironment, tmp_path_factory) -> Iterator[
         update={"return_window": timedelta(seconds=60), "exchange_window": timedelta(seconds=60)}
     )
     address = temporal_env.client.service_client.config.target_host
-    with BackgroundSystem(address, f"sqlite:///{path}", policy) as running:
+    with BackgroundSystem(address, f"sqlite:///{path}", policy, TEST_KEYRING) as running:
         yield running
 
 

@@ -9,16 +9,24 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from domain.policy import PolicySettings
 from tests.support.system import System, running_system
+from workers.client import data_converter
+from workers.codec import Keyring
 
 T = TypeVar("T")
 
 
 class BackgroundSystem:
-    def __init__(self, temporal_address: str, database_url: str, policy: PolicySettings) -> None:
+    def __init__(
+        self,
+        temporal_address: str,
+        database_url: str,
+        policy: PolicySettings,
+        keyring: Keyring | None,
+    ) -> None:
+        self.keyring = keyring
         self.temporal_address = temporal_address
         self.database_url = database_url
         self.policy = policy
@@ -33,7 +41,7 @@ class BackgroundSystem:
     def __enter__(self) -> BackgroundSystem:
         self.thread.start()
         client = self.run(
-            Client.connect(self.temporal_address, data_converter=pydantic_data_converter)
+            Client.connect(self.temporal_address, data_converter=data_converter(self.keyring))
         )
         self._context = running_system(client, self.database_url, self.policy)
         self.system = self.run(self._context.__aenter__())

@@ -31,6 +31,7 @@ from domain.ids import fingerprint, order_workflow_id
 from domain.order import NewOrder
 from domain.policy import PolicySettings
 from oms.settings import Settings
+from workers.codec import EncryptionCodec, Keyring
 from workers.worker import build_worker
 from workflows.contracts import OrderWorkflowInput
 from workflows.order import OrderWorkflow
@@ -43,10 +44,12 @@ def free_port() -> int:
 
 
 class ApiServer:
-    def __init__(self, settings: Settings) -> None:
+    """An ASGI app (the API by default) served by uvicorn on a free port, in a thread."""
+
+    def __init__(self, settings: Settings, app: Any = None) -> None:
         self.port = free_port()
         config = uvicorn.Config(
-            create_app(settings),
+            app or create_app(settings),
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
@@ -174,14 +177,28 @@ class System:
         return level.on_hand, level.reserved
 
 
-def test_settings(database_url: str, temporal_address: str, policy: PolicySettings) -> Settings:
+def test_settings(
+    database_url: str, temporal_address: str, policy: PolicySettings, keyring: Keyring | None
+) -> Settings:
+    codec: dict[str, Any] = (
+        {"codec_keys": keyring.to_strings(), "codec_active_key": keyring.active}
+        if keyring
+        else {"codec_disabled": True}
+    )
     return Settings(
         database_url=database_url,
         temporal_address=temporal_address,
         task_queue=f"orders-{uuid.uuid4().hex[:8]}",
         policy=policy,
         activity_threads=16,
+        **codec,
     )
+
+
+def keyring_of(client: Client) -> Keyring | None:
+    """The encryption keys the client's data converter uses; the system uses the same."""
+    codec = client.data_converter.payload_codec
+    return codec.keyring if isinstance(codec, EncryptionCodec) else None
 
 
 @asynccontextmanager
@@ -194,7 +211,7 @@ async def running_system(
     faults: FaultPlan = NO_FAULTS,
 ) -> AsyncIterator[System]:
     address = client.service_client.config.target_host
-    settings = test_settings(database_url, address, policy)
+    settings = test_settings(database_url, address, policy, keyring_of(client))
     if max_cached_workflows is not None:
         settings = settings.model_copy(update={"max_cached_workflows": max_cached_workflows})
     db = Database(database_url)
