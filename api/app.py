@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import errors
-from api.deps import AppState
+from api.deps import AppState, authorize
+from api.limits import BodySizeLimit, RateLimiter
 from api.routes import actions, changes, exceptions, health, inventory, orders, tasks
 from db.engine import Database
 from oms.settings import Settings, get_settings
@@ -29,11 +30,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.resolved_database_url)
         db.create_schema()
         client = await connect(settings)
-        app.state.oms = AppState(settings=settings, db=db, client=client)
+        limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        app.state.oms = AppState(settings=settings, db=db, client=client, limiter=limiter)
         yield
         db.dispose()
 
-    app = FastAPI(title="Order management", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Order management",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # Every route: its rule in api/roles.py, then token, rate limit, department.
+        dependencies=[Depends(authorize)],
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     for module in (orders, actions, changes, exceptions, tasks, inventory, health):
         app.include_router(module.router)

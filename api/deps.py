@@ -1,21 +1,27 @@
-"""Request dependencies: the process's shared state and the member of staff behind a request."""
+"""Request dependencies: the process's shared state, and who is calling.
+
+`authorize` runs before every route (an app-level dependency): it finds the route's
+rule in the role matrix (`api/roles.py`; no rule, no entry), authenticates the bearer
+token (401), applies the caller's rate limit (429) and checks the department (403).
+Routes then get the caller as `CurrentStaff`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api.errors import ApiError
+from api.limits import RateLimiter
+from api.roles import rule_for
 from db import staff as staff_store
 from db.engine import Database
 from db.staff import StaffMember
-from domain.actions import ACTION_RULES, Action
-from domain.actors import Department
 from oms.settings import Settings
 
 
@@ -24,6 +30,7 @@ class AppState:
     settings: Settings
     db: Database
     client: Client
+    limiter: RateLimiter
 
 
 def get_state(request: Request) -> AppState:
@@ -34,36 +41,43 @@ def get_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(get_state)]
 
 
-def current_staff(
-    state: State, authorization: Annotated[str | None, Header()] = None
-) -> StaffMember:
+def authenticate(db: Database, authorization: str | None) -> StaffMember:
     """The member of staff whose bearer token this is (401 when there is none or it is dead)."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "a bearer token is required")
-    with state.db.read() as conn:
+    with db.read() as conn:
         member = staff_store.find_by_token(conn, token.strip())
     if member is None or not member.is_valid(datetime.now(UTC)):
         raise ApiError(401, "unknown, expired or revoked token")
     return member
 
 
+async def authorize(
+    request: Request, state: State, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    route = request.scope.get("route")
+    rule = rule_for(request.method, getattr(route, "path", ""))
+    if rule is None:
+        raise ApiError(403, "no access rule covers this endpoint")
+    if rule.public:
+        return
+    member = await run_in_threadpool(authenticate, state.db, authorization)
+    wait = state.limiter.admit(member.staff_id)
+    if wait:
+        raise ApiError(429, "too many requests for this token", retry_after=round(wait, 2))
+    assert rule.departments is not None
+    if member.department not in rule.departments:
+        names = ", ".join(sorted(d.value for d in rule.departments))
+        raise ApiError(403, f"this is for {names}, not {member.department.value}")
+    request.state.staff = member
+
+
+def current_staff(request: Request) -> StaffMember:
+    member: StaffMember | None = getattr(request.state, "staff", None)
+    if member is None:  # only a public route could get here, and none asks for a caller
+        raise ApiError(401, "a bearer token is required")
+    return member
+
+
 CurrentStaff = Annotated[StaffMember, Depends(current_staff)]
-
-
-def require(*departments: Department) -> Callable[[StaffMember], StaffMember]:
-    """A dependency admitting only these departments (403 for the others)."""
-    allowed = frozenset(departments)
-
-    def check(member: CurrentStaff) -> StaffMember:
-        if member.department not in allowed:
-            names = ", ".join(sorted(d.value for d in allowed))
-            raise ApiError(403, f"this is for {names}, not {member.department.value}")
-        return member
-
-    return check
-
-
-def may_take(action: Action) -> Callable[[StaffMember], StaffMember]:
-    """A dependency admitting the departments that domain.actions allows to take `action`."""
-    return require(*ACTION_RULES[action].departments)

@@ -6,6 +6,7 @@ Every error body is `{"detail": "<sentence>", ...}`: 409s add the order's curren
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -87,7 +88,12 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": error.detail, **error.extra}, status_code=error.status_code)
+        headers = {}
+        if "retry_after" in error.extra:
+            headers["Retry-After"] = str(max(1, math.ceil(float(error.extra["retry_after"]))))
+        return JSONResponse(
+            {"detail": error.detail, **error.extra}, status_code=error.status_code, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:

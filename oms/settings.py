@@ -34,6 +34,11 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    #: Per token: sustained requests per second and the burst allowed on top (429 beyond).
+    rate_limit_per_second: float = Field(default=50.0, gt=0)
+    rate_limit_burst: int = Field(default=100, ge=1)
+    #: Request bodies above this are refused with 413 (an order of 200 lines is ~40 KB).
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
     #: Worker tuning: concurrent activity threads, and workflows kept in the sticky cache.
     activity_threads: int = Field(default=32, ge=1)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
-from api.deps import State, may_take
+from api.deps import CurrentStaff, State
 from api.errors import conflict, not_found
 from api.orders_client import recorded_status, run_update, send_signal
-from db.staff import StaffMember
 from domain.actions import ACTION_RULES, Action
 from domain.commands import (
     ActionResult,
@@ -35,20 +34,11 @@ router = APIRouter(prefix="/api/v1/orders", tags=["actions"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
-# Who may call each endpoint comes from the action matrix in domain.actions (403 otherwise).
-Corrector = Annotated[StaffMember, Depends(may_take(Action.CORRECT))]
-Reviewer = Annotated[StaffMember, Depends(may_take(Action.REVIEW))]
-BackorderClerk = Annotated[StaffMember, Depends(may_take(Action.RECORD_BACKORDER))]
-Packer = Annotated[StaffMember, Depends(may_take(Action.PACK))]
-Dispatcher = Annotated[StaffMember, Depends(may_take(Action.DISPATCH))]
-TrackingFeed = Annotated[StaffMember, Depends(may_take(Action.TRACKING))]
-
-
 @router.post("/{order_id}/corrections", response_model=ActionResult)
 async def correct(
     order_id: str,
     body: CorrectionRequest,
-    staff: Corrector,
+    staff: CurrentStaff,
     state: State,
     key: IdempotencyKey = None,
 ) -> ActionResult:
@@ -59,7 +49,11 @@ async def correct(
 
 @router.post("/{order_id}/review", response_model=ActionResult)
 async def review(
-    order_id: str, body: ReviewRequest, staff: Reviewer, state: State, key: IdempotencyKey = None
+    order_id: str,
+    body: ReviewRequest,
+    staff: CurrentStaff,
+    state: State,
+    key: IdempotencyKey = None,
 ) -> ActionResult:
     """Approve or reject an order under review (P3.1)."""
     command = ReviewCommand(**body.model_dump(), actor=staff.actor)
@@ -70,7 +64,7 @@ async def review(
 async def record_backorder(
     order_id: str,
     body: BackorderRequest,
-    staff: BackorderClerk,
+    staff: CurrentStaff,
     state: State,
     key: IdempotencyKey = None,
 ) -> ActionResult:
@@ -83,7 +77,7 @@ async def record_backorder(
 
 @router.post("/{order_id}/pack", response_model=ActionResult)
 async def pack(
-    order_id: str, body: PackRequest, staff: Packer, state: State, key: IdempotencyKey = None
+    order_id: str, body: PackRequest, staff: CurrentStaff, state: State, key: IdempotencyKey = None
 ) -> ActionResult:
     """Record the order picked and packed with its accessories (P3.3)."""
     command = PackCommand(**body.model_dump(), actor=staff.actor)
@@ -94,7 +88,7 @@ async def pack(
 async def dispatch(
     order_id: str,
     body: DispatchRequest,
-    staff: Dispatcher,
+    staff: CurrentStaff,
     state: State,
     key: IdempotencyKey = None,
 ) -> ActionResult:
@@ -105,7 +99,7 @@ async def dispatch(
 
 @router.post("/{order_id}/tracking", status_code=202)
 async def tracking(
-    order_id: str, body: TrackingRequest, staff: TrackingFeed, state: State
+    order_id: str, body: TrackingRequest, staff: CurrentStaff, state: State
 ) -> JSONResponse:
     """A carrier's tracking event (P3.4); a repeated event_id is ignored."""
     status = await recorded_status(state, order_id)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Header
 
-from api.deps import State, may_take
+from api.deps import CurrentStaff, State
 from api.orders_client import run_update
-from db.staff import StaffMember
 from domain.actions import Action
 from domain.commands import (
     ActionResult,
@@ -24,14 +23,15 @@ from workflows.order import OrderWorkflow
 router = APIRouter(prefix="/api/v1/orders", tags=["changes and cancellation"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-ChangeClerk = Annotated[StaffMember, Depends(may_take(Action.REQUEST_CHANGE))]
-ChangeReviewer = Annotated[StaffMember, Depends(may_take(Action.DECIDE_CHANGE))]
-Canceller = Annotated[StaffMember, Depends(may_take(Action.CANCEL))]
 
 
 @router.post("/{order_id}/changes", response_model=ActionResult)
 async def request_change(
-    order_id: str, body: ChangeRequest, staff: ChangeClerk, state: State, key: IdempotencyKey = None
+    order_id: str,
+    body: ChangeRequest,
+    staff: CurrentStaff,
+    state: State,
+    key: IdempotencyKey = None,
 ) -> ActionResult:
     """Record a customer's change of address, contact or goods before shipment (P4.1)."""
     command = ChangeCommand(**body.model_dump(), actor=staff.actor)
@@ -45,7 +45,7 @@ async def decide_change(
     order_id: str,
     case_id: str,
     body: DecisionRequest,
-    staff: ChangeReviewer,
+    staff: CurrentStaff,
     state: State,
     key: IdempotencyKey = None,
 ) -> ActionResult:
@@ -58,7 +58,11 @@ async def decide_change(
 
 @router.post("/{order_id}/cancel", response_model=ActionResult)
 async def cancel(
-    order_id: str, body: CancelRequest, staff: Canceller, state: State, key: IdempotencyKey = None
+    order_id: str,
+    body: CancelRequest,
+    staff: CurrentStaff,
+    state: State,
+    key: IdempotencyKey = None,
 ) -> ActionResult:
     """Cancel before shipment (P4.2): stock is released and a paid order is refunded."""
     command = CancelCommand(**body.model_dump(), actor=staff.actor)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
-from api.deps import State, may_take
+from api.deps import CurrentStaff, State
 from api.errors import not_found
 from api.orders_client import recorded_status, run_update, send_signal
-from db.staff import StaffMember
 from domain.actions import Action
 from domain.commands import (
     ActionResult,
@@ -34,18 +33,11 @@ from workflows.order import OrderWorkflow
 router = APIRouter(prefix="/api/v1/orders", tags=["exceptions and returns"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-PaymentFeed = Annotated[StaffMember, Depends(may_take(Action.PAYMENT_EVENT))]
-RefundClerk = Annotated[StaffMember, Depends(may_take(Action.COMPLETE_REFUND))]
-ExceptionHandler = Annotated[StaffMember, Depends(may_take(Action.DECIDE_LOGISTICS_EXCEPTION))]
-Investigator = Annotated[StaffMember, Depends(may_take(Action.RECORD_LOGISTICS_CAUSE))]
-ReturnClerk = Annotated[StaffMember, Depends(may_take(Action.REQUEST_RETURN))]
-ReturnReviewer = Annotated[StaffMember, Depends(may_take(Action.DECIDE_RETURN))]
-Inspector = Annotated[StaffMember, Depends(may_take(Action.INSPECT_RETURN))]
 
 
 @router.post("/{order_id}/payment-events", status_code=202)
 async def payment_event(
-    order_id: str, body: PaymentEventRequest, staff: PaymentFeed, state: State
+    order_id: str, body: PaymentEventRequest, staff: CurrentStaff, state: State
 ) -> JSONResponse:
     """A payment failure, duplicate or late success (P5.1); a repeated event_id is ignored."""
     if await recorded_status(state, order_id) is None:
@@ -66,7 +58,7 @@ async def complete_refund(
     order_id: str,
     refund_id: str,
     body: CompleteRefundRequest,
-    staff: RefundClerk,
+    staff: CurrentStaff,
     state: State,
     key: IdempotencyKey = None,
 ) -> ActionResult:
@@ -82,7 +74,7 @@ async def decide_exception(
     order_id: str,
     case_id: str,
     body: ExceptionDecisionRequest,
-    staff: ExceptionHandler,
+    staff: CurrentStaff,
     state: State,
     key: IdempotencyKey = None,
 ) -> ActionResult:
@@ -103,7 +95,7 @@ async def record_cause(
     order_id: str,
     case_id: str,
     body: CauseRequest,
-    staff: Investigator,
+    staff: CurrentStaff,
     state: State,
     key: IdempotencyKey = None,
 ) -> ActionResult:
@@ -116,7 +108,11 @@ async def record_cause(
 
 @router.post("/{order_id}/returns", response_model=ActionResult)
 async def request_return(
-    order_id: str, body: ReturnRequest, staff: ReturnClerk, state: State, key: IdempotencyKey = None
+    order_id: str,
+    body: ReturnRequest,
+    staff: CurrentStaff,
+    state: State,
+    key: IdempotencyKey = None,
 ) -> ActionResult:
     """A return or exchange for a quality problem, inside its window after delivery (P5.3)."""
     command = ReturnCommand(**body.model_dump(), actor=staff.actor)
@@ -130,7 +126,7 @@ async def decide_return(
     order_id: str,
     case_id: str,
     body: DecisionRequest,
-    staff: ReturnReviewer,
+    staff: CurrentStaff,
     state: State,
     key: IdempotencyKey = None,
 ) -> ActionResult:
@@ -146,7 +142,7 @@ async def inspect_return(
     order_id: str,
     case_id: str,
     body: InspectionRequest,
-    staff: Inspector,
+    staff: CurrentStaff,
     state: State,
     key: IdempotencyKey = None,
 ) -> ActionResult:

@@ -49,13 +49,27 @@ async def marked_order(system: System, caplog: pytest.LogCaptureFixture) -> Asyn
     body = order_body(lines=[(sku, 1, "30.00")], name=NAME, phone=PHONE, address=ADDRESS)
     order_id = await create(system, body)
     await drive_to(system, order_id, "awaiting_dispatch")
-    change = await act(system, "customer_service", f"/api/v1/orders/{order_id}/changes",
-                       {"shipping": {"address": NEW_ADDRESS, "contact_name": NAME,
-                                     "contact_phone": PHONE}, "reason": "moved"})
-    await act(system, "customer_service",
-              f"/api/v1/orders/{order_id}/changes/{change['case_id']}/decision", {"approved": True})
-    await act(system, "logistics", f"/api/v1/orders/{order_id}/dispatch",
-              {"carrier": "SF", "method": "express", "tracking_number": "SF-PII"})
+    change = await act(
+        system,
+        "customer_service",
+        f"/api/v1/orders/{order_id}/changes",
+        {
+            "shipping": {"address": NEW_ADDRESS, "contact_name": NAME, "contact_phone": PHONE},
+            "reason": "moved",
+        },
+    )
+    await act(
+        system,
+        "customer_service",
+        f"/api/v1/orders/{order_id}/changes/{change['case_id']}/decision",
+        {"approved": True},
+    )
+    await act(
+        system,
+        "logistics",
+        f"/api/v1/orders/{order_id}/dispatch",
+        {"carrier": "SF", "method": "express", "tracking_number": "SF-PII"},
+    )
     order = await system.order(order_id)
     assert order["customer"]["name"] == NAME  # staff with a token see it through the API
     assert order["shipping"]["address"] == NEW_ADDRESS
@@ -117,11 +131,16 @@ async def test_the_ui_path_through_the_codec_server_decodes_and_strangers_are_re
             origin = {"Origin": settings.temporal_ui_url}
             preflight = await http.options(
                 f"/ui/{secret}/decode",
-                headers={**origin, "Access-Control-Request-Method": "POST",
-                         "Access-Control-Request-Headers": "content-type,x-namespace"})
+                headers={
+                    **origin,
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "content-type,x-namespace",
+                },
+            )
             assert preflight.status_code == 200
-            decoded = await http.post(f"/ui/{secret}/decode", json=body,
-                                      headers={**origin, "X-Namespace": "default"})
+            decoded = await http.post(
+                f"/ui/{secret}/decode", json=body, headers={**origin, "X-Namespace": "default"}
+            )
             assert decoded.status_code == 200
             data = base64.b64decode(decoded.json()["payloads"][0]["data"])
             assert NAME.encode() in data and PHONE.encode() in data

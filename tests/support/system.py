@@ -191,6 +191,9 @@ def test_settings(
         task_queue=f"orders-{uuid.uuid4().hex[:8]}",
         policy=policy,
         activity_threads=16,
+        # Tests drive many requests per token; the limit itself is tested on its own.
+        rate_limit_per_second=10_000,
+        rate_limit_burst=10_000,
         **codec,
     )
 
