@@ -9,7 +9,17 @@ from fastapi import FastAPI
 
 from api import errors
 from api.deps import AppState
-from api.routes import actions, health, inventory, orders, tasks
+from api.routes import (
+    actions,
+    escalations,
+    feedback,
+    health,
+    inventory,
+    orders,
+    ratings,
+    reports,
+    tasks,
+)
 from db.engine import Database
 from oms.settings import Settings, get_settings
 from workers.client import connect
@@ -35,7 +45,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Order management", version="1", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
-    for module in (orders, actions, tasks, inventory, health):
+    for module in (
+        orders,
+        actions,
+        tasks,
+        inventory,
+        health,
+        feedback,
+        ratings,
+        escalations,
+        reports,
+    ):
         app.include_router(module.router)
     return app
 

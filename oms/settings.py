@@ -14,6 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.policy import PolicySettings
+from domain.reports import ReportSettings
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,7 @@ class Settings(BaseSettings):
     max_cached_workflows: int = Field(default=10_000, ge=0)
 
     policy: PolicySettings = PolicySettings()
+    reports: ReportSettings = ReportSettings()
 
     @property
     def resolved_database_url(self) -> str:
