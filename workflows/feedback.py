@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.policy import PolicySettings
     from domain.tasks import Task, TaskKind
     from workflows import search_attributes as sa
-    from workflows.order import DB_RETRY, DB_TIMEOUT, refusals
+    from workflows.order import DB_RETRY, DB_TIMEOUT, as_failure, refusals
     from workflows.task_book import DeadlineStage, TaskBook
 
 
@@ -127,6 +127,7 @@ class FeedbackWorkflow:
     async def reply(self, command: FeedbackReplyCommand) -> FeedbackResult:
         """P7.2: answer the customer; the first reply closes the reply task."""
         await self._started()
+        self._still_open()
         now = workflow.now()
         self._replies.append(
             FeedbackReply(
@@ -157,6 +158,7 @@ class FeedbackWorkflow:
     async def resolve(self, command: FeedbackResolveCommand) -> FeedbackResult:
         """P7.3: record the final result; a resolution without a reply is the first answer."""
         await self._started()
+        self._still_open()
         first = self._first_reply_at is None
         closed = self._answered(command.actor, "resolved") if first else {}
         self._state = FeedbackState.RESOLVED
@@ -239,6 +241,13 @@ class FeedbackWorkflow:
     async def _started(self) -> None:
         """An update may arrive in the first activation, before `run` opened the task."""
         await workflow.wait_condition(lambda: self._task is not None)
+
+    def _still_open(self) -> None:
+        """Two actions validated together: the one that comes second finds the feedback closed."""
+        try:
+            check_open(self._state)
+        except ActionNotAllowed as error:
+            raise as_failure(error) from None
 
     def _answered(self, actor: Actor, outcome: str) -> dict[str, str | bool]:
         """The customer has an answer: the first-reply time is set and the task closes."""
