@@ -10,7 +10,19 @@ from fastapi import Depends, FastAPI
 from api import errors
 from api.deps import AppState, authorize
 from api.limits import BodySizeLimit, RateLimiter
-from api.routes import actions, changes, exceptions, health, inventory, orders, tasks
+from api.routes import (
+    actions,
+    changes,
+    escalations,
+    exceptions,
+    feedback,
+    health,
+    inventory,
+    orders,
+    ratings,
+    reports,
+    tasks,
+)
 from db.engine import Database
 from oms.settings import Settings, get_settings
 from workers.client import connect
@@ -45,7 +57,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
-    for module in (orders, actions, changes, exceptions, tasks, inventory, health):
+    for module in (
+        orders,
+        actions,
+        changes,
+        exceptions,
+        tasks,
+        inventory,
+        health,
+        feedback,
+        ratings,
+        escalations,
+        reports,
+    ):
         app.include_router(module.router)
     return app
 

@@ -53,6 +53,14 @@ def status_for(error_class: type[domain_errors.OrderError]) -> int:
     return 409
 
 
+def from_domain_error(error: domain_errors.OrderError) -> ApiError:
+    """A refusal the API itself found with the domain's rules (no workflow involved)."""
+    code = status_for(type(error))
+    if code == 409:
+        return ApiError(409, error.message, status=error.status)
+    return ApiError(code, error.message)
+
+
 def from_refusal(failure: ApplicationError) -> ApiError:
     """A workflow's refusal (raised in a validator or handler) as an HTTP answer."""
     error_class = domain_errors.error_type(failure.type or "") or domain_errors.OrderError

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.actions import ACTION_RULES, Action
-from domain.actors import Department
+from domain.actors import WORKING_DEPARTMENTS, Department
+from domain.feedback import HANDLING_DEPARTMENTS, INTAKE_DEPARTMENTS, RATING_DEPARTMENTS
 
 D = Department
 ALL = frozenset(Department)
@@ -42,6 +43,7 @@ ORDERS = "/api/v1/orders"
 ORDER = "/api/v1/orders/{order_id}"
 TASK = "/api/v1/tasks/{task_id}"
 SKU = "/api/v1/inventory/{sku}"
+FEEDBACK = "/api/v1/feedback"
 
 ROLE_MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Rule(None, "load balancers and probes"),
@@ -73,6 +75,21 @@ ROLE_MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", SKU): Rule(STAFF, "P3.2: stock levels"),
     ("PUT", SKU): Rule(WAREHOUSE_OR_ADMIN, "P3.2: stock counts"),
     ("POST", f"{SKU}/receipts"): Rule(frozenset({D.WAREHOUSE}), "P3.2: restock receipts"),
+    ("POST", FEEDBACK): Rule(INTAKE_DEPARTMENTS, "P7.2: feedback from the channels"),
+    ("GET", FEEDBACK): Rule(STAFF, "P7.3: feedback and its results"),
+    ("GET", f"{FEEDBACK}/{{feedback_id}}"): Rule(STAFF, "P7.3"),
+    ("POST", f"{FEEDBACK}/{{feedback_id}}/replies"): Rule(HANDLING_DEPARTMENTS, "P7.2: replies"),
+    ("POST", f"{FEEDBACK}/{{feedback_id}}/resolve"): Rule(HANDLING_DEPARTMENTS, "P7.3: results"),
+    ("POST", f"{ORDER}/rating"): Rule(RATING_DEPARTMENTS, "P6.3: satisfaction ratings"),
+    ("GET", f"{ORDER}/rating"): Rule(STAFF, "P6.3"),
+    ("GET", "/api/v1/escalations"): Rule(
+        frozenset(WORKING_DEPARTMENTS) | SUPERVISORS, "P8.1: each lead sees their department's"
+    ),
+    ("GET", "/api/v1/reports/orders"): Rule(SUPERVISORS, "P6.3: order volume"),
+    ("GET", "/api/v1/reports/revenue"): Rule(SUPERVISORS, "P6.3: revenue net of refunds"),
+    ("GET", "/api/v1/reports/satisfaction"): Rule(SUPERVISORS, "P6.3: customer satisfaction"),
+    ("GET", "/api/v1/reports/snapshots"): Rule(SUPERVISORS, "P6.3: daily snapshots"),
+    ("GET", "/api/v1/kpis"): Rule(SUPERVISORS, "P8.2: KPIs per department"),
 }
 
 

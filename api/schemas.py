@@ -25,7 +25,7 @@ class OrderCreated(BaseModel):
 
 class TaskPublic(BaseModel):
     task_id: str
-    order_id: str
+    order_id: str | None
     department: Department
     kind: str
     state: str

@@ -122,6 +122,7 @@ def list_tasks(
     assignee: str | None = None,
     overdue: bool | None = None,
     order_id: str | None = None,
+    escalated: bool | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page:
@@ -144,6 +145,8 @@ def list_tasks(
         query = query.where(tasks.c.overdue == overdue)
     if order_id:
         query = query.where(tasks.c.order_id == order_id)
+    if escalated is not None:
+        query = query.where(tasks.c.escalated == escalated)
     if cursor:
         due, task_id = decode_cursor(cursor)
         due = datetime.fromisoformat(due)

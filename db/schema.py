@@ -9,6 +9,8 @@ import importlib
 
 TABLE_MODULES = [
     "db.tables",
+    "db.feedback_tables",
+    "db.report_tables",
 ]
 
 

@@ -97,7 +97,8 @@ tasks = Table(
     "tasks",
     metadata,
     Column("task_id", String(100), primary_key=True),
-    Column("order_id", String(64), nullable=False),
+    #: NULL for a task of no order (feedback not linked to an order, P7.2).
+    Column("order_id", String(64)),
     Column("kind", String(40), nullable=False),
     Column("department", String(32), nullable=False),
     Column("state", String(16), nullable=False),

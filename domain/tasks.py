@@ -89,7 +89,8 @@ class Task(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task_id: str
-    order_id: str
+    #: None for a task of no order (feedback not linked to an order, P7.2).
+    order_id: str | None
     kind: TaskKind
     department: Department
     state: TaskState = TaskState.OPEN

@@ -14,6 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.policy import PolicySettings
+from domain.reports import ReportSettings
 from workers.codec import Keyring, load_key_file
 
 
@@ -45,6 +46,7 @@ class Settings(BaseSettings):
     max_cached_workflows: int = Field(default=10_000, ge=0)
 
     policy: PolicySettings = PolicySettings()
+    reports: ReportSettings = ReportSettings()
 
     #: The payment gateway refunds go through. Only the simulated one ships with the
     #: project (it stands in for the provider); it declines payments whose transaction id

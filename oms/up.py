@@ -18,6 +18,7 @@ import time
 from db.engine import Database
 from oms.demo import seed_demo
 from oms.devserver import dev_server_command
+from oms.schedules import ensure_now
 from oms.settings import Settings
 from workers.client import connect
 from workers.codec import Keyring, save_key_file
@@ -132,6 +133,7 @@ def up(settings: Settings) -> int:
                 ),
             )
         asyncio.run(_wait_for_temporal(settings))
+        print(f"schedule {ensure_now(settings)} is in place (Temporal UI: Schedules)", flush=True)
 
         db = Database(settings.resolved_database_url)
         db.create_schema()

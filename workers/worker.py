@@ -14,19 +14,23 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.faults import NO_FAULTS, FaultPlan
+from activities.feedback import FeedbackActivities
 from activities.inventory import InventoryActivities
 from activities.payment_gateway import PaymentGateway, SimulatedPaymentGateway
 from activities.payments import PaymentActivities
 from activities.read_model import ReadModelActivities
+from activities.reporting import ReportingActivities
 from db.engine import Database
 from oms.settings import Settings
 from workers.client import connect
+from workflows.feedback import FeedbackWorkflow
 from workflows.order import OrderWorkflow
+from workflows.reporting import ReportingWorkflow
 from workflows.restock import RestockWorkflow
 
 log = logging.getLogger("oms.worker")
 
-WORKFLOWS = [OrderWorkflow, RestockWorkflow]
+WORKFLOWS = [OrderWorkflow, RestockWorkflow, FeedbackWorkflow, ReportingWorkflow]
 
 #: Modules loaded once outside the sandbox: pure, deterministic, and costly to re-import
 #: for every workflow run (pydantic models especially).
@@ -54,6 +58,8 @@ def activities_for(
         inventory.receive_stock,
         inventory.list_backordered_orders,
         inventory.get_level,
+        FeedbackActivities(db).apply_feedback_changes,
+        ReportingActivities(db).store_daily_snapshot,
     ]
 
 

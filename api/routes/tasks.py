@@ -8,7 +8,8 @@ from fastapi import APIRouter, Header, Query
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import CurrentStaff, State
-from api.errors import ApiError, not_found
+from api.errors import ApiError, conflict, not_found
+from api.feedback_client import run_feedback_update
 from api.orders_client import run_update
 from api.schemas import TaskList, TaskPublic
 from db import queries
@@ -23,7 +24,9 @@ from domain.commands import (
     CompleteTaskCommand,
     TaskNoteRequest,
 )
+from domain.feedback import FeedbackResult
 from domain.tasks import TaskKind, TaskState
+from workflows.feedback import FeedbackWorkflow
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
@@ -40,6 +43,7 @@ async def list_tasks(
     assignee: Annotated[str | None, Query(max_length=64)] = None,
     overdue: bool | None = None,
     order_id: Annotated[str | None, Query(max_length=64)] = None,
+    escalated: bool | None = None,
     task_state: Annotated[TaskState | None, Query(alias="state")] = TaskState.OPEN,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
@@ -56,6 +60,7 @@ async def list_tasks(
                 assignee=assignee,
                 overdue=overdue,
                 order_id=order_id,
+                escalated=escalated,
                 limit=limit,
                 cursor=cursor,
             )
@@ -96,15 +101,24 @@ async def complete_task(
 ) -> ActionResult:
     """Close a task whose work was done outside the system, with a note of what was done."""
     task = await _task(state, task_id)
+    if _feedback_of(task) is not None:
+        raise conflict("a reply_feedback task is closed by replying to the feedback", None)
     command = CompleteTaskCommand(task_id=task_id, note=body.note, actor=staff.actor)
     return await run_update(
         state, task["order_id"], Action.COMPLETE_TASK, OrderWorkflow.complete_task, command, key
     )
 
 
+def _feedback_of(task: dict[str, Any]) -> str | None:
+    """The feedback a task belongs to (its workflow, not an order's, owns it), if any."""
+    if task["kind"] == TaskKind.REPLY_FEEDBACK.value and task["case_id"]:
+        return str(task["case_id"])
+    return None
+
+
 async def _assign(
     state: State, staff: StaffMember, task_id: str, assignee: str | None, key: str | None
-) -> ActionResult:
+) -> ActionResult | FeedbackResult:
     task = await _task(state, task_id)
     if assignee is not None and assignee != staff.staff_id:
 
@@ -118,30 +132,35 @@ async def _assign(
         if member.department.value != task["department"]:
             raise ApiError(422, f"{assignee} is not in {task['department']}", field="assignee")
     command = ClaimTaskCommand(task_id=task_id, assignee=assignee, actor=staff.actor)
+    feedback_id = _feedback_of(task)
+    if feedback_id is not None:
+        return await run_feedback_update(
+            state, feedback_id, "claim_task", FeedbackWorkflow.claim_task, command, key
+        )
     return await run_update(
         state, task["order_id"], Action.CLAIM_TASK, OrderWorkflow.claim_task, command, key
     )
 
 
-@router.post("/{task_id}/claim", response_model=ActionResult)
+@router.post("/{task_id}/claim", response_model=ActionResult | FeedbackResult)
 async def claim_task(
     task_id: str, staff: CurrentStaff, state: State, key: IdempotencyKey = None
-) -> ActionResult:
+) -> ActionResult | FeedbackResult:
     """Take a task of your department as your own."""
     return await _assign(state, staff, task_id, staff.staff_id, key)
 
 
-@router.post("/{task_id}/unclaim", response_model=ActionResult)
+@router.post("/{task_id}/unclaim", response_model=ActionResult | FeedbackResult)
 async def unclaim_task(
     task_id: str, staff: CurrentStaff, state: State, key: IdempotencyKey = None
-) -> ActionResult:
+) -> ActionResult | FeedbackResult:
     """Give a task back to the department's inbox."""
     return await _assign(state, staff, task_id, None, key)
 
 
-@router.post("/{task_id}/reassign", response_model=ActionResult)
+@router.post("/{task_id}/reassign", response_model=ActionResult | FeedbackResult)
 async def reassign_task(
     task_id: str, body: ClaimRequest, staff: CurrentStaff, state: State, key: IdempotencyKey = None
-) -> ActionResult:
+) -> ActionResult | FeedbackResult:
     """Hand a task to a colleague of the same department (or back to the inbox with null)."""
     return await _assign(state, staff, task_id, body.assignee, key)

@@ -17,8 +17,14 @@ from tests.support.system import ApiServer, System
 
 #: Stand-ins for path parameters: unknown ids are fine, an admitted caller gets a 404
 #: or 422, never a 401/403, and nothing is changed.
-FAKE_PARAMS = {"order_id": "NO-SUCH-ORDER", "task_id": "NO-SUCH-TASK", "case_id": "NO-SUCH-CASE",
-               "refund_id": "NO-SUCH-REFUND", "sku": "NO-SUCH-SKU"}
+FAKE_PARAMS = {
+    "order_id": "NO-SUCH-ORDER",
+    "task_id": "NO-SUCH-TASK",
+    "case_id": "NO-SUCH-CASE",
+    "refund_id": "NO-SUCH-REFUND",
+    "sku": "NO-SUCH-SKU",
+    "feedback_id": "NO-SUCH-FEEDBACK",
+}
 
 
 def endpoints_of_the_schema() -> set[tuple[str, str]]:
@@ -50,8 +56,13 @@ def revoked_token(system: System) -> str:
 @pytest.fixture
 def expired_token(system: System) -> str:
     with system.db.write() as conn:
-        _, token = staff_store.add_staff(conn, "Temp", Department.SALES, datetime.now(UTC),
-                                         expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        _, token = staff_store.add_staff(
+            conn,
+            "Temp",
+            Department.SALES,
+            datetime.now(UTC),
+            expires_at=datetime.now(UTC) - timedelta(minutes=1),
+        )
     return token
 
 
@@ -65,16 +76,23 @@ async def test_the_role_matrix_holds_for_every_endpoint_and_every_caller(
         for department in Department:
             admitted = rule.public or department in (rule.departments or ())
             # Admitted: anything but 401/403 (a 404 or 422 for the stand-in ids and bodies).
-            callers.append((department.value, system.tokens[department], None if admitted
-                            else {403}))
+            callers.append(
+                (department.value, system.tokens[department], None if admitted else {403})
+            )
         dead = None if rule.public else {401}
-        callers += [("no token", None, dead), ("revoked", revoked_token, dead),
-                    ("expired", expired_token, dead)]
+        callers += [
+            ("no token", None, dead),
+            ("revoked", revoked_token, dead),
+            ("expired", expired_token, dead),
+        ]
         for who, token, expected in callers:
             response = await call(system, method, path, token)
             checked += 1
-            ok = (response.status_code not in (401, 403) if expected is None
-                  else response.status_code in expected)
+            ok = (
+                response.status_code not in (401, 403)
+                if expected is None
+                else response.status_code in expected
+            )
             if not ok or response.status_code >= 500:
                 violations.append((method, path, who, response.status_code))
     assert violations == []
@@ -83,8 +101,7 @@ async def test_the_role_matrix_holds_for_every_endpoint_and_every_caller(
 
 async def test_a_revoked_or_rotated_token_stops_working_at_once(system: System):
     with system.db.write() as conn:
-        member, token = staff_store.add_staff(conn, "Rotating", Department.SALES,
-                                              datetime.now(UTC))
+        member, token = staff_store.add_staff(conn, "Rotating", Department.SALES, datetime.now(UTC))
     headers = {"Authorization": f"Bearer {token}"}
     assert (await system.http.get("/api/v1/tasks", headers=headers)).status_code == 200
     with system.db.write() as conn:
@@ -113,27 +130,33 @@ async def test_a_body_over_the_limit_is_413_and_starts_nothing(system: System):
     body["customer"]["name"] = "x" * (system.settings.max_body_bytes + 1)
     response = await system.post("platform", "/api/v1/orders", body)
     assert response.status_code == 413
+
     # Streamed without a Content-Length, it is cut off all the same.
     async def chunks():
         for _ in range(system.settings.max_body_bytes // 1000 + 2):
             yield b" " * 1000
 
-    streamed = await system.http.post("/api/v1/orders", content=chunks(),
-                                      headers={**system.auth("platform"),
-                                               "Content-Type": "application/json"})
+    streamed = await system.http.post(
+        "/api/v1/orders",
+        content=chunks(),
+        headers={**system.auth("platform"), "Content-Type": "application/json"},
+    )
     assert streamed.status_code == 413
     assert (await system.get("sales", f"/api/v1/orders/{body['order_id']}")).status_code == 404
 
 
 async def test_too_many_requests_from_one_token_are_429_with_retry_after(system: System):
-    settings = system.settings.model_copy(update={"rate_limit_per_second": 1.0,
-                                                  "rate_limit_burst": 3})
+    settings = system.settings.model_copy(
+        update={"rate_limit_per_second": 1.0, "rate_limit_burst": 3}
+    )
     server = ApiServer(settings)
     server.start()
     try:
         async with httpx.AsyncClient(base_url=server.url) as http:
-            codes = [(await http.get("/api/v1/tasks", headers=system.auth("sales"))).status_code
-                     for _ in range(5)]
+            codes = [
+                (await http.get("/api/v1/tasks", headers=system.auth("sales"))).status_code
+                for _ in range(5)
+            ]
             assert codes[:3] == [200, 200, 200] and codes[3] == 429
             limited = await http.get("/api/v1/tasks", headers=system.auth("sales"))
             assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1

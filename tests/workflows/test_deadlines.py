@@ -33,6 +33,7 @@ async def test_a_review_left_past_its_deadline_is_reminded_then_overdue_and_esca
 ):
     order_id = await start_order(system, review_deadline=timedelta(seconds=2))
     await system.wait_for(order_id, "under_review")
+    # The live view can be ahead of the recorded events for a moment: wait for both.
     order = await system.wait_until(
         order_id,
         lambda o: o["overdue"] and "task_escalated" in [e["kind"] for e in o["events"]],
@@ -53,6 +54,10 @@ async def test_a_review_left_past_its_deadline_is_reminded_then_overdue_and_esca
     )
     assert [t["task_id"] for t in inbox.json()["items"]] == [task["task_id"]]
     assert await visible_overdue(system.client, order_id)
+    # The lead's list of escalations (P8.1) shows it too.
+    lead = await system.get("sales", "/api/v1/escalations", department="sales")
+    [escalated] = [e for e in lead.json()["items"] if e["task_id"] == task["task_id"]]
+    assert escalated["to"] == "sales_lead" and escalated["escalated"] is True
 
     # Late, but still done: the task closes after its deadline (the on-time KPI counts it late).
     approved = await system.post("sales", f"/api/v1/orders/{order_id}/review", {"approved": True})

@@ -1,0 +1,82 @@
+"""Escalations: the tasks whose deadline passed, as their department's lead sees them (P8.1).
+
+A breached task is escalated to `<department>_lead` (the `task_escalated` event);
+this is that lead's list. Staff of a working department see their own
+department's; supervision and admin see any.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from api.deps import CurrentStaff, State
+from api.errors import ApiError
+from api.schemas import TaskPublic
+from db import queries
+from domain.actors import WORKING_DEPARTMENTS, Department
+from domain.tasks import TaskState
+
+router = APIRouter(prefix="/api/v1/escalations", tags=["tasks"])
+
+OVERSEERS = frozenset({Department.SUPERVISION, Department.ADMIN})
+
+
+class EscalationPublic(TaskPublic):
+    #: Who the breach was escalated to (`<department>_lead`).
+    to: str
+    #: The escalation fires when the deadline passes.
+    escalated_at: str
+
+
+class EscalationList(BaseModel):
+    items: list[EscalationPublic]
+    next_cursor: str | None
+
+
+@router.get("", response_model=EscalationList)
+async def list_escalations(
+    staff: CurrentStaff,
+    state: State,
+    department: Department | None = None,
+    task_state: Annotated[TaskState | None, Query(alias="state")] = TaskState.OPEN,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> EscalationList:
+    """Escalated tasks, oldest breach first (still open unless `state` says otherwise)."""
+    if staff.department not in OVERSEERS:
+        if staff.department not in WORKING_DEPARTMENTS:
+            raise ApiError(403, f"{staff.department.value} has no escalations to see")
+        if department is not None and department is not staff.department:
+            raise ApiError(403, f"{staff.department.value} sees its own escalations only")
+        department = staff.department
+
+    def read() -> queries.Page:
+        with state.db.read() as conn:
+            return queries.list_tasks(
+                conn,
+                state=task_state.value if task_state else None,
+                department=department.value if department else None,
+                escalated=True,
+                limit=limit,
+                cursor=cursor,
+            )
+
+    try:
+        page = await run_in_threadpool(read)
+    except ValueError as error:
+        raise ApiError(422, f"invalid cursor: {error}", field="cursor") from None
+    items = []
+    for row in page.items:
+        task = TaskPublic.from_row(row)
+        items.append(
+            EscalationPublic(
+                **task.model_dump(),
+                to=f"{task.department.value}_lead",
+                escalated_at=task.due_at.isoformat(),
+            )
+        )
+    return EscalationList(items=items, next_cursor=page.next_cursor)

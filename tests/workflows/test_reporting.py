@@ -1,0 +1,83 @@
+"""The daily report (P6.3, P8.2): a Temporal Schedule runs ReportingWorkflow, which stores
+the day's reports and KPIs as a snapshot that the supervision group reads over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from datetime import time as clock
+from decimal import Decimal
+
+from db.feedback_tables import satisfaction_ratings
+from db.tables import ledger_entries
+from domain.reports import previous_day
+from oms.schedules import ensure_schedules, trigger_daily_report
+from tests.support.orders import new_order_id
+from tests.support.system import System
+
+
+async def test_the_schedule_is_ensured_once_and_a_trigger_stores_yesterdays_snapshot(
+    system: System,
+):
+    settings = system.settings
+    schedule_id = await ensure_schedules(system.client, settings)
+    assert schedule_id == "daily-report"
+    assert await ensure_schedules(system.client, settings) == schedule_id  # idempotent
+    described = await system.client.get_schedule_handle(schedule_id).describe()
+    [calendar] = described.schedule.spec.calendars
+    assert (calendar.hour[0].start, calendar.minute[0].start) == (0, 10)
+
+    yesterday = previous_day(datetime.now(UTC))
+    noon = datetime.combine(yesterday, clock(12), UTC)
+    order_id = new_order_id("SNAP")
+    with system.db.write() as conn:
+        conn.execute(
+            ledger_entries.insert(),
+            [
+                {
+                    "entry_id": f"{order_id}:payment",
+                    "order_id": order_id,
+                    "kind": "payment",
+                    "amount": Decimal("12.34"),
+                    "at": noon,
+                }
+            ],
+        )
+        conn.execute(
+            satisfaction_ratings.insert(),
+            [
+                {
+                    "order_id": order_id,
+                    "score": 5,
+                    "channel": "online",
+                    "rated_at": noon,
+                    "actor_id": "test",
+                    "actor_department": "platform",
+                    "fingerprint": "test",
+                }
+            ],
+        )
+
+    await trigger_daily_report(system.client, settings)
+    day = yesterday.isoformat()
+    items: list[dict] = []
+    deadline = time.monotonic() + 30
+    while not items and time.monotonic() < deadline:
+        response = await system.get("supervision", "/api/v1/reports/snapshots", to=day)
+        assert response.status_code == 200, response.text
+        items = [i for i in response.json()["items"] if i["day"] == day]
+        await asyncio.sleep(0.3)
+    [snapshot] = items
+    assert snapshot["workflow_id"].startswith("daily-report-run-")
+    assert (snapshot["revenue"]["payments"], snapshot["revenue"]["net_revenue"]) == (
+        "12.34",
+        "12.34",
+    )
+    assert (snapshot["satisfaction"]["ratings"], snapshot["satisfaction"]["mean_rating"]) == (
+        1,
+        5.0,
+    )
+    kpis = {(k["kpi"], k["department"]) for k in snapshot["kpis"]}
+    assert ("customer_satisfaction_mean", "all") in kpis
+    assert ("order_processing_on_time_rate", "warehouse") in kpis
