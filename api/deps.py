@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
 from api.errors import ApiError
@@ -41,10 +42,13 @@ def get_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(get_state)]
 
 
-def authenticate(db: Database, authorization: str | None) -> StaffMember:
+#: Declared as the API's security scheme (OpenAPI); checked by `authorize`, not by FastAPI.
+bearer = HTTPBearer(auto_error=False, description="a staff token (`oms staff add`)")
+
+
+def authenticate(db: Database, token: str | None) -> StaffMember:
     """The member of staff whose bearer token this is (401 when there is none or it is dead)."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if not token or not token.strip():
         raise ApiError(401, "a bearer token is required")
     with db.read() as conn:
         member = staff_store.find_by_token(conn, token.strip())
@@ -54,7 +58,9 @@ def authenticate(db: Database, authorization: str | None) -> StaffMember:
 
 
 async def authorize(
-    request: Request, state: State, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
 ) -> None:
     route = request.scope.get("route")
     rule = rule_for(request.method, getattr(route, "path", ""))
@@ -62,7 +68,8 @@ async def authorize(
         raise ApiError(403, "no access rule covers this endpoint")
     if rule.public:
         return
-    member = await run_in_threadpool(authenticate, state.db, authorization)
+    token = credentials.credentials if credentials else None
+    member = await run_in_threadpool(authenticate, state.db, token)
     wait = state.limiter.admit(member.staff_id)
     if wait:
         raise ApiError(429, "too many requests for this token", retry_after=round(wait, 2))
