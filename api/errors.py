@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -117,6 +118,24 @@ def install(app: FastAPI) -> None:
                 "errors": errors,
             },
             status_code=422,
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def _database_down(_: Request, error: DBAPIError) -> JSONResponse:
+        # The read model is unreachable (restart, failover): nothing was changed; retry.
+        return JSONResponse(
+            {"detail": "the database is unavailable, try again"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(RPCError)
+    async def _temporal_down(_: Request, error: RPCError) -> JSONResponse:
+        # Temporal is unreachable: an Idempotency-Key makes the retry safe.
+        return JSONResponse(
+            {"detail": "the order service is unavailable, try again"},
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -26,6 +26,25 @@ class WithActor(BaseModel):
     actor: Actor
 
 
+# --- P2.2 intake ------------------------------------------------------------------------------
+
+
+class ReceiveCommand(WithActor):
+    """The platform's hand-over of an order, sent with the start of its workflow."""
+
+    #: Hash of the request body: the same order id with another body is refused.
+    fingerprint: str
+
+
+class Received(BaseModel):
+    """The order's status once intake validated and recorded it; `first` is False when the
+    same order was handed over before (an idempotent repeat)."""
+
+    order_id: str
+    status: OrderStatus
+    first: bool
+
+
 # --- P2.2 intake correction ------------------------------------------------------------------
 
 

@@ -51,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from activities.read_model import ReadModelActivities
     from domain.actions import Action, check_action
-    from domain.actors import SYSTEM_ACTOR, Actor
+    from domain.actors import SYSTEM_ACTOR, Actor, Department
     from domain.cases import Case, CaseKind, CaseState
     from domain.commands import (
         EXCEPTION_EVENTS,
@@ -72,6 +72,8 @@ with workflow.unsafe.imports_passed_through():
         PackCommand,
         PaymentEventCommand,
         PaymentEventKind,
+        ReceiveCommand,
+        Received,
         Resolution,
         ReturnCommand,
         ReturnKind,
@@ -252,6 +254,8 @@ class OrderWorkflow:
         self._revision = 0
         self._outbox = _Outbox(lines_changed=True)
         self._unwritten: list[OrderEvent] = []
+        self._recorded = False  # the first step is in the read model
+        self._receipts = 0
         self._flush_lock = asyncio.Lock()
         self._money_lock = asyncio.Lock()
         self._tasks = TaskBook(
@@ -615,6 +619,27 @@ class OrderWorkflow:
         return OrderOutcome(
             order_id=self._order.order_id, status=self._status, closed_at=self._closed_at
         )
+
+    # --- intake (Update, sent with the workflow's start) -----------------------------------
+
+    @workflow.update
+    async def receive(self, command: ReceiveCommand) -> Received:
+        """P2.2: answer the platform once the order is validated and on record."""
+        await workflow.wait_condition(lambda: self._recorded)
+        self._receipts += 1
+        return Received(
+            order_id=self._order.order_id, status=self._status, first=self._receipts == 1
+        )
+
+    @receive.validator
+    @refusals
+    def _validate_receive(self, command: ReceiveCommand) -> None:
+        if command.actor.department is not Department.PLATFORM:
+            raise NotPermitted("orders are handed over by the platform (P2.2)", status=self._status)
+        if command.fingerprint != self._fingerprint:
+            raise ActionNotAllowed(
+                "order_id already exists with a different body", status=self._status
+            )
 
     # --- staff actions on the main line (Updates) ------------------------------------------
 
@@ -1882,6 +1907,7 @@ class OrderWorkflow:
                 )
                 written = {e.seq for e in outbox.events}
                 self._unwritten = [e for e in self._unwritten if e.seq not in written]
+                self._recorded = True
             self._sync_search_attributes()
             for handoff, message in outbox.answers:
                 if not handoff.done:

@@ -7,15 +7,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.deps import CurrentStaff, State
-from api.errors import ApiError, conflict, not_found
+from api.errors import ApiError, conflict, from_update_failure, not_found
 from api.orders_client import order_handle, recorded_status
 from api.schemas import OrderCreated, OrderList, OrderPublic, OrderSummary
 from db import queries
+from domain.commands import ReceiveCommand
 from domain.ids import fingerprint, order_workflow_id
 from domain.order import NewOrder
 from domain.states import OrderStatus, is_terminal
@@ -40,40 +47,61 @@ def _summary(order: NewOrder) -> str:
 async def create_order(
     body: NewOrder, staff: CurrentStaff, state: State, response: Response
 ) -> OrderCreated:
-    """Hand over a paid or unpaid order (P2.2); idempotent on order_id."""
+    """Hand over a paid or unpaid order (P2.2); idempotent on order_id.
+
+    Answers once intake has validated and recorded the order (`under_review`, or
+    `needs_correction` with a task for the department that owns the faulty data), so
+    the order can be read right after; the same body again is a 200, another a 409.
+    """
     body_fingerprint = fingerprint(body.model_dump(mode="json"))
+    start = WithStartWorkflowOperation(
+        OrderWorkflow.run,
+        OrderWorkflowInput(
+            order=body,
+            policy=state.settings.policy,
+            submitted_by=staff.actor,
+            fingerprint=body_fingerprint,
+        ),
+        id=order_workflow_id(body.order_id),
+        task_queue=state.settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        static_summary=_summary(body),
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.ORDER_STATUS, OrderStatus.RECEIVED.value),
+                SearchAttributePair(sa.CUSTOMER_ID, body.customer.id),
+                SearchAttributePair(sa.ORDER_TOTAL, float(body.total)),
+                SearchAttributePair(sa.OVERDUE, False),
+            ]
+        ),
+    )
     try:
-        await state.client.start_workflow(
-            OrderWorkflow.run,
-            OrderWorkflowInput(
-                order=body,
-                policy=state.settings.policy,
-                submitted_by=staff.actor,
-                fingerprint=body_fingerprint,
-            ),
-            id=order_workflow_id(body.order_id),
-            task_queue=state.settings.task_queue,
-            static_summary=_summary(body),
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.ORDER_STATUS, OrderStatus.RECEIVED.value),
-                    SearchAttributePair(sa.CUSTOMER_ID, body.customer.id),
-                    SearchAttributePair(sa.ORDER_TOTAL, float(body.total)),
-                    SearchAttributePair(sa.OVERDUE, False),
-                ]
-            ),
+        received = await state.client.execute_update_with_start_workflow(
+            OrderWorkflow.receive,
+            ReceiveCommand(actor=staff.actor, fingerprint=body_fingerprint),
+            start_workflow_operation=start,
         )
+    except WorkflowUpdateFailedError as error:
+        raise from_update_failure(error) from None
     except WorkflowAlreadyStartedError:
-        existing = await _current_view(state, body.order_id)
-        if existing is None:
-            raise conflict("order_id is already in use", None) from None
-        if existing.intake_fingerprint != body_fingerprint:
-            raise conflict(
-                "order_id already exists with a different body", existing.status.value
-            ) from None
+        return await _closed_order(state, body, body_fingerprint, response)
+    if not received.first:
         response.status_code = 200
-        return OrderCreated(order_id=body.order_id, status=existing.status)
-    return OrderCreated(order_id=body.order_id, status=OrderStatus.RECEIVED)
+    return OrderCreated(order_id=body.order_id, status=received.status)
+
+
+async def _closed_order(
+    state: State, body: NewOrder, body_fingerprint: str, response: Response
+) -> OrderCreated:
+    """The order id belongs to an order that has ended: the same body is that order."""
+    existing, _ = await _recorded(state, body.order_id)
+    if existing is None:
+        raise conflict("order_id is already in use", None)
+    if existing.intake_fingerprint != body_fingerprint:
+        raise conflict("order_id already exists with a different body", existing.status.value)
+    response.status_code = 200
+    return OrderCreated(order_id=body.order_id, status=existing.status)
 
 
 async def _recorded(state: State, order_id: str) -> tuple[OrderView | None, list[dict[str, Any]]]:
@@ -90,13 +118,6 @@ async def _live(state: State, order_id: str) -> OrderView | None:
         return view
     except RPCError:
         return None
-
-
-async def _current_view(state: State, order_id: str) -> OrderView | None:
-    recorded, _ = await _recorded(state, order_id)
-    if recorded is not None and is_terminal(recorded.status):
-        return recorded
-    return await _live(state, order_id) or recorded
 
 
 @router.get("/orders/{order_id}", response_model=OrderPublic)

@@ -27,7 +27,8 @@ async def test_an_order_goes_from_intake_to_completion_with_every_step_recorded(
     # P2.2 intake: the platform hands the order over; valid data goes to review.
     created = await system.post("platform", "/api/v1/orders", body)
     assert created.status_code == 201, created.text
-    assert created.json() == {"order_id": order_id, "status": "received"}
+    # The answer comes once intake validated and recorded the order (P2.2).
+    assert created.json() == {"order_id": order_id, "status": "under_review"}
     order = await system.wait_for(order_id, "under_review")
     review_task = open_task(order, "review")
     assert review_task["department"] == "sales"
