@@ -9,6 +9,7 @@ import importlib
 
 TABLE_MODULES = [
     "db.tables",
+    "db.audit_tables",
 ]
 
 

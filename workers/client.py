@@ -2,15 +2,57 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
+from temporalio.service import TLSConfig
 
 from oms.settings import Settings
 
 
-async def connect(settings: Settings) -> Client:
+def data_converter() -> DataConverter:
+    """The converter every client, worker and history reader uses (payloads, and later a codec).
+
+    Auditors decode recorded histories with it too, so a codec added here is
+    applied everywhere at once.
+    """
+    return pydantic_data_converter
+
+
+def _read(path: Path | None) -> bytes | None:
+    return path.read_bytes() if path is not None else None
+
+
+def tls_config(settings: Settings) -> TLSConfig | None:
+    """TLS towards the Temporal frontend: mTLS with a client certificate, plain TLS, or none.
+
+    A client certificate and key give mutual TLS (a self-hosted cluster with
+    `requireClientAuth`, or Temporal Cloud with certificates). None leaves the
+    choice to the SDK: TLS when an API key is set (Temporal Cloud), else plain.
+    """
+    cert, key = settings.temporal_tls_cert, settings.temporal_tls_key
+    if (cert is None) != (key is None):
+        raise ValueError("OMS_TEMPORAL_TLS_CERT and OMS_TEMPORAL_TLS_KEY go together")
+    if cert is None and settings.temporal_tls_ca is None and not settings.temporal_tls:
+        return None
+    return TLSConfig(
+        server_root_ca_cert=_read(settings.temporal_tls_ca),
+        domain=settings.temporal_tls_server_name or None,
+        client_cert=_read(cert),
+        client_private_key=_read(key),
+    )
+
+
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """Connect to the configured namespace; `runtime` carries a metrics exporter (the worker's)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
+        tls=tls_config(settings),
+        api_key=settings.temporal_api_key or None,
+        runtime=runtime,
     )

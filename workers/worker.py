@@ -44,6 +44,13 @@ def activities_for(db: Database) -> list[Callable[..., Any]]:
     ]
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox the workers run workflows in; the replayer (audit.replay) uses the same."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -52,9 +59,6 @@ def build_worker(
     task_queue: str | None = None,
     executor: ThreadPoolExecutor | None = None,
 ) -> Worker:
-    runner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-    )
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -64,7 +68,7 @@ def build_worker(
         max_concurrent_activities=settings.activity_threads,
         max_concurrent_local_activities=settings.activity_threads,
         max_cached_workflows=settings.max_cached_workflows,
-        workflow_runner=runner,
+        workflow_runner=workflow_runner(),
     )
 
 
