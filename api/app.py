@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, metrics
 from api.deps import AppState
-from api.routes import actions, health, inventory, orders, tasks
+from api.routes import actions, health, history, inventory, orders, tasks
 from db.engine import Database
 from oms.settings import Settings, get_settings
 from workers.client import connect
@@ -35,7 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Order management", version="1", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
-    for module in (orders, actions, tasks, inventory, health):
+    metrics.install(app)
+    for module in (orders, actions, tasks, inventory, health, history):
         app.include_router(module.router)
     return app
 

@@ -35,7 +35,7 @@ State = Annotated[AppState, Depends(get_state)]
 
 
 def current_staff(
-    state: State, authorization: Annotated[str | None, Header()] = None
+    request: Request, state: State, authorization: Annotated[str | None, Header()] = None
 ) -> StaffMember:
     """The member of staff whose bearer token this is (401 when there is none or it is dead)."""
     scheme, _, token = (authorization or "").partition(" ")
@@ -45,6 +45,7 @@ def current_staff(
         member = staff_store.find_by_token(conn, token.strip())
     if member is None or not member.is_valid(datetime.now(UTC)):
         raise ApiError(401, "unknown, expired or revoked token")
+    request.scope["oms.actor"] = member.actor  # for the access log (api/metrics.py)
     return member
 
 

@@ -18,6 +18,7 @@ from activities.read_model import ReadModelActivities
 from db.engine import Database
 from oms.settings import Settings
 from workers.client import connect
+from workers.telemetry import worker_runtime
 from workflows.order import OrderWorkflow
 from workflows.restock import RestockWorkflow
 
@@ -75,7 +76,7 @@ def build_worker(
 async def run_worker(settings: Settings) -> None:
     db = Database(settings.resolved_database_url)
     db.create_schema()
-    client = await connect(settings)
+    client = await connect(settings, runtime=worker_runtime(settings))
     worker = build_worker(client, settings, db)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
