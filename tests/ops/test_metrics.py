@@ -1,4 +1,4 @@
-"""Metrics (P6.3, ops): the API's `/metrics` and the worker's SDK endpoint serve the named counters."""
+"""Metrics (P6.3, ops): the API's `/metrics` and the worker's SDK endpoint serve named counters."""
 
 from __future__ import annotations
 
