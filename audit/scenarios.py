@@ -10,15 +10,19 @@ and the replay test picks them up.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
+from activities.backup import BackupRequest
 from activities.contracts import ReceiveStock
 from db import inventory as stock
 from db.engine import Database
@@ -41,6 +45,7 @@ from domain.order import NewOrder, Shipping
 from domain.policy import PolicySettings
 from domain.tasks import TaskKind
 from domain.view import OrderView
+from workflows.backup import BackupWorkflow
 from workflows.contracts import OrderWorkflowInput, RestockInput
 from workflows.order import OrderWorkflow
 from workflows.restock import RestockWorkflow
@@ -326,6 +331,23 @@ async def claim_and_unclaim(r: Recording) -> None:
     await ship_and_deliver(handle, goods=False)
 
 
+async def nightly_backup(r: Recording) -> None:
+    """P6.2: one run of the BackupWorkflow that the nightly Schedule starts."""
+    target = Path(tempfile.mkdtemp(prefix="oms-backup-scenario-"))
+    workflow_id = f"oms-backup-{r.suffix}"
+    try:
+        await r.client.execute_workflow(
+            BackupWorkflow.run,
+            BackupRequest(target_dir=str(target), keep=1),
+            id=workflow_id,
+            task_queue=r.task_queue,
+            static_summary="Backup of the read model (recorded scenario)",
+        )
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+    r.workflows.append(("backup", workflow_id))
+
+
 Scenario = Callable[[Recording], Awaitable[None]]
 
 #: Every path recorded in tests/histories/, by file-name prefix. Add new paths here.
@@ -338,4 +360,5 @@ SCENARIOS: dict[str, Scenario] = {
     "stock-count-restock": stock_count_restock,
     "overdue-escalation": overdue_escalation,
     "claim-and-unclaim": claim_and_unclaim,
+    "nightly-backup": nightly_backup,
 }

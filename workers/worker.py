@@ -13,18 +13,20 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.backup import BackupActivities
 from activities.inventory import InventoryActivities
 from activities.read_model import ReadModelActivities
 from db.engine import Database
 from oms.settings import Settings
 from workers.client import connect
 from workers.telemetry import worker_runtime
+from workflows.backup import BackupWorkflow
 from workflows.order import OrderWorkflow
 from workflows.restock import RestockWorkflow
 
 log = logging.getLogger("oms.worker")
 
-WORKFLOWS = [OrderWorkflow, RestockWorkflow]
+WORKFLOWS = [OrderWorkflow, RestockWorkflow, BackupWorkflow]
 
 #: Modules loaded once outside the sandbox: pure, deterministic, and costly to re-import
 #: for every workflow run (pydantic models especially).
@@ -42,6 +44,7 @@ def activities_for(db: Database) -> list[Callable[..., Any]]:
         inventory.receive_stock,
         inventory.list_backordered_orders,
         inventory.get_level,
+        BackupActivities(db).back_up_read_model,
     ]
 
 
