@@ -101,7 +101,7 @@ def cmd_staff_rotate(args: argparse.Namespace, settings: Settings) -> int:
 
 #: Areas that bring subcommands of their own: each module has `register(subparsers)`,
 #: whose parsers set `fn(args, settings) -> int`. A new area adds its module here.
-COMMAND_MODULES: list[str] = ["audit.cli", "oms.backup_cli"]
+COMMAND_MODULES: list[str] = ["audit.cli", "oms.backup_cli", "oms.temporal_setup"]
 
 
 def parser() -> argparse.ArgumentParser:
