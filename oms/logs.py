@@ -17,8 +17,13 @@ from typing import Any
 
 from domain.ids import order_id_from_workflow_id
 
-#: Attributes every LogRecord has; anything else on a record came in through `extra=`.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+#: Attributes every LogRecord has; anything else on a record came in through `extra=`
+#: (uvicorn adds a copy of its message with terminal colours: not for a log file).
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
