@@ -64,28 +64,20 @@ class HttpMetrics:
             self._sums[(method, route)] += seconds
 
     def render(self) -> str:
-        lines: list[str] = []
         with self._lock:
-            lines += [
-                "# HELP oms_http_requests_total HTTP requests answered, by route and status.",
-                "# TYPE oms_http_requests_total counter",
-            ]
-            for (method, route, status), n in sorted(self._requests.items()):
-                labels = _labels(method=method, route=route, status=status)
-                lines.append(f"oms_http_requests_total{labels} {n}")
-            lines += [
-                "# HELP oms_http_errors_total HTTP answers with status 400 or above, by route.",
-                "# TYPE oms_http_errors_total counter",
-            ]
-            for (method, route, status), n in sorted(self._errors.items()):
-                labels = _labels(method=method, route=route, status=status)
-                lines.append(f"oms_http_errors_total{labels} {n}")
-            lines += [
-                "# HELP oms_http_request_duration_seconds Time to answer, by route.",
-                "# TYPE oms_http_request_duration_seconds histogram",
-            ]
+            lines = _counter(
+                "oms_http_requests_total",
+                "HTTP requests answered, by route and status.",
+                self._requests,
+            )
+            lines += _counter(
+                "oms_http_errors_total",
+                "HTTP answers with status 400 or above, by route.",
+                self._errors,
+            )
+            name = "oms_http_request_duration_seconds"
+            lines += [f"# HELP {name} Time to answer, by route.", f"# TYPE {name} histogram"]
             for (method, route), counts in sorted(self._buckets.items()):
-                name = "oms_http_request_duration_seconds"
                 for bound, n in zip((*map(str, BUCKETS), "+Inf"), counts, strict=True):
                     labels = _labels(method=method, route=route, le=bound)
                     lines.append(f"{name}_bucket{labels} {n}")
@@ -93,6 +85,13 @@ class HttpMetrics:
                 lines.append(f"{name}_sum{labels} {self._sums[(method, route)]:.6f}")
                 lines.append(f"{name}_count{labels} {counts[-1]}")
         return "\n".join(lines) + "\n"
+
+
+def _counter(name: str, description: str, series: dict[tuple[str, str, str], int]) -> list[str]:
+    lines = [f"# HELP {name} {description}", f"# TYPE {name} counter"]
+    for (method, route, status), n in sorted(series.items()):
+        lines.append(f"{name}{_labels(method=method, route=route, status=status)} {n}")
+    return lines
 
 
 def route_template(scope: Scope) -> str:
