@@ -108,3 +108,13 @@ async def test_oms_audit_replay_refuses_a_file_that_is_not_a_history(tmp_path: P
     args = parser().parse_args(["audit", "replay", str(bogus)])
     assert await asyncio.to_thread(args.fn, args, Settings()) == 2
     assert "no `events` list" in capsys.readouterr().err
+
+
+async def test_a_history_of_a_workflow_the_code_no_longer_has_is_failed_not_nondeterministic():
+    summary = await replay_histories(
+        histories_from_files([RESTOCK_WITH_RECEIPT]), workflows=[OrderWorkflow]
+    )
+    [outcome] = summary.outcomes
+    assert outcome.verdict is Verdict.FAILED
+    assert "RestockWorkflow is not registered" in outcome.message
+    assert not summary.ok
