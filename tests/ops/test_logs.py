@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -30,6 +33,17 @@ def access_lines() -> Iterator[io.StringIO]:
     logger.setLevel(previous)
 
 
+async def logged(stream: io.StringIO, timeout: float = 10, **wanted: str) -> list[dict[str, Any]]:
+    """The JSON records written so far, once one with the `wanted` fields is among them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        records = [json.loads(line) for line in stream.getvalue().splitlines()]
+        if any(all(r.get(k) == v for k, v in wanted.items()) for r in records):
+            return records
+        assert time.monotonic() < deadline, f"no access log record with {wanted}: {records}"
+        await asyncio.sleep(0.05)
+
+
 async def test_every_request_is_logged_with_its_route_order_id_and_actor(
     system: System, access_lines: io.StringIO
 ):
@@ -38,7 +52,9 @@ async def test_every_request_is_logged_with_its_route_order_id_and_actor(
     assert created.status_code == 201
     await system.get("sales", f"/api/v1/orders/{body['order_id']}")
 
-    records = [json.loads(line) for line in access_lines.getvalue().splitlines()]
+    # The line is written once the answer has gone out: it may land a moment after it.
+    await logged(access_lines, route="/api/v1/orders", method="POST")
+    records = await logged(access_lines, route="/api/v1/orders/{order_id}", method="GET")
     read = next(r for r in records if r["route"] == "/api/v1/orders/{order_id}")
     assert read["order_id"] == body["order_id"]
     assert read["actor"] == system.staff_ids["sales"]
