@@ -113,20 +113,30 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500  # what the client sees if the app raises before answering
+        noted = False
+
+        def note() -> None:
+            nonlocal noted
+            if not noted:
+                noted = True
+                seconds = time.perf_counter() - started
+                route = route_template(scope)
+                self.metrics.observe(scope["method"], route, status, seconds)
+                _log_access(scope, route, status, seconds)
 
         async def send_and_note(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Counted before the last byte leaves: whoever got the answer sees it counted.
+                note()
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            seconds = time.perf_counter() - started
-            route = route_template(scope)
-            self.metrics.observe(scope["method"], route, status, seconds)
-            _log_access(scope, route, status, seconds)
+            note()
 
 
 def _log_access(scope: Scope, route: str, status: int, seconds: float) -> None:

@@ -52,7 +52,7 @@ async def test_every_request_is_logged_with_its_route_order_id_and_actor(
     assert created.status_code == 201
     await system.get("sales", f"/api/v1/orders/{body['order_id']}")
 
-    # The line is written once the answer has gone out: it may land a moment after it.
+    # The line is written before the answer's last byte goes out; waiting costs nothing.
     await logged(access_lines, route="/api/v1/orders", method="POST")
     records = await logged(access_lines, route="/api/v1/orders/{order_id}", method="GET")
     read = next(r for r in records if r["route"] == "/api/v1/orders/{order_id}")

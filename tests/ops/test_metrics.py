@@ -59,13 +59,13 @@ async def test_the_api_counts_requests_latency_and_errors_by_route_template(syst
     assert "# TYPE oms_http_request_duration_seconds histogram" in text
 
 
-async def scrape(url: str, name: str, timeout: float = 20, **labels: str) -> str:
-    """The exporter publishes on its own schedule: poll until the series shows up."""
+async def scrape(url: str, *names: str, timeout: float = 20) -> str:
+    """Poll the exporter until every named series shows up (or the time is over)."""
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as http:
         while True:
             text = (await http.get(url)).text
-            if sample(text, name, **labels) is not None or time.monotonic() > deadline:
+            if all(sample(text, n) is not None for n in names) or time.monotonic() > deadline:
                 return text
             await asyncio.sleep(0.3)
 
@@ -86,7 +86,7 @@ async def test_the_worker_exports_sdk_metrics_and_orders_closed_by_outcome(
         recording = Recording(metered, settings.task_queue, system.db, suffix=uuid.uuid4().hex[:6])
         await rejection(recording)
         url = f"http://127.0.0.1:{port}/metrics"
-        text = await scrape(url, "oms_orders_closed", status="rejected")
+        text = await scrape(url, "oms_orders_closed", "temporal_workflow_completed")
 
     assert sample(text, "oms_orders_closed", status="rejected", workflow_type="OrderWorkflow") == 1
     assert sample(text, "oms_orders_closed", status="completed") is None
