@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import errors
+from api import errors, metrics
 from api.deps import AppState, authorize
 from api.limits import BodySizeLimit, RateLimiter
 from api.routes import (
@@ -17,6 +17,7 @@ from api.routes import (
     exceptions,
     feedback,
     health,
+    history,
     inventory,
     orders,
     ratings,
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
+    metrics.install(app)
     for module in (
         orders,
         actions,
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ratings,
         escalations,
         reports,
+        history,
     ):
         app.include_router(module.router)
     return app

@@ -78,6 +78,7 @@ async def authorize(
         names = ", ".join(sorted(d.value for d in rule.departments))
         raise ApiError(403, f"this is for {names}, not {member.department.value}")
     request.state.staff = member
+    request.scope["oms.actor"] = member.actor  # for the access log (api/metrics.py)
 
 
 def current_staff(request: Request) -> StaffMember:

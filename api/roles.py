@@ -47,9 +47,11 @@ FEEDBACK = "/api/v1/feedback"
 
 ROLE_MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Rule(None, "load balancers and probes"),
+    ("GET", "/metrics"): Rule(None, "Prometheus scraping; keep it on the internal network"),
     ("POST", ORDERS): Rule(frozenset({D.PLATFORM}), "P2.2: the payment system hands orders over"),
     ("GET", ORDERS): Rule(STAFF, "P6.3: departments query orders as their work needs"),
     ("GET", ORDER): Rule(STAFF, "P3.5, P6.3"),
+    ("GET", f"{ORDER}/history"): Rule(SUPERVISORS, "P6.1, P8.1: the timeline from the history"),
     ("POST", f"{ORDER}/corrections"): action(Action.CORRECT),
     ("POST", f"{ORDER}/review"): action(Action.REVIEW),
     ("POST", f"{ORDER}/backorder"): action(Action.RECORD_BACKORDER),

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import logging
 import sys
 from datetime import UTC, datetime, timedelta
 
 from db import staff as staff_store
 from db.engine import Database
 from domain.actors import Department
+from oms.logs import configure_logging
 from oms.settings import Settings, get_settings
 
 
@@ -39,8 +39,14 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
 
     from api.app import create_app
 
+    # Our logging setup (oms.logs) formats uvicorn's records too; requests are logged by
+    # api/metrics.py with their route, order id and actor.
     uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
     )
     return 0
 
@@ -120,7 +126,12 @@ def cmd_staff_rotate(args: argparse.Namespace, settings: Settings) -> int:
 
 #: Areas that bring subcommands of their own: each module has `register(subparsers)`,
 #: whose parsers set `fn(args, settings) -> int`. A new area adds its module here.
-COMMAND_MODULES: list[str] = ["oms.schedules"]
+COMMAND_MODULES: list[str] = [
+    "oms.schedules",
+    "audit.cli",
+    "oms.backup_cli",
+    "oms.temporal_setup",
+]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -166,9 +177,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
     args = parser().parse_args(argv)
-    return int(args.fn(args, get_settings()))
+    return int(args.fn(args, settings))
 
 
 if __name__ == "__main__":

@@ -7,8 +7,10 @@ localhost:7233, a SQLite read model under `var/`. Policy deadlines are nested:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -86,9 +88,54 @@ class Settings(BaseSettings):
             )
         return keyring
 
+    # --- Temporal beyond one machine: TLS / mTLS, Temporal Cloud (README, Production) ---
+    #: Use TLS towards the frontend even without the files below (system root CAs).
+    temporal_tls: bool = False
+    #: mTLS: the client certificate and key (PEM files); with a CA to trust a private server CA.
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    #: The server name the certificate is checked against, when it differs from the address.
+    temporal_tls_server_name: str = ""
+    #: Temporal Cloud API key (sent as a bearer token; TLS is then on).
+    temporal_api_key: str = ""
+
+    # --- Observability ---
+    #: `json` (one object per line, with order id and actor) or `text`.
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
+    #: host:port of the worker's Prometheus endpoint (SDK metrics and order counters); empty: off.
+    worker_metrics_address: str = ""
+
+    # --- Audit (P8.1) ---
+    #: How long a department has to rectify an audit finding.
+    rectification_deadline: timedelta = timedelta(days=14)
+
+    # --- Backups (P6.2) ---
+    #: Where backups go: in production a volume mounted from another site. Empty: `var/backups`.
+    backup_dir: Path | None = None
+    #: How many complete backups to keep; older ones are deleted after a successful backup.
+    backup_keep: int = Field(default=14, ge=1)
+    #: When the Temporal Schedule runs the backup (cron, UTC): nightly by default.
+    backup_cron: str = "30 2 * * *"
+    #: The dev server's SQLite file, backed up with the read model. Empty: `var/temporal.db`
+    #: when it exists (the embedded system); a production cluster backs up its own PostgreSQL.
+    temporal_db_file: Path | None = None
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'oms.db'}"
+
+    @property
+    def resolved_backup_dir(self) -> Path:
+        return self.backup_dir or self.var_dir / "backups"
+
+    @property
+    def resolved_temporal_db_file(self) -> Path | None:
+        if self.temporal_db_file is not None:
+            return self.temporal_db_file
+        embedded = self.var_dir / "temporal.db"
+        return embedded if embedded.exists() else None
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +24,10 @@ from workflows import search_attributes as sa
 #: an after-sales window of seconds so that delivered orders complete within a test.
 #: Histories in tests are encrypted like in production, with a key made for the session.
 TEST_KEYRING = Keyring.generate()
+# Commands run in-process or as child processes (oms audit, oms worker...) find the
+# same keys in their settings, as a deployment's processes would.
+os.environ["OMS_CODEC_KEYS"] = json.dumps(TEST_KEYRING.to_strings())
+os.environ["OMS_CODEC_ACTIVE_KEY"] = TEST_KEYRING.active
 
 TEST_POLICY = PolicySettings(
     return_window=timedelta(seconds=3), exchange_window=timedelta(seconds=3)

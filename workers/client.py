@@ -1,21 +1,30 @@
 """The one Temporal client factory: every process connects through here, with one data
-converter (pydantic models; AES-GCM encryption of payloads and failure messages)."""
+converter (pydantic models; AES-GCM encryption of payloads and failure messages), and the
+connection security the deployment asks for (TLS, mTLS, Temporal Cloud API keys)."""
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.runtime import Runtime
+from temporalio.service import TLSConfig
 
 from oms.settings import Settings
 from workers.codec import EncryptionCodec, Keyring
 
 
 def data_converter(keyring: Keyring | None) -> DataConverter:
-    """The project's converter; without a keyring, payloads stay plaintext (tests of the
-    codec itself, and reading histories as an outsider would)."""
+    """The converter every client, worker and history reader uses.
+
+    With a keyring, payloads and failure messages are encrypted (workers/codec.py);
+    auditors decode recorded histories with the same keys. Without one, payloads stay
+    plaintext: histories recorded as test fixtures, or read as an outsider would.
+    Encrypted and plaintext payloads both decode with a keyring.
+    """
     if keyring is None:
         return pydantic_data_converter
     return dataclasses.replace(
@@ -25,9 +34,41 @@ def data_converter(keyring: Keyring | None) -> DataConverter:
     )
 
 
-async def connect(settings: Settings) -> Client:
+def settings_converter(settings: Settings) -> DataConverter:
+    return data_converter(settings.keyring())
+
+
+def _read(path: Path | None) -> bytes | None:
+    return path.read_bytes() if path is not None else None
+
+
+def tls_config(settings: Settings) -> TLSConfig | None:
+    """TLS towards the Temporal frontend: mTLS with a client certificate, plain TLS, or none.
+
+    A client certificate and key give mutual TLS (a self-hosted cluster with
+    `requireClientAuth`, or Temporal Cloud with certificates). None leaves the
+    choice to the SDK: TLS when an API key is set (Temporal Cloud), else plain.
+    """
+    cert, key = settings.temporal_tls_cert, settings.temporal_tls_key
+    if (cert is None) != (key is None):
+        raise ValueError("OMS_TEMPORAL_TLS_CERT and OMS_TEMPORAL_TLS_KEY go together")
+    if cert is None and settings.temporal_tls_ca is None and not settings.temporal_tls:
+        return None
+    return TLSConfig(
+        server_root_ca_cert=_read(settings.temporal_tls_ca),
+        domain=settings.temporal_tls_server_name or None,
+        client_cert=_read(cert),
+        client_private_key=_read(key),
+    )
+
+
+async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """Connect to the configured namespace; `runtime` carries a metrics exporter (the worker's)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings.keyring()),
+        data_converter=settings_converter(settings),
+        tls=tls_config(settings),
+        api_key=settings.temporal_api_key or None,
+        runtime=runtime,
     )

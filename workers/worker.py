@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.backup import BackupActivities
 from activities.faults import NO_FAULTS, FaultPlan
 from activities.feedback import FeedbackActivities
 from activities.inventory import InventoryActivities
@@ -23,6 +24,8 @@ from activities.reporting import ReportingActivities
 from db.engine import Database
 from oms.settings import Settings
 from workers.client import connect
+from workers.telemetry import worker_runtime
+from workflows.backup import BackupWorkflow
 from workflows.feedback import FeedbackWorkflow
 from workflows.order import OrderWorkflow
 from workflows.reporting import ReportingWorkflow
@@ -30,7 +33,7 @@ from workflows.restock import RestockWorkflow
 
 log = logging.getLogger("oms.worker")
 
-WORKFLOWS = [OrderWorkflow, RestockWorkflow, FeedbackWorkflow, ReportingWorkflow]
+WORKFLOWS = [OrderWorkflow, RestockWorkflow, FeedbackWorkflow, ReportingWorkflow, BackupWorkflow]
 
 #: Modules loaded once outside the sandbox: pure, deterministic, and costly to re-import
 #: for every workflow run (pydantic models especially).
@@ -60,7 +63,15 @@ def activities_for(
         inventory.get_level,
         FeedbackActivities(db).apply_feedback_changes,
         ReportingActivities(db).store_daily_snapshot,
+        BackupActivities(db).back_up_read_model,
     ]
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox the workers run workflows in; the replayer (audit.replay) uses the same."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
 
 
 def build_worker(
@@ -72,9 +83,6 @@ def build_worker(
     executor: ThreadPoolExecutor | None = None,
     faults: FaultPlan = NO_FAULTS,
 ) -> Worker:
-    runner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-    )
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -84,14 +92,14 @@ def build_worker(
         max_concurrent_activities=settings.activity_threads,
         max_concurrent_local_activities=settings.activity_threads,
         max_cached_workflows=settings.max_cached_workflows,
-        workflow_runner=runner,
+        workflow_runner=workflow_runner(),
     )
 
 
 async def run_worker(settings: Settings) -> None:
     db = Database(settings.resolved_database_url)
     db.create_schema()
-    client = await connect(settings)
+    client = await connect(settings, runtime=worker_runtime(settings))
     worker = build_worker(client, settings, db)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

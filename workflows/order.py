@@ -102,6 +102,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.view import Backorder, OrderView, Shipment
     from workflows import search_attributes as sa
     from workflows.contracts import OrderOutcome, OrderWorkflowInput
+    from workflows.metrics import count_outcome
     from workflows.task_book import DeadlineStage, TaskBook
 
 S = OrderStatus
@@ -615,6 +616,7 @@ class OrderWorkflow:
         else:
             self._record(EventKind.CLOSED, data={"status": self._status.value})
         await self._flush()
+        count_outcome(self._status)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return OrderOutcome(
             order_id=self._order.order_id, status=self._status, closed_at=self._closed_at

