@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    WithStartWorkflowOperation,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -30,6 +35,8 @@ from domain.view import OrderView
 from workflows import search_attributes as sa
 from workflows.contracts import OrderWorkflowInput
 from workflows.order import OrderWorkflow
+
+log = logging.getLogger("oms.api.orders")
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
@@ -113,10 +120,13 @@ async def _recorded(state: State, order_id: str) -> tuple[OrderView | None, list
 
 
 async def _live(state: State, order_id: str) -> OrderView | None:
+    """The running order's own view; None when it cannot answer now (not started yet, no
+    worker, a worker still catching up), and the read model answers instead."""
     try:
         view: OrderView = await order_handle(state, order_id).query(OrderWorkflow.view)
         return view
-    except RPCError:
+    except (RPCError, WorkflowQueryFailedError) as error:
+        log.info("live view of order %s unavailable: %s", order_id, error)
         return None
 
 
