@@ -18,6 +18,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from db.queries import InvalidCursor
 from domain import errors as domain_errors
 
 #: Domain refusal -> HTTP status. Subclasses inherit their parent's code.
@@ -118,6 +119,12 @@ def install(app: FastAPI) -> None:
                 "errors": errors,
             },
             status_code=422,
+        )
+
+    @app.exception_handler(InvalidCursor)
+    async def _bad_cursor(_: Request, error: InvalidCursor) -> JSONResponse:
+        return JSONResponse(
+            {"detail": f"invalid cursor: {error}", "field": "cursor"}, status_code=422
         )
 
     @app.exception_handler(DBAPIError)

@@ -25,15 +25,20 @@ def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def decode_cursor(cursor: str) -> list[Any]:
-    """Raises ValueError on a cursor this API did not make."""
+class InvalidCursor(ValueError):
+    """A paging cursor this API did not hand out (or one for another list)."""
+
+
+def decode_cursor(cursor: str, parts: int = 2) -> list[Any]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if isinstance(values, list) and len(values) == parts:
+            if isinstance(values[0], str):
+                datetime.fromisoformat(values[0])  # every cursor starts with a time
+            return values
     except Exception as error:
-        raise ValueError("malformed cursor") from error
-    if not isinstance(values, list):
-        raise ValueError("malformed cursor")
-    return values
+        raise InvalidCursor("malformed cursor") from error
+    raise InvalidCursor("malformed cursor")
 
 
 def order_view(conn: Connection, order_id: str) -> OrderView | None:

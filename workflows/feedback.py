@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         check_open,
     )
     from domain.policy import PolicySettings
-    from domain.tasks import Task, TaskKind
+    from domain.tasks import Task, TaskKind, mark_deadline
     from workflows import search_attributes as sa
     from workflows.order import DB_RETRY, DB_TIMEOUT, as_failure, refusals
     from workflows.task_book import DeadlineStage, TaskBook
@@ -314,22 +314,8 @@ class FeedbackWorkflow:
 
     async def _task_deadline(self, task: Task, stage: DeadlineStage) -> None:
         """The first-reply deadline's reminder or breach, recorded like an order task's."""
-        if stage == "remind":
-            task.reminded = True
-            self._record(
-                FeedbackEventKind.TASK_REMINDED, task=task, data={"due_at": task.due_at.isoformat()}
-            )
-        else:
-            task.overdue = True
-            task.escalated = True
-            self._record(
-                FeedbackEventKind.TASK_OVERDUE, task=task, data={"due_at": task.due_at.isoformat()}
-            )
-            self._record(
-                FeedbackEventKind.TASK_ESCALATED,
-                task=task,
-                data={"to": f"{task.department.value}_lead", "kind": task.kind.value},
-            )
+        for kind, data in mark_deadline(task, stage):
+            self._record(FeedbackEventKind(kind), task=task, data=data)
         self._task_changed(task)
         await self._flush()
 

@@ -98,7 +98,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.order import NewOrder, OrderKind, PaymentStatus
     from domain.risk import risk_reasons
     from domain.states import BEFORE_SHIPMENT, OrderStatus, can_transition
-    from domain.tasks import NOTE_TASKS, Task, TaskKind, TaskState
+    from domain.tasks import NOTE_TASKS, Task, TaskKind, TaskState, mark_deadline
     from domain.view import Backorder, OrderView, Shipment
     from workflows import search_attributes as sa
     from workflows.contracts import OrderOutcome, OrderWorkflowInput
@@ -1832,22 +1832,8 @@ class OrderWorkflow:
 
     async def _task_deadline(self, task: Task, stage: DeadlineStage) -> None:
         """A task's reminder time or deadline passed while it was open (P8.2 timeliness)."""
-        if stage == "remind":
-            task.reminded = True
-            self._record(
-                EventKind.TASK_REMINDED, task=task, data={"due_at": task.due_at.isoformat()}
-            )
-        else:
-            task.overdue = True
-            task.escalated = True
-            self._record(
-                EventKind.TASK_OVERDUE, task=task, data={"due_at": task.due_at.isoformat()}
-            )
-            self._record(
-                EventKind.TASK_ESCALATED,
-                task=task,
-                data={"to": f"{task.department.value}_lead", "kind": task.kind.value},
-            )
+        for kind, data in mark_deadline(task, stage):
+            self._record(EventKind(kind), task=task, data=data)
         self._task_changed(task)
         await self._flush()
 

@@ -65,10 +65,7 @@ async def list_escalations(
                 cursor=cursor,
             )
 
-    try:
-        page = await run_in_threadpool(read)
-    except ValueError as error:
-        raise ApiError(422, f"invalid cursor: {error}", field="cursor") from None
+    page = await run_in_threadpool(read)
     items = []
     for row in page.items:
         task = TaskPublic.from_row(row)

@@ -185,10 +185,7 @@ async def list_feedback(
                 cursor=cursor,
             )
 
-    try:
-        page = await run_in_threadpool(read)
-    except ValueError as error:
-        raise ApiError(422, f"invalid cursor: {error}", field="cursor") from None
+    page = await run_in_threadpool(read)
     return FeedbackList(
         items=[FeedbackSummary.from_row(r) for r in page.items], next_cursor=page.next_cursor
     )

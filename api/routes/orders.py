@@ -23,7 +23,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.deps import CurrentStaff, State
-from api.errors import ApiError, conflict, from_update_failure, not_found
+from api.errors import conflict, from_update_failure, not_found
 from api.orders_client import order_handle, recorded_status
 from api.schemas import OrderCreated, OrderList, OrderPublic, OrderSummary
 from db import queries
@@ -177,10 +177,7 @@ async def list_orders(
                 cursor=cursor,
             )
 
-    try:
-        page = await run_in_threadpool(read)
-    except ValueError as error:
-        raise ApiError(422, f"invalid cursor: {error}", field="cursor") from None
+    page = await run_in_threadpool(read)
     return OrderList(
         items=[OrderSummary.from_row(r) for r in page.items], next_cursor=page.next_cursor
     )

@@ -65,10 +65,7 @@ async def list_tasks(
                 cursor=cursor,
             )
 
-    try:
-        page = await run_in_threadpool(read)
-    except ValueError as error:
-        raise ApiError(422, f"invalid cursor: {error}", field="cursor") from None
+    page = await run_in_threadpool(read)
     return TaskList(
         items=[TaskPublic.from_row(r) for r in page.items], next_cursor=page.next_cursor
     )

@@ -158,3 +158,10 @@ async def test_health_reports_temporal_and_database(system: System):
     response = await system.http.get("/healthz")
     assert response.status_code == 200
     assert response.json()["temporal"] == "ok" and response.json()["database"] == "ok"
+
+
+async def test_a_cursor_the_api_did_not_hand_out_is_422(system: System):
+    for path in ("/api/v1/orders", "/api/v1/tasks", "/api/v1/feedback"):
+        response = await system.get("supervision", path, cursor="not-a-cursor")
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["field"] == "cursor"
