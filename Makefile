@@ -18,7 +18,7 @@ run: $(STAMP)  ## the whole system: Temporal dev server, worker, API (SQLite rea
 test: $(STAMP)  ## the test suite: domain, activities, workflows, API over real HTTP
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	@echo "== the workflow suites again, with the worker's workflow cache disabled (every step replays)"
-	OMS_TEST_MAX_CACHED_WORKFLOWS=0 $(BIN)/python -m pytest -q tests/workflows tests/api
+	OMS_TEST_MAX_CACHED_WORKFLOWS=0 $(BIN)/python -m pytest -q -m "not load" tests/workflows tests/api
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,7 +13,7 @@ from tests.support.orders import order_body
 from tests.support.postgres import temporary_database
 from tests.support.system import running_system
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.load]
 
 
 async def test_fifty_concurrent_orders_for_ten_units_reserve_exactly_ten(client: Client):
