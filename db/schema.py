@@ -11,6 +11,7 @@ TABLE_MODULES = [
     "db.tables",
     "db.feedback_tables",
     "db.report_tables",
+    "db.console_tables",
 ]
 
 
