@@ -172,6 +172,8 @@ ZH_CN: dict[str, str] = {
     "form.one_per_line": "每行一项。",
     "form.row": "第 {n} 行",
     "form.about": "针对：{target}",
+    "hint.shipping": "填写后将整体替换原收货信息，留空的项将被清空；不改收货信息则全部留空。",
+    "hint.items": "填写后将整体替换原商品清单；不改商品则全部留空。",
     # --- search ------------------------------------------------------------------------------
     "search.title": "查询订单",
     "search.submit": "查询",
@@ -637,6 +639,11 @@ EN: dict[str, str] = {
     "form.one_per_line": "One per line.",
     "form.row": "line {n}",
     "form.about": "For: {target}",
+    "hint.shipping": (
+        "Replaces the shipping details as a whole: a box left empty is cleared. "
+        "Leave them all empty to keep the shipping details."
+    ),
+    "hint.items": "Replaces the items as a whole. Leave them all empty to keep the items.",
     # --- search ------------------------------------------------------------------------------
     "search.title": "Find orders",
     "search.submit": "Search",

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from api.deps import AppState
 from api.schemas import OrderPublic
+from db.staff import StaffMember
 
 #: Facts of an event shown beside it; ids of the event's own task or case are shown apart.
 HIDDEN_FACTS = frozenset({"task_id", "case_id", "kind"})
@@ -41,8 +43,14 @@ def _facts(data: dict[str, object]) -> tuple[tuple[str, str], ...]:
     )
 
 
-async def order_timeline(order: OrderPublic) -> list[TimelineEntry]:
-    """The order's timeline, oldest first."""
+async def order_timeline(
+    state: AppState, staff: StaffMember, order: OrderPublic
+) -> list[TimelineEntry]:
+    """The order's timeline, oldest first.
+
+    `state` and `staff` are what a call of the history route will need; the recorded
+    events need nothing but the order already read.
+    """
     return [
         TimelineEntry(
             at=event.at,

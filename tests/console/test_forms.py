@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from api.console.forms import (
     Group,
@@ -16,7 +20,11 @@ from api.console.forms import (
     refill,
     validate,
 )
-from api.console.order_actions import ORDER_ACTIONS
+from api.console.i18n import Locale
+from api.console.order_actions import ORDER_ACTIONS, Offer
+from api.console.pages.orders import ActionForm, error_text
+from api.console.render import ENV
+from api.console.sessions import Viewer
 from domain.commands import (
     BackorderRequest,
     ChangeRequest,
@@ -25,6 +33,7 @@ from domain.commands import (
     PackRequest,
     ReviewRequest,
 )
+from oms.settings import ConsoleSettings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -175,3 +184,36 @@ def test_every_action_form_has_exactly_the_fields_of_its_model_and_sends_nothing
     for spec in ORDER_ACTIONS.values():
         assert [m.name for m in build(spec.body)] == list(spec.body.model_fields), spec.action
         assert parse(spec.body, {}, SHANGHAI) == {}, spec.action
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_every_action_form_renders_with_a_label_for_each_control_and_its_errors(language: str):
+    locale = Locale(language, SHANGHAI)
+    viewer = Viewer(None, locale, "/console", "csrf", None, ConsoleSettings())
+    template = ENV.from_string(
+        '{% from "form.html" import action_form with context %}{{ action_form(form, order) }}'
+    )
+    for n, spec in enumerate(ORDER_ACTIONS.values()):
+        form = ActionForm(Offer(spec, "T-1"), f"a{n}", build(spec.body))
+        _, errors = validate(spec.body, {"items.0.sku": ["x"]}, SHANGHAI)
+        form.errors = [e.message for e in place_errors(form.members, errors)]
+        html = render_with(template, viewer, form)
+        ids = set(re.findall(r'<(?:input|select|textarea)[^>]* id="([^"]+)"', html))
+        labelled = set(re.findall(r'<label for="([^"]+)"', html))
+        assert ids <= labelled, (spec.action, ids - labelled)
+        assert f'data-action="{spec.action.value}"' in html
+        for error in errors:
+            if error.type in ("missing", "string_too_short"):
+                assert locale.t(f"error.field.{error.type}", **error.params) in html
+
+
+def render_with(template, viewer: Viewer, form: ActionForm) -> str:
+    return template.render(
+        viewer=viewer,
+        t=viewer.t,
+        loc=viewer.locale,
+        base=viewer.base,
+        form=form,
+        order=SimpleNamespace(order_id="JD1"),
+        error_text=lambda e: error_text(viewer.locale, e),
+    )

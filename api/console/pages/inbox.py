@@ -8,10 +8,11 @@ The page fetches its rows again every `OMS_CONSOLE__INBOX_REFRESH_SECONDS`.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.console.access import admits, app_state, form_of, staff_of, viewer_of
@@ -73,67 +74,51 @@ async def _tasks(request: Request, params: dict[str, str]) -> tuple[dict[str, An
     return filters, listed
 
 
-def _params(department: str, kind: str, assignee: str, overdue: str, cursor: str) -> dict[str, str]:
-    return {
-        "department": department,
-        "kind": kind,
-        "assignee": assignee,
-        "overdue": overdue,
-        "cursor": cursor,
-    }
+@dataclass
+class InboxQuery:
+    """The inbox's filters, from the query string (empty: any)."""
+
+    department: str = ""
+    kind: str = ""
+    assignee: str = ""
+    overdue: str = ""
+    cursor: str = ""
+
+    def filters(self) -> str:
+        """The query string of the filters (without the page cursor)."""
+        return urlencode({k: v for k, v in asdict(self).items() if v and k != "cursor"})
 
 
-@router.get("/inbox", response_class=HTMLResponse)
-async def inbox(
-    request: Request,
-    department: str = "",
-    kind: str = "",
-    assignee: str = "",
-    overdue: str = "",
-    cursor: str = "",
-) -> HTMLResponse:
-    params = _params(department, kind, assignee, overdue, cursor)
+Filters = Annotated[InboxQuery, Depends()]
+
+
+async def _inbox(request: Request, query: InboxQuery, template: str) -> HTMLResponse:
+    params = asdict(query)
     filters, listed = await _tasks(request, params)
     viewer = viewer_of(request)
     here = f"{viewer.base}/inbox"
-    query = urlencode({k: v for k, v in params.items() if v and k != "cursor"})
+    more = urlencode(params | {"cursor": listed.next_cursor}) if listed.next_cursor else ""
     return page(
         request,
-        "inbox.html",
+        template,
         filters=filters,
         tasks=listed.items,
-        more_url=f"{here}?{urlencode(params | {'cursor': listed.next_cursor})}"
-        if listed.next_cursor
-        else "",
-        here=f"{here}?{query}" if query else here,
+        more_url=f"{here}?{more}" if more else "",
+        here=f"{here}?{query.filters()}" if query.filters() else here,
         rows_url=f"{here}/rows?{urlencode(params)}",
-        query=query,
         may_claim=lambda task: may_claim(viewer, task),
     )
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+async def inbox(request: Request, query: Filters) -> HTMLResponse:
+    return await _inbox(request, query, "inbox.html")
 
 
 @router.get("/inbox/rows", response_class=HTMLResponse)
-async def inbox_rows(
-    request: Request,
-    department: str = "",
-    kind: str = "",
-    assignee: str = "",
-    overdue: str = "",
-    cursor: str = "",
-) -> HTMLResponse:
+async def inbox_rows(request: Request, query: Filters) -> HTMLResponse:
     """The inbox's rows alone, for the page to refresh itself."""
-    params = _params(department, kind, assignee, overdue, cursor)
-    _, listed = await _tasks(request, params)
-    viewer = viewer_of(request)
-    query = urlencode({k: v for k, v in params.items() if v and k != "cursor"})
-    here = f"{viewer.base}/inbox"
-    return page(
-        request,
-        "inbox_rows.html",
-        tasks=listed.items,
-        here=f"{here}?{query}" if query else here,
-        may_claim=lambda task: may_claim(viewer, task),
-    )
+    return await _inbox(request, query, "inbox_rows.html")
 
 
 async def _assign(request: Request, task_id: str, claim: bool) -> RedirectResponse:

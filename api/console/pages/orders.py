@@ -144,7 +144,7 @@ async def _order_page(
         forms=forms,
         stages=STAGES,
         stage=STAGE_OF[order.status],
-        timeline=await order_timeline(order),
+        timeline=await order_timeline(app_state(request), staff, order),
         done=done if done in ORDER_ACTIONS else "",
         page_errors=page_errors,
         page_refusal=page_refusal,
