@@ -4,6 +4,8 @@ values that the model refuses come back beside their fields (over real HTTP)."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from domain.actors import Department
 from tests.support.console import ConsoleBrowser
@@ -109,3 +111,56 @@ async def test_finance_completes_a_refund_the_gateway_refused_from_the_order_pag
     order = await system.order(order_id)
     assert order["refunds"][0]["state"] == "completed_by_finance"
     assert order["refunds"][0]["reference"] == "BANK-TRANSFER-77"
+
+
+async def test_search_finds_orders_by_customer_status_and_order_date(system: System):
+    customer = f"C-{new_order_id()}"
+    sku = f"SKU-{new_order_id()}"
+    system.set_stock(sku, 5)
+    first = await create(system, order_body(customer_id=customer, lines=[(sku, 1, "10.00")]))
+    second = await create(system, order_body(customer_id=customer, lines=[(sku, 1, "10.00")]))
+    await drive_to(system, second, "ready_to_pack")
+    async with ConsoleBrowser(system) as console:
+        await console.sign_in(Department.WAREHOUSE)
+        both = await console.get("/console/search", customer_id=customer)
+        assert first in both.text and second in both.text
+        ready = await console.get("/console/search", customer_id=customer, status="ready_to_pack")
+        assert second in ready.text and first not in ready.text
+        # Order dates are days in the console's zone (Asia/Shanghai).
+        created = datetime.fromisoformat((await system.order(first))["created_at"])
+        day = created.astimezone(ZoneInfo("Asia/Shanghai")).date()
+        that_day = await console.get(
+            "/console/search",
+            customer_id=customer,
+            created_from=day.isoformat(),
+            created_to=day.isoformat(),
+        )
+        assert first in that_day.text and second in that_day.text
+        before = await console.get(
+            "/console/search",
+            customer_id=customer,
+            created_to=(day - timedelta(days=1)).isoformat(),
+        )
+        assert first not in before.text and "没有符合条件的订单" in before.text
+        after = await console.get(
+            "/console/search",
+            customer_id=customer,
+            created_from=(day + timedelta(days=1)).isoformat(),
+        )
+        assert first not in after.text
+        unknown = await console.get("/console/search", order_id="NO-SUCH-ORDER")
+        assert "没有订单号为 NO-SUCH-ORDER 的订单" in unknown.text
+        bad = await console.get("/console/search", created_from="yesterday")
+        assert bad.status_code == 422
+
+
+async def test_what_customers_typed_is_shown_as_text_never_run(system: System):
+    body = order_body(name="<script>alert(1)</script>", address='"><img src=x onerror=alert(2)>')
+    order_id = await create(system, body)
+    async with ConsoleBrowser(system) as console:
+        await console.sign_in(Department.CUSTOMER_SERVICE)
+        shown = await console.get(f"/console/orders/{order_id}")
+    assert "<script>alert(1)</script>" not in shown.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown.text
+    assert "<img src=x" not in shown.text
+    assert "script-src 'self'" in shown.headers["content-security-policy"]
