@@ -29,11 +29,14 @@ class Point:
 
 
 def _nice_max(value: float) -> float:
-    """A round number at or above the largest value (2 at least), for the top of the scale."""
+    """A round number at or above the largest value (2 at least), for the top of the scale.
+
+    Its half, the middle line, is a whole number too: a count never reads "2.5 orders".
+    """
     if value <= 2:
         return 2.0
     step = 10 ** (len(str(int(value))) - 1)
-    for factor in (1, 2, 2.5, 5, 10):
+    for factor in (1, 2, 4, 6, 8, 10):
         if value <= step * factor:
             return float(step * factor)
     return float(step * 10)

@@ -111,7 +111,7 @@ async def identify(request: Request, state: AppState) -> Viewer:
         seed = request.cookies.get(SEED_COOKIE) or ""
         if len(seed) < 32:
             seed = secrets.token_urlsafe(32)
-            cookies.append((SEED_COOKIE, seed, settings_seconds(settings)))
+            cookies.append((SEED_COOKIE, seed, session_seconds(settings)))
     return Viewer(
         staff=staff,
         locale=locale,
@@ -123,7 +123,7 @@ async def identify(request: Request, state: AppState) -> Viewer:
     )
 
 
-def settings_seconds(settings: ConsoleSettings) -> int:
+def session_seconds(settings: ConsoleSettings) -> int:
     return int(settings.session_hours * 3600)
 
 
@@ -147,7 +147,7 @@ async def sign_out(state: AppState, session_id: str) -> None:
 
 
 def start_session(response: Response, viewer: Viewer, session_id: str) -> None:
-    set_cookie(response, viewer, SESSION_COOKIE, session_id, settings_seconds(viewer.settings))
+    set_cookie(response, viewer, SESSION_COOKIE, session_id, session_seconds(viewer.settings))
 
 
 def forget_session(viewer: Viewer) -> None:

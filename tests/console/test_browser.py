@@ -19,13 +19,15 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from temporalio.client import Client
 
 from domain.actors import Department
 from oms.settings import ConsoleSettings
+from tests.conftest import TEST_POLICY
 from tests.support.accessibility import audit
 from tests.support.flows import create
 from tests.support.orders import new_order_id, order_body
-from tests.support.system import ApiServer, System
+from tests.support.system import ApiServer, System, running_system
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -66,9 +68,22 @@ async def browser() -> AsyncIterator[Any]:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def console_url(system: System) -> AsyncIterator[str]:
-    """The system's API and console served once more, with an inbox that refreshes each second."""
-    settings = system.settings.model_copy(
+async def shop(client: Client, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+    """A system of these tests' own: the inbox and dashboard they show hold only their orders."""
+    path = tmp_path_factory.mktemp("console") / "oms.db"
+    async with running_system(client, f"sqlite:///{path}", TEST_POLICY) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def console_url(shop: System) -> str:
+    return str(shop.http.base_url).rstrip("/") + "/console"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def quick_console_url(shop: System) -> AsyncIterator[str]:
+    """The same console served once more, with an inbox that refreshes every second."""
+    settings = shop.settings.model_copy(
         update={"console": ConsoleSettings(inbox_refresh_seconds=1)}
     )
     server = ApiServer(settings)
@@ -119,15 +134,19 @@ def action_form(page: Any, action: str) -> Any:
 
 
 async def test_one_order_goes_from_review_to_delivery_through_the_console(
-    system: System, browser: Any, console_url: str
+    shop: System, browser: Any, console_url: str
 ):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     sku = f"SKU-{new_order_id()}"
-    system.set_stock(sku, 10)
+    shop.set_stock(sku, 10)
     customer = f"C-{uuid.uuid4().hex[:6].upper()}"
     # A new customer: sales must phone-verify before approving (P3.1).
     body = order_body(lines=[(sku, 2, "1299.00")], new_customer=True, customer_id=customer)
-    order_id = await create(system, body)
+    order_id = await create(shop, body)
+    # Other work in the sales inbox: two reviews, one of them past its deadline.
+    await create(shop, order_body(lines=[(sku, 1, "1299.00")], customer_id="C-20931"))
+    late = await shop.start_directly(order_body(customer_id="C-17702"), review_deadline="PT1S")
+    await shop.wait_until(late, lambda o: o["overdue"], what="the review overdue")
     page = await new_page(browser)
 
     # --- Signing in: Chinese by default; a wrong token is refused. -------------------------
@@ -141,16 +160,17 @@ async def test_one_order_goes_from_review_to_delivery_through_the_console(
     assert "令牌无效" in await page.inner_text("[role=alert]")
 
     # --- Sales: the review task in the inbox, claimed; the review refused, then done. ------
-    await sign_in(page, console_url, system.tokens[Department.SALES])
+    await sign_in(page, console_url, shop.tokens[Department.SALES])
     assert page.url.startswith(f"{console_url}/inbox")
     assert await page.inner_text("h1") == "待办任务"
     row = page.locator(f"tr[data-task-id^='{order_id}-']")
     assert "审核订单" in await row.inner_text()
     assert "未认领" in await row.inner_text()
+    assert "已超时" in await page.locator(f"tr.overdue[data-task-id^='{late}-']").inner_text()
     await assert_accessible(page)
     await submit(page, row.locator("form"))
     row = page.locator(f"tr[data-task-id^='{order_id}-']")
-    assert system.staff_ids[Department.SALES] in await row.inner_text()
+    assert shop.staff_ids[Department.SALES] in await row.inner_text()
     assert (await row.locator("button").inner_text()).startswith("放回")  # release
     await screenshot(page, "inbox")
 
@@ -179,7 +199,7 @@ async def test_one_order_goes_from_review_to_delivery_through_the_console(
     await sign_out(page)
 
     # --- Warehouse: the phone is masked; review is not theirs (403); packing refused, then done.
-    await sign_in(page, console_url, system.tokens[Department.WAREHOUSE])
+    await sign_in(page, console_url, shop.tokens[Department.WAREHOUSE])
     assert "拣货包装" in await page.locator(f"tr[data-task-id^='{order_id}-']").inner_text()
     await page.goto(f"{console_url}/orders/{order_id}")
     assert await page.locator(".phone").first.inner_text() == "138****8000"
@@ -209,7 +229,7 @@ async def test_one_order_goes_from_review_to_delivery_through_the_console(
     await sign_out(page)
 
     # --- Logistics: a missing carrier is a field error (422); dispatched; delivered. ---------
-    await sign_in(page, console_url, system.tokens[Department.LOGISTICS])
+    await sign_in(page, console_url, shop.tokens[Department.LOGISTICS])
     await page.goto(f"{console_url}/orders/{order_id}")
     assert await page.locator(".phone").first.inner_text() == "13800138000"
     dispatch = action_form(page, "dispatch")
@@ -230,7 +250,7 @@ async def test_one_order_goes_from_review_to_delivery_through_the_console(
     await tracking.locator("select[name=event]").select_option("delivered")
     await tracking.locator("input[name=location]").fill("北京朝阳")
     assert await submit(page, tracking) == 303
-    await system.wait_until(
+    await shop.wait_until(
         order_id,
         lambda o: any(e["kind"] == "delivered" for e in o["events"]),
         what="the delivery recorded",
@@ -238,7 +258,7 @@ async def test_one_order_goes_from_review_to_delivery_through_the_console(
     await sign_out(page)
 
     # --- Customer service: the whole timeline, in Chinese and in English; search. -----------
-    await sign_in(page, console_url, system.tokens[Department.CUSTOMER_SERVICE])
+    await sign_in(page, console_url, shop.tokens[Department.CUSTOMER_SERVICE])
     await page.goto(f"{console_url}/orders/{order_id}")
     timeline = await page.inner_text("ol.timeline")
     for what, who in (
@@ -247,13 +267,13 @@ async def test_one_order_goes_from_review_to_delivery_through_the_console(
         ("发货", Department.LOGISTICS),
         ("签收", Department.LOGISTICS),
     ):
-        assert what in timeline and system.staff_ids[who] in timeline, what
+        assert what in timeline and shop.staff_ids[who] in timeline, what
     assert "已电话核实，价格无误" in timeline
     assert "¥2,598.00" in await page.inner_text("#h-summary + dl")
     assert await page.locator(".stages li[aria-current=step]").count() == 1
     ui_link = page.locator("a[href*='/workflows/order-']")
     assert await ui_link.get_attribute("href") == (
-        f"{system.settings.temporal_ui_url}/namespaces/default/workflows/order-{order_id}"
+        f"{shop.settings.temporal_ui_url}/namespaces/default/workflows/order-{order_id}"
     )
     await screenshot(page, "order", full_page=True)
     await assert_accessible(page)
@@ -283,7 +303,7 @@ async def test_one_order_goes_from_review_to_delivery_through_the_console(
     await sign_out(page)
 
     # --- Supervision: KPIs, charts, CSV. ---------------------------------------------------
-    await sign_in(page, console_url, system.tokens[Department.SUPERVISION])
+    await sign_in(page, console_url, shop.tokens[Department.SUPERVISION])
     await page.goto(f"{console_url}/dashboard")
     await screenshot(page, "dashboard", full_page=True)
     await assert_accessible(page)
@@ -305,16 +325,16 @@ async def test_one_order_goes_from_review_to_delivery_through_the_console(
 
 
 async def test_the_inbox_refreshes_itself_and_highlights_overdue_work(
-    system: System, browser: Any, console_url: str
+    shop: System, browser: Any, quick_console_url: str
 ):
     page = await new_page(browser)
-    await sign_in(page, console_url, system.tokens[Department.SALES])
-    await page.goto(f"{console_url}/inbox?kind=review")
+    await sign_in(page, quick_console_url, shop.tokens[Department.SALES])
+    await page.goto(f"{quick_console_url}/inbox?kind=review")
     await page.evaluate("() => { window.notReloaded = true; }")
 
     # A review with a one-second deadline: it goes overdue while the page is open.
     body = order_body(customer_id="C-OVERDUE")
-    order_id = await system.start_directly(body, review_deadline="PT1S")
+    order_id = await shop.start_directly(body, review_deadline="PT1S")
     row = page.locator(f"tr[data-task-id^='{order_id}-']")
     await row.wait_for(timeout=20_000)
     await page.locator(f"tr.overdue[data-task-id^='{order_id}-']").wait_for(timeout=20_000)
@@ -334,9 +354,9 @@ async def test_the_inbox_refreshes_itself_and_highlights_overdue_work(
     await assert_accessible(page)
 
     # Auto-refresh can be switched off: new work then waits for a reload.
-    await page.goto(f"{console_url}/inbox?kind=review")
+    await page.goto(f"{quick_console_url}/inbox?kind=review")
     await page.uncheck("#auto-refresh")
-    another = await create(system, order_body(customer_id="C-LATER"))
+    another = await create(shop, order_body(customer_id="C-LATER"))
     await page.wait_for_timeout(2500)
     assert await page.locator(f"tr[data-task-id^='{another}-']").count() == 0
     await page.reload()
