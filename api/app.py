@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import errors, metrics
+from api import console, errors, metrics
 from api.deps import AppState, authorize
 from api.limits import BodySizeLimit, RateLimiter
 from api.routes import (
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         history,
     ):
         app.include_router(module.router)
+    console.mount(app)  # the staff web console, /console (api/console/)
     return app
 
 

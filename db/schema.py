@@ -12,6 +12,7 @@ TABLE_MODULES = [
     "db.feedback_tables",
     "db.report_tables",
     "db.audit_tables",
+    "db.console_tables",
 ]
 
 

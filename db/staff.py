@@ -81,7 +81,11 @@ def add_staff(
 
 
 def find_by_token(conn: Connection, token: str) -> StaffMember | None:
-    row = conn.execute(select(staff).where(staff.c.token_hash == hash_token(token))).first()
+    return find_by_token_hash(conn, hash_token(token))
+
+
+def find_by_token_hash(conn: Connection, token_hash: str) -> StaffMember | None:
+    row = conn.execute(select(staff).where(staff.c.token_hash == token_hash)).first()
     return _member(row) if row else None
 
 

@@ -11,13 +11,40 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.policy import PolicySettings
 from domain.reports import ReportSettings
 from workers.codec import Keyring, load_key_file
+
+
+class ConsoleSettings(BaseModel):
+    """The staff web console under /console (`OMS_CONSOLE__*`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: The language a browser gets until it picks another.
+    default_language: Literal["zh-CN", "en"] = "zh-CN"
+    #: Staff read dates and times in this zone (an IANA name), whatever the language.
+    time_zone: str = "Asia/Shanghai"
+    #: A sign-in lasts this long; then the token is asked for again.
+    session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    #: How often an open inbox fetches its rows again.
+    inbox_refresh_seconds: int = Field(default=30, ge=1, le=3600)
+    #: Mark the console's cookies Secure: set it where the console is served over HTTPS.
+    secure_cookies: bool = False
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
 
 class Settings(BaseSettings):
@@ -49,6 +76,7 @@ class Settings(BaseSettings):
 
     policy: PolicySettings = PolicySettings()
     reports: ReportSettings = ReportSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     #: The payment gateway refunds go through. Only the simulated one ships with the
     #: project (it stands in for the provider); it declines payments whose transaction id

@@ -66,6 +66,7 @@ def _banner(settings: Settings, tokens: dict[str, str]) -> str:
         "Order management is running.",
         f"  API          {api}/api/v1   (OpenAPI docs: {api}/docs)",
         f"  Health       {api}/healthz",
+        f"  Web console  {api}/console   (sign in with a demo token below)",
         f"  Temporal UI  {settings.temporal_ui_url}   (payloads decrypted by the codec server "
         f"on :{settings.codec_server_port})",
         f"  Read model   {settings.resolved_database_url}",

@@ -1,0 +1,209 @@
+"""Who may open each console page and post each console form: the API's role matrix, reused.
+
+The console is mounted beside the API as an application of its own, so the API's
+bearer-token `authorize` dependency does not run for it; this gate does instead, with
+the same shape: deny by default (a console route with no entry here is a 403), then
+the session (sign-in page when there is none), the caller's rate limit (429), the CSRF
+token of a form, and the department. The department check is the API's: every console
+route names the API route functions it runs, and each of their endpoints' rules in
+`api/roles.py` must admit the caller's department (403 otherwise). No department is
+named in this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import Request
+
+from api.console.endpoints import endpoint_of
+from api.console.order_actions import ORDER_ACTIONS
+from api.console.sessions import CSRF_FIELD, Viewer, identify
+from api.deps import AppState
+from api.roles import rule_for
+from api.routes import orders, reports, tasks
+from db.staff import StaffMember
+from domain.actions import Action
+from domain.actors import Department
+
+RouteFunction = Callable[..., Awaitable[Any]]
+
+#: The reports the dashboard offers as CSV, by name: the API route that makes each.
+REPORTS: dict[str, RouteFunction] = {
+    "orders": reports.orders_report,
+    "revenue": reports.revenue_report,
+    "satisfaction": reports.satisfaction_report,
+    "kpis": reports.kpis,
+}
+
+MAX_FORM_FIELDS = 500
+
+
+class Access(StrEnum):
+    PUBLIC = "public"  # no session needed (sign-in, language)
+    SIGNED_IN = "signed_in"  # any signed-in member of staff (sign-out)
+    API = "api"  # whoever the role matrix admits to the API routes it runs
+
+
+class ConsoleError(Exception):
+    """A page other than the one asked for: 403, 404, 409, 429... with a catalogue message."""
+
+    def __init__(self, status_code: int, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.status_code = status_code
+        self.key = key
+        self.params = params
+
+
+class SignInRequired(Exception):
+    """No live session: the browser goes to the sign-in page and comes back afterwards."""
+
+
+@dataclass(frozen=True)
+class ConsoleRule:
+    access: Access
+    #: The API route functions the console route runs (all must admit the department).
+    runs: tuple[RouteFunction, ...] = ()
+    #: For a route whose API endpoint depends on its path (`/actions/{action}`).
+    resolve: Callable[[Request], tuple[RouteFunction, ...]] | None = None
+
+    def route_functions(self, request: Request) -> tuple[RouteFunction, ...]:
+        return self.resolve(request) if self.resolve else self.runs
+
+
+def _action_route(request: Request) -> tuple[RouteFunction, ...]:
+    try:
+        return (ORDER_ACTIONS[Action(request.path_params["action"])].route,)
+    except (KeyError, ValueError):
+        raise ConsoleError(404, "error.not_found") from None
+
+
+def _report_route(request: Request) -> tuple[RouteFunction, ...]:
+    try:
+        return (REPORTS[request.path_params["report"]],)
+    except KeyError:
+        raise ConsoleError(404, "error.not_found") from None
+
+
+def runs(*functions: RouteFunction) -> ConsoleRule:
+    return ConsoleRule(Access.API, runs=functions)
+
+
+PUBLIC = ConsoleRule(Access.PUBLIC)
+
+#: Every route of the console, keyed like the API's role matrix (method, path template).
+CONSOLE_ROUTES: dict[tuple[str, str], ConsoleRule] = {
+    ("GET", "/"): PUBLIC,
+    ("GET", "/sign-in"): PUBLIC,
+    ("POST", "/sign-in"): PUBLIC,
+    ("POST", "/language"): PUBLIC,
+    ("POST", "/sign-out"): ConsoleRule(Access.SIGNED_IN),
+    ("GET", "/inbox"): runs(tasks.list_tasks),
+    ("GET", "/inbox/rows"): runs(tasks.list_tasks),
+    ("POST", "/tasks/{task_id}/claim"): runs(tasks.claim_task),
+    ("POST", "/tasks/{task_id}/unclaim"): runs(tasks.unclaim_task),
+    ("GET", "/orders/{order_id}"): runs(orders.get_order),
+    ("POST", "/orders/{order_id}/actions/{action}"): ConsoleRule(Access.API, resolve=_action_route),
+    ("GET", "/search"): runs(orders.list_orders),
+    ("GET", "/dashboard"): runs(reports.kpis, reports.orders_report, reports.revenue_report),
+    ("GET", "/dashboard/{report}.csv"): ConsoleRule(Access.API, resolve=_report_route),
+}
+
+
+def admits(department: Department, *functions: RouteFunction) -> bool:
+    """Whether the role matrix lets this department call every one of these API routes."""
+    for function in functions:
+        rule = rule_for(*endpoint_of(function))
+        if rule is None:
+            return False
+        if not rule.public and department not in (rule.departments or ()):
+            return False
+    return True
+
+
+def refused_departments(department: Department, functions: tuple[RouteFunction, ...]) -> list[str]:
+    """The departments of the first rule that refuses this one, for the 403 page."""
+    for function in functions:
+        rule = rule_for(*endpoint_of(function))
+        if rule is not None and rule.departments is not None and department not in rule.departments:
+            return sorted(d.value for d in rule.departments)
+    return []
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    """A urlencoded form body (the console posts nothing else; no multipart parser needed)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise ConsoleError(415, "error.bad_form")
+    body = (await request.body()).decode("utf-8", errors="replace")
+    try:
+        return parse_qs(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:
+        raise ConsoleError(413, "error.bad_form") from None
+
+
+def app_state(request: Request) -> AppState:
+    """The API's shared state (database, Temporal client, settings, rate limiter)."""
+    state: AppState = request.app.state.api.state.oms
+    return state
+
+
+async def gate(request: Request) -> None:
+    """Runs before every console route (the console app's dependency)."""
+    state = app_state(request)
+    viewer = await identify(request, state)
+    request.state.viewer = viewer
+    method = "GET" if request.method == "HEAD" else request.method
+    route = request.scope.get("route")
+    rule = CONSOLE_ROUTES.get((method, getattr(route, "path", "")))
+    if rule is None:
+        raise ConsoleError(403, "error.no_rule")
+    form: dict[str, list[str]] = {}
+    if method == "POST":
+        form = await read_form(request)
+    request.state.form = form
+    if rule.access is Access.PUBLIC:
+        _check_csrf(viewer, method, form)
+        return
+    if viewer.staff is None:
+        raise SignInRequired()
+    wait = state.limiter.admit(viewer.staff.staff_id)
+    if wait:
+        raise ConsoleError(429, "error.too_many", seconds=max(1, round(wait)))
+    _check_csrf(viewer, method, form)
+    if rule.access is Access.API:
+        functions = rule.route_functions(request)
+        if not admits(viewer.staff.department, *functions):
+            raise ConsoleError(
+                403,
+                "error.forbidden",
+                departments=refused_departments(viewer.staff.department, functions),
+                department=viewer.staff.department.value,
+            )
+
+
+def _check_csrf(viewer: Viewer, method: str, form: dict[str, list[str]]) -> None:
+    if method == "POST" and not viewer.csrf_ok((form.get(CSRF_FIELD) or [""])[0]):
+        raise ConsoleError(403, "error.csrf")
+
+
+def staff_of(request: Request) -> StaffMember:
+    """The signed-in member of staff (the gate has made sure there is one)."""
+    staff = viewer_of(request).staff
+    if staff is None:
+        raise SignInRequired()
+    return staff
+
+
+def viewer_of(request: Request) -> Viewer:
+    viewer: Viewer = request.state.viewer
+    return viewer
+
+
+def form_of(request: Request) -> dict[str, list[str]]:
+    form: dict[str, list[str]] = getattr(request.state, "form", {})
+    return form

@@ -1,0 +1,100 @@
+"""Pages from Jinja2 templates, with the viewer's language, CSRF token and cookies.
+
+Templates autoescape everything; they take their words from `t(...)` and format
+dates and money with `loc.datetime(...)`, `loc.money(...)`. Responses carry a strict
+Content-Security-Policy: the console's own scripts and styles only, none inline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from api.console.access import CONSOLE_ROUTES, admits, viewer_of
+from api.console.i18n import LANGUAGES
+from api.console.sessions import CSRF_FIELD, Viewer
+from domain.tasks import TaskKind
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    # Pages show customers' data: not kept in shared caches or the browser's history cache.
+    "Cache-Control": "no-store",
+}
+
+
+def _segment(value: object) -> str:
+    """An id as one URL path segment (refund ids hold colons)."""
+    return quote(str(value), safe="")
+
+
+def _query(params: dict[str, Any]) -> str:
+    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+ENV = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html", "svg"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+ENV.filters["seg"] = _segment
+ENV.globals["query"] = _query
+ENV.globals["CSRF_FIELD"] = CSRF_FIELD
+ENV.globals["languages"] = LANGUAGES
+ENV.globals["active"] = ""  # the page a template marks as current in the navigation
+ENV.globals["task_kinds"] = frozenset(k.value for k in TaskKind)
+
+
+def navigation(viewer: Viewer) -> dict[str, bool]:
+    """Links to pages the viewer's department may open (by the same rules as the gate)."""
+    staff = viewer.staff
+    dashboard = CONSOLE_ROUTES[("GET", "/dashboard")].runs
+    return {"dashboard": staff is not None and admits(staff.department, *dashboard)}
+
+
+def render(viewer: Viewer, template: str, context: dict[str, Any]) -> str:
+    return ENV.get_template(template).render(
+        viewer=viewer,
+        t=viewer.t,
+        loc=viewer.locale,
+        base=viewer.base,
+        lang=viewer.locale.language,
+        nav=navigation(viewer),
+        **context,
+    )
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    viewer = viewer_of(request)
+    current = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    context.setdefault("current", current if request.method == "GET" else f"{viewer.base}/")
+    response = HTMLResponse(render(viewer, template, context), status_code=status_code)
+    finish(response, viewer)
+    return response
+
+
+def redirect(viewer: Viewer, path: str) -> RedirectResponse:
+    """303 See Other: after a form post, the browser GETs the page (no repeat on reload)."""
+    response = RedirectResponse(path, status_code=303)
+    finish(response, viewer)
+    return response
+
+
+def finish(response: Response, viewer: Viewer) -> None:
+    viewer.apply_cookies(response)
+    response.headers.update(SECURITY_HEADERS)

@@ -1,0 +1,364 @@
+"""The console in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+One order goes from review to delivery through the console, each department signing
+in in turn; every page is checked for what it shows and audited for accessibility
+(labels, names, headings, keyboard, contrast: tests/support/accessibility.py). The
+screenshots the README shows are taken here (docs/screenshots/).
+
+No browser is downloaded: Chromium comes from Debian (`.ci/run` installs it). Without
+it the tests are skipped with a message, except under CI, where they must run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+
+from domain.actors import Department
+from oms.settings import ConsoleSettings
+from tests.conftest import TEST_POLICY
+from tests.support.accessibility import audit
+from tests.support.flows import create
+from tests.support.orders import new_order_id, order_body
+from tests.support.system import ApiServer, System, running_system
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+def browser_missing() -> str | None:
+    if not CHROMIUM.exists():
+        return "Debian's Chromium is not installed: apt-get install -y chromium (.ci/run does)"
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is missing: pip install -e '.[dev]'"
+    return None
+
+
+@pytest_asyncio.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    problem = browser_missing()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests are mandatory under CI: {problem}")
+        pytest.skip(problem)
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def shop(client: Client, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[System]:
+    """A system of these tests' own: the inbox and dashboard they show hold only their orders."""
+    path = tmp_path_factory.mktemp("console") / "oms.db"
+    async with running_system(client, f"sqlite:///{path}", TEST_POLICY) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def console_url(shop: System) -> str:
+    return str(shop.http.base_url).rstrip("/") + "/console"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def quick_console_url(shop: System) -> AsyncIterator[str]:
+    """The same console served once more, with an inbox that refreshes every second."""
+    settings = shop.settings.model_copy(
+        update={"console": ConsoleSettings(inbox_refresh_seconds=1)}
+    )
+    server = ApiServer(settings)
+    server.start()
+    yield f"{server.url}/console"
+    server.stop()
+
+
+async def new_page(browser: Any) -> Any:
+    context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    return await context.new_page()
+
+
+async def sign_in(page: Any, console_url: str, token: str) -> None:
+    await page.goto(f"{console_url}/sign-in")
+    await page.fill("#token", token)
+    async with page.expect_navigation():
+        await page.click("main form button[type=submit]")
+
+
+async def sign_out(page: Any) -> None:
+    async with page.expect_navigation():
+        await page.click("form[action$='/sign-out'] button")
+    assert await page.inner_text("h1") == "登录"
+
+
+async def submit(page: Any, form: Any) -> int:
+    """Submit a form and wait for the page it leads to; the status of the POST's answer."""
+    async with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        await form.locator("button[type=submit]").click()
+    await page.wait_for_load_state()
+    return int((await answer.value).status)
+
+
+async def assert_accessible(page: Any) -> None:
+    problems = await audit(page)
+    assert problems == [], f"{page.url}: {problems}"
+
+
+async def screenshot(page: Any, name: str, *, full_page: bool = False) -> None:
+    """docs/screenshots/<name>.png, as a person first sees the page (no focus ring, at the top)."""
+    await page.evaluate("() => { document.activeElement?.blur(); window.scrollTo(0, 0); }")
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+def action_form(page: Any, action: str) -> Any:
+    return page.locator(f"form[data-action='{action}']")
+
+
+async def test_one_order_goes_from_review_to_delivery_through_the_console(
+    shop: System, browser: Any, console_url: str
+):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    sku = f"SKU-{new_order_id()}"
+    shop.set_stock(sku, 10)
+    customer = f"C-{uuid.uuid4().hex[:6].upper()}"
+    # A new customer: sales must phone-verify before approving (P3.1).
+    body = order_body(lines=[(sku, 2, "1299.00")], new_customer=True, customer_id=customer)
+    order_id = await create(shop, body)
+    # Other work in the sales inbox: two reviews, one of them past its deadline.
+    await create(shop, order_body(lines=[(sku, 1, "1299.00")], customer_id="C-20931"))
+    late = await shop.start_directly(order_body(customer_id="C-17702"), review_deadline="PT1S")
+    await shop.wait_until(late, lambda o: o["overdue"], what="the review overdue")
+    page = await new_page(browser)
+
+    # --- Signing in: Chinese by default; a wrong token is refused. -------------------------
+    await page.goto(f"{console_url}/")
+    assert page.url.startswith(f"{console_url}/sign-in")
+    assert await page.get_attribute("html", "lang") == "zh-CN"
+    await assert_accessible(page)
+    await page.fill("#token", "oms_wrong")
+    async with page.expect_navigation():
+        await page.click("main form button[type=submit]")
+    assert "令牌无效" in await page.inner_text("[role=alert]")
+
+    # --- Sales: the review task in the inbox, claimed; the review refused, then done. ------
+    await sign_in(page, console_url, shop.tokens[Department.SALES])
+    assert page.url.startswith(f"{console_url}/inbox")
+    assert await page.inner_text("h1") == "待办任务"
+    row = page.locator(f"tr[data-task-id^='{order_id}-']")
+    assert "审核订单" in await row.inner_text()
+    assert "未认领" in await row.inner_text()
+    assert "已超时" in await page.locator(f"tr.overdue[data-task-id^='{late}-']").inner_text()
+    await assert_accessible(page)
+    await submit(page, row.locator("form"))
+    row = page.locator(f"tr[data-task-id^='{order_id}-']")
+    assert shop.staff_ids[Department.SALES] in await row.inner_text()
+    assert (await row.locator("button").inner_text()).startswith("放回")  # release
+    await screenshot(page, "inbox")
+
+    await row.locator("a").click()
+    await page.wait_for_load_state()
+    assert await page.inner_text("h1") == f"订单 {order_id} 审核中"
+    assert await page.locator(".phone").first.inner_text() == "13800138000"  # sales calls
+    assert await action_form(page, "pack").count() == 0  # the warehouse's, not now
+    review = action_form(page, "review")
+    await review.locator("input[type=radio][value=true]").check()
+    assert await submit(page, review) == 409
+    refusal = page.locator("section.action:has(form[data-action='review']) [role=alert]")
+    assert "操作被拒绝" in await refusal.inner_text()
+    assert "phone verification" in await refusal.inner_text()
+    await page.locator("section.action:has(form[data-action='review'])").screenshot(
+        path=str(SCREENSHOTS / "refused.png")
+    )
+    review = action_form(page, "review")
+    assert await review.locator("input[type=radio][value=true]").is_checked()  # kept
+    await review.locator("input[name=phone_verified]").check()
+    await review.locator("textarea[name=note]").fill("已电话核实，价格无误")
+    assert await submit(page, review) == 303
+    assert "已完成：审核订单" in await page.inner_text("[role=status]")
+    assert "待拣货包装" in await page.inner_text("h1")
+    await assert_accessible(page)
+    await sign_out(page)
+
+    # --- Warehouse: the phone is masked; review is not theirs (403); packing refused, then done.
+    await sign_in(page, console_url, shop.tokens[Department.WAREHOUSE])
+    assert "拣货包装" in await page.locator(f"tr[data-task-id^='{order_id}-']").inner_text()
+    await page.goto(f"{console_url}/orders/{order_id}")
+    assert await page.locator(".phone").first.inner_text() == "138****8000"
+    assert await action_form(page, "review").count() == 0
+    csrf = await page.locator("input[name=csrf_token]").first.input_value()
+    forged = await page.request.post(
+        f"{console_url}/orders/{order_id}/actions/review",
+        form={"csrf_token": csrf, "approved": "true", "idempotency_key": "x"},
+    )
+    assert forged.status == 403
+    assert "此操作属于销售部，仓储部无权执行" in await forged.text()
+    pack = action_form(page, "pack")
+    await pack.locator("input[name=packages]").fill("1")
+    await pack.locator("textarea[name=accessories]").fill("manual")
+    assert await submit(page, pack) == 409
+    assert "warranty_card" in await page.inner_text(
+        "section.action:has(form[data-action='pack']) [role=alert]"
+    )
+    pack = action_form(page, "pack")
+    await pack.locator("textarea[name=accessories]").fill("manual\nwarranty_card")
+    assert await submit(page, pack) == 303
+    assert "待发货" in await page.inner_text("h1")
+    dashboard = await page.goto(f"{console_url}/dashboard")
+    assert dashboard is not None and dashboard.status == 403
+    assert "仓储部无权执行" in await page.inner_text("[role=alert]")
+    await assert_accessible(page)
+    await sign_out(page)
+
+    # --- Logistics: a missing carrier is a field error (422); dispatched; delivered. ---------
+    await sign_in(page, console_url, shop.tokens[Department.LOGISTICS])
+    await page.goto(f"{console_url}/orders/{order_id}")
+    assert await page.locator(".phone").first.inner_text() == "13800138000"
+    dispatch = action_form(page, "dispatch")
+    await dispatch.locator("select[name=method]").select_option("express")
+    await dispatch.locator("input[name=tracking_number]").fill("SF1234567890")
+    assert await submit(page, dispatch) == 422
+    dispatch = action_form(page, "dispatch")
+    carrier = dispatch.locator("input[name=carrier]")
+    assert await carrier.get_attribute("aria-invalid") == "true"
+    error_id = await carrier.get_attribute("aria-describedby")
+    assert await page.inner_text(f"#{error_id}") == "必填。"
+    assert await dispatch.locator("input[name=tracking_number]").input_value() == "SF1234567890"
+    await carrier.fill("顺丰速运")
+    assert await submit(page, dispatch) == 303
+    assert "运输中" in await page.inner_text("h1")
+    tracking = action_form(page, "tracking")
+    await tracking.locator("input[name=event_id]").fill(f"{order_id}-delivered")
+    await tracking.locator("select[name=event]").select_option("delivered")
+    await tracking.locator("input[name=location]").fill("北京朝阳")
+    assert await submit(page, tracking) == 303
+    await shop.wait_until(
+        order_id,
+        lambda o: any(e["kind"] == "delivered" for e in o["events"]),
+        what="the delivery recorded",
+    )
+    await sign_out(page)
+
+    # --- Customer service: the whole timeline, in Chinese and in English; search. -----------
+    await sign_in(page, console_url, shop.tokens[Department.CUSTOMER_SERVICE])
+    await page.goto(f"{console_url}/orders/{order_id}")
+    timeline = await page.inner_text("ol.timeline")
+    for what, who in (
+        ("审核订单", Department.SALES),
+        ("拣货包装完成", Department.WAREHOUSE),
+        ("发货", Department.LOGISTICS),
+        ("签收", Department.LOGISTICS),
+    ):
+        assert what in timeline and shop.staff_ids[who] in timeline, what
+    assert "已电话核实，价格无误" in timeline
+    assert "¥2,598.00" in await page.inner_text("#h-summary + dl")
+    assert await page.locator(".stages li[aria-current=step]").count() == 1
+    ui_link = page.locator("a[href*='/workflows/order-']")
+    assert await ui_link.get_attribute("href") == (
+        f"{shop.settings.temporal_ui_url}/namespaces/default/workflows/order-{order_id}"
+    )
+    await screenshot(page, "order", full_page=True)
+    await assert_accessible(page)
+
+    async with page.expect_navigation():
+        await page.click("form.language button[value=en]")
+    assert await page.get_attribute("html", "lang") == "en"
+    assert (await page.inner_text("h1")).startswith(f"Order {order_id}")
+    assert "Reviewed" in await page.inner_text("ol.timeline")
+    assert "Phone verified" in await page.inner_text("#h-summary + dl")
+    await screenshot(page, "order-en")
+    await assert_accessible(page)
+    async with page.expect_navigation():
+        await page.click("form.language button[value=zh-CN]")
+    assert await page.get_attribute("html", "lang") == "zh-CN"
+
+    await page.goto(f"{console_url}/search")
+    await page.fill("#s-customer", customer)
+    async with page.expect_navigation():
+        await page.click("main form button[type=submit]")
+    assert order_id in await page.inner_text("main table")
+    await assert_accessible(page)
+    await page.fill("#s-order", order_id)
+    async with page.expect_navigation():
+        await page.click("main form button[type=submit]")
+    assert page.url == f"{console_url}/orders/{order_id}"
+    await sign_out(page)
+
+    # --- Supervision: KPIs, charts, CSV. ---------------------------------------------------
+    await sign_in(page, console_url, shop.tokens[Department.SUPERVISION])
+    await page.goto(f"{console_url}/dashboard")
+    await screenshot(page, "dashboard", full_page=True)
+    await assert_accessible(page)
+    await page.goto(f"{console_url}/dashboard?group_by=day")
+    kpis = await page.inner_text("table.kpis")
+    for name in ("订单处理及时率", "订单准确率", "客户满意度（平均分）", "物流准时送达率"):
+        assert name in kpis
+    for department in ("销售部", "仓储部", "物流部", "客服部", "财务部"):
+        assert department in kpis
+    assert await page.locator("svg#chart-orders rect.bar").count() >= 28
+    assert await page.locator("svg#chart-revenue circle.point").count() >= 28
+    assert await page.get_attribute("svg#chart-orders", "role") == "img"
+    async with page.expect_download() as download_info:
+        await page.click("a[href*='/dashboard/orders.csv']")
+    download = await download_info.value
+    csv_text = Path(await download.path()).read_text()
+    assert csv_text.startswith("period,orders,goods,service,open,completed")
+    await page.context.close()
+
+
+async def test_the_inbox_refreshes_itself_and_highlights_overdue_work(
+    shop: System, browser: Any, quick_console_url: str
+):
+    page = await new_page(browser)
+    await sign_in(page, quick_console_url, shop.tokens[Department.SALES])
+    await page.goto(f"{quick_console_url}/inbox?kind=review")
+    await page.evaluate("() => { window.notReloaded = true; }")
+
+    # A review with a one-second deadline: it goes overdue while the page is open.
+    body = order_body(customer_id="C-OVERDUE")
+    order_id = await shop.start_directly(body, review_deadline="PT1S")
+    row = page.locator(f"tr[data-task-id^='{order_id}-']")
+    await row.wait_for(timeout=20_000)
+    await page.locator(f"tr.overdue[data-task-id^='{order_id}-']").wait_for(timeout=20_000)
+    assert "已超时" in await row.inner_text()
+    assert await page.evaluate("() => window.notReloaded") is True  # rows came without a reload
+    assert (await page.inner_text("#refresh-status")).startswith("已刷新")
+
+    # Filters: overdue only, then not overdue.
+    await page.select_option("#flt-overdue", "yes")
+    async with page.expect_navigation():
+        await page.click("form.filters button[type=submit]")
+    assert await page.locator(f"tr[data-task-id^='{order_id}-']").count() == 1
+    await page.select_option("#flt-overdue", "no")
+    async with page.expect_navigation():
+        await page.click("form.filters button[type=submit]")
+    assert await page.locator(f"tr[data-task-id^='{order_id}-']").count() == 0
+    await assert_accessible(page)
+
+    # Auto-refresh can be switched off: new work then waits for a reload.
+    await page.goto(f"{quick_console_url}/inbox?kind=review")
+    await page.uncheck("#auto-refresh")
+    another = await create(shop, order_body(customer_id="C-LATER"))
+    await page.wait_for_timeout(2500)
+    assert await page.locator(f"tr[data-task-id^='{another}-']").count() == 0
+    await page.reload()
+    assert await page.locator(f"tr[data-task-id^='{another}-']").count() == 1
+    await page.context.close()

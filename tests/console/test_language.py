@@ -1,0 +1,171 @@
+"""One catalogue, two languages: the same keys, words for everything shown, none in templates."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import UTC, datetime
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from api.console.access import REPORTS
+from api.console.catalogue import CATALOGUE, EN, ZH_CN
+from api.console.forms import Group, build
+from api.console.i18n import Locale
+from api.console.order_actions import ORDER_ACTIONS
+from api.console.pages.orders import STAGES
+from api.console.render import TEMPLATES
+from api.console.web import KNOWN_STATUSES
+from domain.actions import Action
+from domain.actors import Department
+from domain.cases import CaseKind, CaseState
+from domain.events import EventKind
+from domain.ledger import LedgerKind, RefundState
+from domain.order import OrderKind
+from domain.reports import ALL_DEPARTMENTS, GroupBy, Kpi
+from domain.states import OrderStatus
+from domain.tasks import TaskKind
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_both_languages_have_the_same_keys_and_placeholders_and_no_empty_text():
+    assert set(ZH_CN) == set(EN)
+    for key in ZH_CN:
+        assert ZH_CN[key].strip() and EN[key].strip(), key
+        if key.startswith("format."):  # each language picks from the parts of a date
+            parts = {"year", "month", "month_name", "day", "time"}
+            assert placeholders(ZH_CN[key]) <= parts and placeholders(EN[key]) <= parts, key
+        else:
+            assert placeholders(ZH_CN[key]) == placeholders(EN[key]), key
+
+
+def form_keys() -> set[str]:
+    keys: set[str] = set()
+
+    def walk(members):
+        for m in members:
+            keys.add(m.label)
+            if isinstance(m, Group):
+                walk(m.members)
+            else:
+                keys.update(key for _, key in m.choices)
+
+    for spec in ORDER_ACTIONS.values():
+        walk(build(spec.body))
+    return keys
+
+
+def needed_keys() -> set[str]:
+    enums = {
+        "status": OrderStatus,
+        "department": Department,
+        "task_kind": TaskKind,
+        "event": EventKind,
+        "action": Action,
+        "case_kind": CaseKind,
+        "case_state": CaseState,
+        "refund_state": RefundState,
+        "ledger_kind": LedgerKind,
+        "order_kind": OrderKind,
+        "kpi": Kpi,
+        "group_by": GroupBy,
+    }
+    keys = {f"{prefix}.{member.value}" for prefix, enum in enums.items() for member in enum}
+    keys |= {f"stage.{s}" for s in STAGES} | {f"department.{ALL_DEPARTMENTS}"}
+    keys |= {f"error.title.{c}" for c in KNOWN_STATUSES} | {
+        f"error.status.{c}" for c in KNOWN_STATUSES
+    }
+    keys |= {f"download.{name}" for name in REPORTS} | {f"month.{m}" for m in range(1, 13)}
+    keys |= {f"filter.{f}" for f in ("department", "kind", "status", "created_from", "created_to")}
+    keys |= {"filter.from", "filter.to", "filter.group_by"}
+    return keys | form_keys()
+
+
+def test_every_status_department_task_event_action_and_form_field_has_its_words():
+    missing = sorted(needed_keys() - set(ZH_CN))
+    assert missing == []
+
+
+def template_sources() -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted(Path(TEMPLATES).glob("*.html"))}
+
+
+def test_every_key_a_template_or_page_names_is_in_the_catalogue():
+    named: set[str] = set()
+    for source in template_sources().values():
+        named |= set(re.findall(r"""\bt\(\s*['"]([a-z_][\w.-]*)['"]""", source))
+    python = Path(TEMPLATES).parent.rglob("*.py")
+    for path in python:
+        if path.name == "catalogue.py":
+            continue
+        named |= set(
+            re.findall(
+                r"""["']((?:error|dashboard|sign_in|order|form)\.[a-z_.]+)["']""", path.read_text()
+            )
+        )
+    # A key ending in "." is a prefix completed by a value (`'action.' ~ form.action`): the
+    # test above covers every value.
+    named = {k for k in named if not k.endswith(".") and not k.endswith(".html")}
+    assert sorted(k for k in named if k not in ZH_CN) == []
+
+
+JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+#: What may stand between tags outside `{{ t(...) }}`: marks, not words.
+NOT_WORDS = re.compile(r"^[\s·×→/:()（）,.\-—§]*$")
+ATTRIBUTE = re.compile(r'(?:[\w-]+|§)="[^"]*"|§=§')
+USER_FACING = {"aria-label", "title", "placeholder", "alt", "summary"}
+
+
+class TextFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        # Attributes a template writes in a block of their own (`{% set common %}`) are no text.
+        data = ATTRIBUTE.sub("", data)
+        if not NOT_WORDS.match(data):
+            self.found.append(data.strip())
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in USER_FACING and value and value.strip("§ "):
+                self.found.append(f"{tag} {name}={value!r}")
+
+
+@pytest.mark.parametrize("name", sorted(template_sources()))
+def test_templates_hold_no_words_of_their_own(name: str):
+    finder = TextFinder()
+    finder.feed(JINJA.sub("§", template_sources()[name]))
+    assert finder.found == []
+
+
+def test_the_template_check_would_catch_a_hard_coded_word():
+    finder = TextFinder()
+    finder.feed(JINJA.sub("§", '<p>{{ t("x") }} Overdue</p><button aria-label="Close">§</button>'))
+    assert finder.found == ["§ Overdue", "button aria-label='Close'"]
+
+
+def test_money_reads_with_the_yuan_sign_and_thousands():
+    for language in CATALOGUE:
+        locale = Locale(language, SHANGHAI)
+        assert locale.money(Decimal("1234.5")) == "¥1,234.50"
+        assert locale.money("-12") == "-¥12.00"
+        assert locale.money(None) == "—"
+
+
+def test_times_are_shown_in_the_consoles_zone_and_the_viewers_language():
+    at = datetime(2026, 11, 27, 6, 5, tzinfo=UTC)  # 14:05 in Beijing
+    assert Locale("zh-CN", SHANGHAI).datetime(at) == "2026年11月27日 14:05"
+    assert Locale("en", SHANGHAI).datetime(at) == "27 Nov 2026, 14:05"
+    assert Locale("en", ZoneInfo("Europe/Berlin")).datetime(at) == "27 Nov 2026, 07:05"
+    assert Locale("zh-CN", SHANGHAI).iso_date("2026-11-30") == "2026年11月30日"
