@@ -16,24 +16,9 @@ import argparse
 import asyncio
 import socket
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleHandle,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
-)
-
-from activities.backup import BackupRequest
 from db.backup import (
     BackupError,
     list_backups,
@@ -43,54 +28,9 @@ from db.backup import (
     verify_files,
 )
 from db.engine import Database
+from oms.schedules import ensure_backup_schedule
 from oms.settings import Settings
 from workers.client import connect
-from workflows.backup import BackupWorkflow
-
-SCHEDULE_ID = "oms-nightly-backup"
-
-
-def backup_request(settings: Settings) -> BackupRequest:
-    temporal_db = settings.resolved_temporal_db_file
-    return BackupRequest(
-        target_dir=str(settings.resolved_backup_dir.resolve()),
-        keep=settings.backup_keep,
-        temporal_db_file=str(temporal_db.resolve()) if temporal_db else None,
-    )
-
-
-def backup_schedule(settings: Settings) -> Schedule:
-    """Nightly at OMS_BACKUP_CRON (UTC); a run still going when the next is due is not doubled."""
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            BackupWorkflow.run,
-            backup_request(settings),
-            id="oms-backup",
-            task_queue=settings.task_queue,
-            static_summary="Nightly backup of the read model (P6.2)",
-        ),
-        spec=ScheduleSpec(cron_expressions=[settings.backup_cron]),
-        policy=SchedulePolicy(
-            overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=6)
-        ),
-    )
-
-
-async def ensure_backup_schedule(
-    client: Client, settings: Settings, schedule_id: str = SCHEDULE_ID
-) -> ScheduleHandle:
-    """Create the Schedule, or bring an existing one up to date with the settings."""
-    schedule = backup_schedule(settings)
-    try:
-        return await client.create_schedule(schedule_id, schedule)
-    except ScheduleAlreadyRunningError:
-        handle = client.get_schedule_handle(schedule_id)
-
-        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await handle.update(replace)
-        return handle
 
 
 def _database(settings: Settings) -> Database:

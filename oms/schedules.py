@@ -1,10 +1,11 @@
-"""The Temporal Schedules of the system: the daily report snapshot (P6.3, P8.2).
+"""The Temporal Schedules of the system: the daily report snapshot (P6.3, P8.2) and the
+nightly backup (P6.2).
 
-`ensure_schedules` creates the schedule, or brings an existing one in line with
-the settings (time of day, time zone offset, task queue); running it twice
-changes nothing. `oms up` calls it once the dev server is up; in production run
-`oms schedules ensure` once per deployment. `oms schedules trigger` runs the
-report now (ops, or a test).
+`ensure_schedules` creates them, or brings existing ones in line with the settings
+(time of day, time zone offset, task queue); running it twice changes nothing.
+`oms up` calls it once the dev server is up; in production run `oms schedules ensure`
+once per deployment. `oms schedules trigger` runs the report now (ops, or a test);
+`oms backup schedule --trigger` runs a backup now.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
+    ScheduleHandle,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
@@ -27,8 +29,10 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from activities.backup import BackupRequest
 from oms.settings import Settings
 from workers.client import connect
+from workflows.backup import BackupWorkflow
 from workflows.reporting import ReportingInput, ReportingWorkflow
 
 
@@ -62,21 +66,69 @@ def daily_report_schedule(settings: Settings) -> Schedule:
     )
 
 
-async def ensure_schedules(client: Client, settings: Settings) -> str:
-    """Create the daily-report schedule, or update it to the settings. Returns its id."""
-    schedule = daily_report_schedule(settings)
-    schedule_id = settings.reports.schedule_id
+BACKUP_SCHEDULE_ID = "oms-nightly-backup"
+
+
+def backup_request(settings: Settings) -> BackupRequest:
+    temporal_db = settings.resolved_temporal_db_file
+    return BackupRequest(
+        target_dir=str(settings.resolved_backup_dir.resolve()),
+        keep=settings.backup_keep,
+        temporal_db_file=str(temporal_db.resolve()) if temporal_db else None,
+    )
+
+
+def backup_schedule(settings: Settings) -> Schedule:
+    """Nightly at OMS_BACKUP_CRON (UTC); a run still going when the next is due is not doubled."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            BackupWorkflow.run,
+            backup_request(settings),
+            id="oms-backup",
+            task_queue=settings.task_queue,
+            static_summary="Nightly backup of the read model (P6.2)",
+        ),
+        spec=ScheduleSpec(cron_expressions=[settings.backup_cron]),
+        policy=SchedulePolicy(
+            overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=6)
+        ),
+    )
+
+
+async def ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> ScheduleHandle:
+    """Create the schedule, or bring an existing one in line with the settings.
+
+    Running it twice changes nothing; a schedule that ops paused stays paused.
+    """
     try:
-        await client.create_schedule(schedule_id, schedule)
+        return await client.create_schedule(schedule_id, schedule)
     except ScheduleAlreadyRunningError:
+        handle = client.get_schedule_handle(schedule_id)
 
         def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
-            # Paused by ops stays paused: only what the settings decide is replaced.
             schedule.state = current.description.schedule.state
             return ScheduleUpdate(schedule=schedule)
 
-        await client.get_schedule_handle(schedule_id).update(keep_state)
+        await handle.update(keep_state)
+        return handle
+
+
+async def ensure_daily_report(client: Client, settings: Settings) -> str:
+    schedule_id = settings.reports.schedule_id
+    await ensure_schedule(client, schedule_id, daily_report_schedule(settings))
     return schedule_id
+
+
+async def ensure_backup_schedule(
+    client: Client, settings: Settings, schedule_id: str = BACKUP_SCHEDULE_ID
+) -> ScheduleHandle:
+    return await ensure_schedule(client, schedule_id, backup_schedule(settings))
+
+
+async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
+    """Every schedule of the system: the daily report and the nightly backup."""
+    await ensure_backup_schedule(client, settings)
+    return [await ensure_daily_report(client, settings), BACKUP_SCHEDULE_ID]
 
 
 async def trigger_daily_report(client: Client, settings: Settings) -> None:
@@ -85,24 +137,24 @@ async def trigger_daily_report(client: Client, settings: Settings) -> None:
     )
 
 
-def ensure_now(settings: Settings) -> str:
+def ensure_now(settings: Settings) -> list[str]:
     """`ensure_schedules` for a caller without an event loop (`oms up`, the CLI)."""
 
-    async def run() -> str:
+    async def run() -> list[str]:
         return await ensure_schedules(await connect(settings), settings)
 
     return asyncio.run(run())
 
 
 def cmd_ensure(args: argparse.Namespace, settings: Settings) -> int:
-    print(f"schedule {ensure_now(settings)} is in place")
+    print(f"schedules {', '.join(ensure_now(settings))} are in place")
     return 0
 
 
 def cmd_trigger(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> None:
         client = await connect(settings)
-        await ensure_schedules(client, settings)
+        await ensure_daily_report(client, settings)
         await trigger_daily_report(client, settings)
 
     asyncio.run(run())

@@ -134,7 +134,10 @@ def up(settings: Settings) -> int:
                 ),
             )
         asyncio.run(_wait_for_temporal(settings))
-        print(f"schedule {ensure_now(settings)} is in place (Temporal UI: Schedules)", flush=True)
+        print(
+            f"schedules {', '.join(ensure_now(settings))} are in place (Temporal UI: Schedules)",
+            flush=True,
+        )
 
         db = Database(settings.resolved_database_url)
         db.create_schema()

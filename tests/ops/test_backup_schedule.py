@@ -11,7 +11,7 @@ from pathlib import Path
 from temporalio.client import Client, ScheduleHandle, WorkflowExecutionStatus
 
 from db.backup import list_backups, verify_files
-from oms.backup_cli import ensure_backup_schedule
+from oms.schedules import ensure_backup_schedule
 from tests.support.system import System
 
 

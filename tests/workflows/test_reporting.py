@@ -12,7 +12,7 @@ from decimal import Decimal
 from db.feedback_tables import satisfaction_ratings
 from db.tables import ledger_entries
 from domain.reports import previous_day
-from oms.schedules import ensure_schedules, trigger_daily_report
+from oms.schedules import ensure_daily_report, trigger_daily_report
 from tests.support.orders import new_order_id
 from tests.support.system import System
 
@@ -21,9 +21,9 @@ async def test_the_schedule_is_ensured_once_and_a_trigger_stores_yesterdays_snap
     system: System,
 ):
     settings = system.settings
-    schedule_id = await ensure_schedules(system.client, settings)
+    schedule_id = await ensure_daily_report(system.client, settings)
     assert schedule_id == "daily-report"
-    assert await ensure_schedules(system.client, settings) == schedule_id  # idempotent
+    assert await ensure_daily_report(system.client, settings) == schedule_id  # idempotent
     described = await system.client.get_schedule_handle(schedule_id).describe()
     [calendar] = described.schedule.spec.calendars
     assert (calendar.hour[0].start, calendar.minute[0].start) == (0, 10)
