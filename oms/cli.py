@@ -39,6 +39,17 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
 
     from api.app import create_app
 
+    if settings.api_workers > 1:
+        # Several processes: each builds its app from the environment (api.app:app).
+        uvicorn.run(
+            "api.app:app",
+            factory=True,
+            workers=settings.api_workers,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="warning",
+        )
+        return 0
     uvicorn.run(
         create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
     )
@@ -95,7 +106,7 @@ def cmd_staff_rotate(args: argparse.Namespace, settings: Settings) -> int:
 
 #: Areas that bring subcommands of their own: each module has `register(subparsers)`,
 #: whose parsers set `fn(args, settings) -> int`. A new area adds its module here.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["bench.cli"]
 
 
 def parser() -> argparse.ArgumentParser:

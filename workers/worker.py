@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import (
+    PollerBehaviorSimpleMaximum,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkflowRunner,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.inventory import InventoryActivities
@@ -44,6 +49,15 @@ def activities_for(db: Database) -> list[Callable[..., Any]]:
     ]
 
 
+def workflow_runner(settings: Settings) -> WorkflowRunner:
+    """The sandbox (the default), or plain execution when `workflow_sandbox` is off."""
+    if not settings.workflow_sandbox:
+        return UnsandboxedWorkflowRunner()
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -51,28 +65,42 @@ def build_worker(
     *,
     task_queue: str | None = None,
     executor: ThreadPoolExecutor | None = None,
+    extra_workflows: Sequence[type] = (),
+    extra_activities: Sequence[Callable[..., Any]] = (),
 ) -> Worker:
-    runner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-    )
+    """The order worker; `extra_*` lets a tool (the benchmark) run more on the same worker."""
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=WORKFLOWS,
-        activities=activities_for(db),
+        workflows=[*WORKFLOWS, *extra_workflows],
+        activities=[*activities_for(db), *extra_activities],
         activity_executor=executor or ThreadPoolExecutor(max_workers=settings.activity_threads),
         max_concurrent_activities=settings.activity_threads,
         max_concurrent_local_activities=settings.activity_threads,
         max_cached_workflows=settings.max_cached_workflows,
-        workflow_runner=runner,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.workflow_task_pollers),
+        activity_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.activity_task_pollers),
+        workflow_runner=workflow_runner(settings),
     )
 
 
-async def run_worker(settings: Settings) -> None:
+async def run_worker(
+    settings: Settings,
+    *,
+    extra_workflows: Sequence[type] = (),
+    extra_activities: Sequence[Callable[..., Any]] = (),
+) -> None:
     db = Database(settings.resolved_database_url)
     db.create_schema()
     client = await connect(settings)
-    worker = build_worker(client, settings, db)
+    worker = build_worker(
+        client,
+        settings,
+        db,
+        extra_workflows=extra_workflows,
+        extra_activities=extra_activities,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

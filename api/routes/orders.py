@@ -7,13 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.deps import CurrentStaff, State, require
 from api.errors import ApiError, conflict, not_found
-from api.orders_client import order_handle
+from api.orders_client import order_handle, start_order
 from api.schemas import OrderCreated, OrderList, OrderPublic, OrderSummary
 from db import queries
 from db.staff import StaffMember
@@ -22,22 +21,11 @@ from domain.ids import fingerprint, order_workflow_id
 from domain.order import NewOrder
 from domain.states import OrderStatus, is_terminal
 from domain.view import OrderView
-from workflows import search_attributes as sa
-from workflows.contracts import OrderWorkflowInput
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
 Platform = Annotated[StaffMember, Depends(require(Department.PLATFORM))]
-
-
-def _summary(order: NewOrder) -> str:
-    """The Temporal UI's one-line summary: no personal data (rule 7)."""
-    units = sum(line.quantity for line in order.items)
-    return (
-        f"Order {order.order_id} · {order.kind.value} · {len(order.items)} line(s), "
-        f"{units} unit(s) · {order.total} {order.payment.status.value}"
-    )
 
 
 @router.post("/orders", status_code=201, response_model=OrderCreated)
@@ -47,26 +35,7 @@ async def create_order(
     """Hand over a paid or unpaid order (P2.2); idempotent on order_id."""
     body_fingerprint = fingerprint(body.model_dump(mode="json"))
     try:
-        await state.client.start_workflow(
-            OrderWorkflow.run,
-            OrderWorkflowInput(
-                order=body,
-                policy=state.settings.policy,
-                submitted_by=staff.actor,
-                fingerprint=body_fingerprint,
-            ),
-            id=order_workflow_id(body.order_id),
-            task_queue=state.settings.task_queue,
-            static_summary=_summary(body),
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.ORDER_STATUS, OrderStatus.RECEIVED.value),
-                    SearchAttributePair(sa.CUSTOMER_ID, body.customer.id),
-                    SearchAttributePair(sa.ORDER_TOTAL, float(body.total)),
-                    SearchAttributePair(sa.OVERDUE, False),
-                ]
-            ),
-        )
+        await start_order(state.client, state.settings, body, staff.actor, body_fingerprint)
     except WorkflowAlreadyStartedError:
         existing = await _current_view(state, body.order_id)
         if existing is None:

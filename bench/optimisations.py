@@ -1,0 +1,74 @@
+"""The changes measured before/after in one run (`--compare NAME`), each as settings.
+
+"after" is the system as it now ships (or as `after` says); "before" undoes the
+one change. Both run the same saturating phase, each on a fresh system.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Setup:
+    env: dict[str, str] = field(default_factory=dict)
+    server_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Optimisation:
+    name: str
+    what: str
+    #: "update" (Temporal client) or "http" (API): the path whose phase shows the effect.
+    path: str
+    before: Setup
+    after: Setup = Setup()
+
+
+OPTIMISATIONS: dict[str, Optimisation] = {
+    o.name: o
+    for o in [
+        Optimisation(
+            "token-cache",
+            "API: trust a looked-up token for a few seconds instead of a database read per request",
+            "http",
+            before=Setup({"OMS_API_TOKEN_CACHE_SECONDS": "0"}),
+            after=Setup({"OMS_API_TOKEN_CACHE_SECONDS": "5"}),
+        ),
+        Optimisation(
+            "two-workers",
+            "two worker processes on the task queue instead of one",
+            "update",
+            before=Setup({"OMS_WORKER_PROCESSES": "1"}),
+            after=Setup({"OMS_WORKER_PROCESSES": "2"}),
+        ),
+        Optimisation(
+            "no-sandbox",
+            "workflows run without the import sandbox",
+            "update",
+            before=Setup({"OMS_WORKFLOW_SANDBOX": "true"}),
+            after=Setup({"OMS_WORKFLOW_SANDBOX": "false"}),
+        ),
+        Optimisation(
+            "api-workers",
+            "two API processes (uvicorn workers) instead of one",
+            "http",
+            before=Setup({"OMS_API_WORKERS": "1"}),
+            after=Setup({"OMS_API_WORKERS": "2"}),
+        ),
+        Optimisation(
+            "one-partition",
+            "dev server: one task-queue partition instead of four",
+            "update",
+            before=Setup(),
+            after=Setup(
+                server_args=(
+                    "--dynamic-config-value",
+                    "matching.numTaskqueueReadPartitions=1",
+                    "--dynamic-config-value",
+                    "matching.numTaskqueueWritePartitions=1",
+                )
+            ),
+        ),
+    ]
+}
