@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     activity_task_pollers: int = Field(default=5, ge=1)
     #: Run workflows in Temporal's import sandbox (catches non-determinism at run time).
     workflow_sandbox: bool = True
+    #: Keep compiled workflow modules even under PYTHONDONTWRITEBYTECODE (in a temporary
+    #: folder): the sandbox imports the workflow module afresh for every workflow it starts.
+    workflow_bytecode_cache: bool = True
+    #: SQLite read model: writers of one process queue on a lock of their own before
+    #: SQLite's (whose busy handler sleeps); no effect on PostgreSQL.
+    sqlite_serialize_writes: bool = True
     #: How many `oms worker` processes `oms up` starts on the task queue.
     worker_processes: int = Field(default=1, ge=1)
 
