@@ -74,6 +74,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings | None = None) -> int:
         server_db=args.server_db,
         history_sample=args.history_sample,
         compare=tuple(args.compare),
+        compare_code=tuple(args.compare_code),
         compare_orders=args.compare_orders,
         after_sales_seconds=args.after_sales,
         out_dir=args.out,
@@ -126,6 +127,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         default=[],
         choices=sorted(OPTIMISATIONS),
         help="measure this change before/after on fresh systems (repeatable)",
+    )
+    run.add_argument(
+        "--compare-code",
+        action="append",
+        default=[],
+        metavar="BEFORE[:AFTER]",
+        help="worker and API at git revision BEFORE against AFTER (default: working tree)",
     )
     run.add_argument("--compare-orders", type=int, default=200, help="orders per comparison side")
     run.add_argument(

@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from bench.baseline import BaselineWorkflow
 from bench.procs import Usage, rss_bytes, usage
 from domain.policy import PolicySettings
 from oms.devserver import dev_server_command
@@ -48,6 +50,9 @@ class ClusterConfig:
     server_db: Path | None = None
     #: P5.3 return and exchange windows: the order completes this long after delivery.
     after_sales_seconds: float = 2.0
+    #: Run worker and API from this source tree (another commit's code) instead of this
+    #: one; they are then plain `oms worker` processes, without the baseline workflow.
+    code_dir: Path | None = None
 
     @property
     def worker_processes(self) -> int:
@@ -98,6 +103,8 @@ class Cluster:
             }
         )
         env.update(self.config.env)
+        if self.config.code_dir is not None:
+            env["PYTHONPATH"] = str(self.config.code_dir)
         return env
 
     @property
@@ -115,6 +122,7 @@ class Cluster:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=self.environment(),
+            cwd=self.config.code_dir if role != "server" else None,
             start_new_session=True,
         )
         self.processes.setdefault(role, []).append(process)
@@ -135,8 +143,9 @@ class Cluster:
         command = dev_server_command(self.config.server_db, port=self.port, ui_port=free_port())
         self._start("server", [*command, "--http-port", str(free_port()), *self.config.server_args])
         self.client = await self._wait_for_temporal()
+        worker = "oms worker" if self.config.code_dir else "bench.worker"
         for _ in range(self.config.worker_processes):
-            self._start("worker", [sys.executable, "-m", "bench.worker"])
+            self._start("worker", [sys.executable, "-m", *worker.split()])
         self._start("api", [sys.executable, "-m", "oms", "api"])
         await self._wait_for_api()
         await self._wait_for_workers()
@@ -169,19 +178,22 @@ class Cluster:
                 await asyncio.sleep(0.3)
 
     async def _wait_for_workers(self, timeout: float = 60) -> None:
-        """One baseline workflow per worker process proves they poll (and warms them up)."""
+        """Every worker process polls the task queue (each has its own identity)."""
         assert self.client is not None
-        runs = [
-            self.client.execute_workflow(
-                BaselineWorkflow.run,
-                1,
-                id=f"probe-{uuid.uuid4().hex[:8]}",
-                task_queue=self.task_queue,
-                execution_timeout=timedelta(seconds=timeout),
-            )
-            for _ in range(self.config.worker_processes)
-        ]
-        await asyncio.gather(*runs)
+        request = DescribeTaskQueueRequest(
+            namespace=self.settings.temporal_namespace,
+            task_queue=TaskQueue(name=self.task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_alive()
+            described = await self.client.workflow_service.describe_task_queue(request)
+            if len({p.identity for p in described.pollers}) >= self.config.worker_processes:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not poll the task queue in time")
+            await asyncio.sleep(0.3)
 
     def _check_alive(self) -> None:
         for role, processes in self.processes.items():

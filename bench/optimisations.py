@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 class Setup:
     env: dict[str, str] = field(default_factory=dict)
     server_args: tuple[str, ...] = ()
+    #: A git revision whose code the worker and API run; None is the working tree.
+    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,18 @@ class Optimisation:
 OPTIMISATIONS: dict[str, Optimisation] = {
     o.name: o
     for o in [
+        Optimisation(
+            "sqlite-write-lock",
+            "SQLite: worker writers queue on a lock in the process, not in SQLite's busy handler",
+            "update",
+            before=Setup({"OMS_SQLITE_SERIALIZE_WRITES": "false"}),
+        ),
+        Optimisation(
+            "bytecode-cache",
+            "worker: compiled workflow modules kept under PYTHONDONTWRITEBYTECODE",
+            "update",
+            before=Setup({"OMS_WORKFLOW_BYTECODE_CACHE": "false"}),
+        ),
         Optimisation(
             "token-cache",
             "API: trust a looked-up token for a few seconds instead of a database read per request",
@@ -72,3 +86,15 @@ OPTIMISATIONS: dict[str, Optimisation] = {
         ),
     ]
 }
+
+
+def code_comparison(spec: str) -> Optimisation:
+    """`BEFORE[:AFTER]` git revisions (AFTER defaults to the working tree) as a comparison."""
+    before, _, after = spec.partition(":")
+    return Optimisation(
+        f"code {before}..{after or 'working tree'}",
+        f"the code of {after or 'the working tree'} against the code of {before}",
+        "update",
+        before=Setup(code=before),
+        after=Setup(code=after or None),
+    )

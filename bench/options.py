@@ -27,6 +27,8 @@ class RunOptions:
     server_db: Path | None = None
     history_sample: int = 200
     compare: tuple[str, ...] = ()
+    #: Code comparisons, `BEFORE[:AFTER]` git revisions.
+    compare_code: tuple[str, ...] = ()
     compare_orders: int = 200
     after_sales_seconds: float = 2.0
     out_dir: Path = Path("bench/results")

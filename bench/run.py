@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -21,7 +22,7 @@ from bench import histories
 from bench.cluster import Cluster, ClusterConfig
 from bench.drivers import HttpDriver, StaffMember, UpdateDriver
 from bench.load import BaselineWork, Measured, OrderWork, at_rate, saturate
-from bench.optimisations import OPTIMISATIONS, Setup
+from bench.optimisations import OPTIMISATIONS, Optimisation, Setup, code_comparison
 from bench.options import RunOptions
 from bench.procs import load_average, machine, versions
 from bench.seed import SKUS, database_url, seed
@@ -150,7 +151,22 @@ def _sample(ids: list[str], count: int) -> list[str]:
     return ids if len(ids) <= count else random.Random(7).sample(ids, count)
 
 
-def _config(options: RunOptions, url: str, setup: Setup | None = None) -> ClusterConfig:
+def export_code(revision: str, destination: Path) -> Path:
+    """The source tree of a git revision, unpacked into `destination` (git is only read)."""
+    top = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    destination.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", top, "archive", "--format=tar", revision], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(destination)], input=archive.stdout, check=True)
+    return destination
+
+
+def _config(
+    options: RunOptions, url: str, setup: Setup | None = None, code_dir: Path | None = None
+) -> ClusterConfig:
     setup = setup or Setup()
     return ClusterConfig(
         database_url=url,
@@ -158,6 +174,7 @@ def _config(options: RunOptions, url: str, setup: Setup | None = None) -> Cluste
         server_args=(*options.server_args, *setup.server_args),
         server_db=options.server_db,
         after_sales_seconds=options.after_sales_seconds,
+        code_dir=code_dir,
     )
 
 
@@ -206,20 +223,28 @@ async def main_phases(options: RunOptions, workdir: Path) -> dict[str, Any]:
     return results
 
 
-async def comparison(options: RunOptions, workdir: Path, name: str) -> dict[str, Any]:
-    optimisation = OPTIMISATIONS[name]
+async def comparison(
+    options: RunOptions, workdir: Path, optimisation: Optimisation
+) -> dict[str, Any]:
+    name = optimisation.name
     outcome: dict[str, Any] = {"what": optimisation.what, "path": optimisation.path}
     for side, setup in (("before", optimisation.before), ("after", optimisation.after)):
-        place = workdir / f"{name}-{side}"
+        place = workdir / f"{name.replace(' ', '-').replace('.', '')}-{side}"
         place.mkdir(parents=True, exist_ok=True)
+        code_dir = export_code(setup.code, place / "code") if setup.code else None
         with database_url(place, postgres=options.postgres) as url:
             staff = seed(url)
-            async with Cluster(place, _config(options, url, setup), name=side) as cluster:
+            config = _config(options, url, setup, code_dir)
+            async with Cluster(place, config, name=side) as cluster:
                 session = Session(cluster, staff, options)
                 outcome[side] = await session.orders(
                     f"{name}-{side}", optimisation.path, options.compare_orders
                 )
-                outcome[side]["setup"] = {"env": setup.env, "server_args": list(setup.server_args)}
+                outcome[side]["setup"] = {
+                    "env": setup.env,
+                    "server_args": list(setup.server_args),
+                    "code": setup.code or "working tree",
+                }
     return outcome
 
 
@@ -250,6 +275,7 @@ async def run(options: RunOptions) -> dict[str, Any]:
                 "server_args": [*PERFORMANCE_ARGS, *options.server_args],
                 "env": options.env,
                 "compare": list(options.compare),
+                "compare_code": list(options.compare_code),
                 "compare_orders": options.compare_orders,
             },
             "load_average_before": load_before,
@@ -257,8 +283,12 @@ async def run(options: RunOptions) -> dict[str, Any]:
         if set(options.phases) - {"none"}:
             results.update(await main_phases(options, workdir / "main"))
         results["comparisons"] = {}
-        for name in options.compare:
-            results["comparisons"][name] = await comparison(options, workdir, name)
+        chosen = [OPTIMISATIONS[name] for name in options.compare]
+        chosen += [code_comparison(spec) for spec in options.compare_code]
+        for optimisation in chosen:
+            results["comparisons"][optimisation.name] = await comparison(
+                options, workdir, optimisation
+            )
         results["load_average_after"] = load_average()
         results["duration_seconds"] = round(time.monotonic() - clock, 1)
         return results
