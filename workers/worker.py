@@ -6,7 +6,6 @@ import asyncio
 import logging
 import signal
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -92,11 +91,11 @@ def keep_bytecode(settings: Settings) -> None:
 
     Under PYTHONDONTWRITEBYTECODE (usual in containers) nothing is ever cached,
     and the sandbox compiles the workflow module's source again for every
-    workflow it starts (12 ms for workflows/order.py). The cache goes to a
-    temporary folder, so the source tree stays as clean as the setting wants it.
+    workflow it starts (12 ms for workflows/order.py). The cache goes under
+    `var_dir`, so the source tree stays as clean as the setting wants it.
     """
     if settings.workflow_bytecode_cache and sys.dont_write_bytecode:
-        sys.pycache_prefix = sys.pycache_prefix or tempfile.mkdtemp(prefix="oms-pycache-")
+        sys.pycache_prefix = sys.pycache_prefix or str((settings.var_dir / "pycache").resolve())
         sys.dont_write_bytecode = False
 
 
