@@ -26,7 +26,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from bench.procs import Usage, rss_bytes, usage
+from bench.procs import Usage, machine_cpu_seconds, rss_bytes, usage
 from domain.policy import PolicySettings
 from oms.devserver import dev_server_command
 from oms.settings import Settings
@@ -229,8 +229,11 @@ class Cluster:
         return [p.pid for p in self.processes.get(role, [])]
 
     def usage(self) -> dict[str, Usage]:
-        """CPU and memory now, per role; `driver` is this process (the load generator)."""
+        """CPU and memory now, per role; `driver` is this process (the load generator) and
+        `machine` every process of the machine (others' test suites included)."""
         roles = {role: usage(self.pids(role)) for role in ("server", "worker", "api")}
         me = os.times()
         roles["driver"] = Usage(me.user + me.system, rss_bytes(os.getpid()))
+        busy, _ = machine_cpu_seconds()
+        roles["machine"] = Usage(busy, 0)
         return roles

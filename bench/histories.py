@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowRunner
+from temporalio.worker import Replayer
 
+from bench.baseline import BaselineWorkflow
 from bench.progress import Progress
 from oms.settings import Settings
-from workers.worker import WORKFLOWS, workflow_runner
+from workers.worker import WORKFLOWS, keep_bytecode, workflow_runner
 
 
 async def fetch(
@@ -72,13 +77,24 @@ async def _stream(histories: Sequence[WorkflowHistory]) -> AsyncIterator[Workflo
         yield history
 
 
-async def replay_rate(
-    histories: Sequence[WorkflowHistory], runner: WorkflowRunner, *, title: str
-) -> dict[str, Any]:
-    """Histories per second that `Replayer` replays with the current code (all must pass)."""
-    replayer = Replayer(
-        workflows=WORKFLOWS, data_converter=pydantic_data_converter, workflow_runner=runner
+def _replayer(workflows: Sequence[type], sandbox: bool) -> Replayer:
+    settings = Settings(workflow_sandbox=sandbox)
+    return Replayer(
+        workflows=list(workflows),
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(settings),
     )
+
+
+async def replay_rate(
+    histories: Sequence[WorkflowHistory],
+    *,
+    sandbox: bool,
+    workflows: Sequence[type] = WORKFLOWS,
+    title: str,
+) -> dict[str, Any]:
+    """Histories per second one process replays with the current code (all must pass)."""
+    replayer = _replayer(workflows, sandbox)
     with Progress(title, len(histories)) as progress:
         started = time.perf_counter()
         await replayer.replay_workflows(_stream(histories))
@@ -86,18 +102,60 @@ async def replay_rate(
         progress.set(len(histories))
     return {
         "histories": len(histories),
+        "processes": 1,
         "seconds": round(seconds, 3),
         "per_second": round(len(histories) / seconds, 1) if seconds > 0 else None,
     }
 
 
-async def replay_figures(
-    histories: Sequence[WorkflowHistory], settings: Settings
+def _replay_chunk(histories: list[tuple[str, str]], sandbox: bool) -> int:
+    """In a pool process: replay these (workflow id, history JSON) pairs; returns how many."""
+    keep_bytecode(Settings(var_dir=Path(tempfile.gettempdir()) / "oms-bench-replay"))
+    loaded = [WorkflowHistory.from_json(workflow_id, text) for workflow_id, text in histories]
+    asyncio.run(_replayer(WORKFLOWS, sandbox).replay_workflows(_stream(loaded)))
+    return len(loaded)
+
+
+def parallel_replay_rate(
+    histories: Sequence[WorkflowHistory], *, sandbox: bool, processes: int
 ) -> dict[str, Any]:
-    """Replay with the worker's own runner, and without the sandbox for comparison."""
+    """Histories per second replayed by one process per core (started and warmed first)."""
+    pairs = [(h.workflow_id, h.to_json()) for h in histories]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        # Warm every process: imports, sandbox preparation, bytecode.
+        list(pool.map(_replay_chunk, [pairs[:1]] * processes, [sandbox] * processes))
+        started = time.perf_counter()
+        chunks = [pairs[i::processes] for i in range(processes)]
+        replayed = sum(pool.map(_replay_chunk, chunks, [sandbox] * processes))
+        seconds = time.perf_counter() - started
     return {
-        "worker_runner": await replay_rate(histories, workflow_runner(settings), title="replay"),
-        "unsandboxed": await replay_rate(
-            histories, UnsandboxedWorkflowRunner(), title="replay (no sandbox)"
-        ),
+        "histories": replayed,
+        "processes": processes,
+        "seconds": round(seconds, 3),
+        "per_second": round(replayed / seconds, 1) if seconds > 0 else None,
     }
+
+
+async def replay_figures(
+    orders: Sequence[WorkflowHistory], baselines: Sequence[WorkflowHistory], cores: int
+) -> dict[str, Any]:
+    """Order histories replayed in and out of the sandbox, in one process and in one per core;
+    the baseline workflow's histories show what replay costs Temporal's SDK at the least."""
+    figures: dict[str, Any] = {}
+    for sandbox in (True, False):
+        kind = "sandbox" if sandbox else "no sandbox"
+        figures[f"orders, {kind}, 1 process"] = await replay_rate(
+            orders, sandbox=sandbox, title=f"replay ({kind})"
+        )
+        if cores > 1:
+            with Progress(f"replay x{cores} ({kind})", len(orders)) as progress:
+                figures[f"orders, {kind}, {cores} processes"] = parallel_replay_rate(
+                    orders, sandbox=sandbox, processes=cores
+                )
+                progress.set(len(orders))
+    if baselines:
+        figures["baseline workflow, sandbox, 1 process"] = await replay_rate(
+            baselines, sandbox=True, workflows=[BaselineWorkflow], title="replay baseline"
+        )
+    return figures

@@ -10,6 +10,7 @@ items are driven like the others but not measured.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ from domain.ids import order_workflow_id
 from domain.states import OrderStatus
 from workflows.order import OrderWorkflow
 
+#: A phase whose first this many items all fail is stopped: something is broken.
+GIVE_UP_AFTER = 20
+
 
 class Work(Protocol):
     async def drive(self, index: int, recorder: Recorder | None) -> str:
@@ -39,7 +43,8 @@ class Work(Protocol):
 
 def run_prefix(label: str) -> str:
     """Unique ids per phase, safe as order ids (letters, digits, dashes)."""
-    return f"{label}-{uuid.uuid4().hex[:6]}-"
+    safe = re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-")[:24]
+    return f"{safe}-{uuid.uuid4().hex[:6]}-"
 
 
 class BaselineWork:
@@ -141,9 +146,12 @@ class _Run:
         self.progress.advance()
 
     def _failed(self, index: int, error: Exception) -> None:
-        self.measured.recorder.errors.append(f"item {index}: {type(error).__name__}: {error}")
-        self.progress.note = f"errors {len(self.measured.recorder.errors)}"
+        errors = self.measured.recorder.errors
+        errors.append(f"item {index}: {type(error).__name__}: {error}")
+        self.progress.note = f"errors {len(errors)}"
         self.progress.advance()
+        if len(errors) >= GIVE_UP_AFTER and self.progress.done == len(errors):
+            raise RuntimeError(f"the first {len(errors)} items all failed: {errors[0]}")
 
     async def drain(self) -> Measured:
         await asyncio.gather(*self.finishing)

@@ -59,7 +59,7 @@ def throughput_rows(phases: dict[str, Any]) -> list[list[str]]:
                 f"{fmt(e2e['p50'], 0)} / {fmt(e2e['p99'], 0)}",
                 f"{fmt(cpu['server'], 0)} / {fmt(cpu['worker'], 0)} / {fmt(cpu['api'], 0)} / "
                 f"{fmt(cpu['driver'], 0)}",
-                f"{100 * phase['machine_busy']:.0f}%",
+                f"{100 * phase['machine_busy']:.0f}% + {100 * phase.get('others_busy', 0):.0f}%",
                 str(phase["errors"]),
             ]
         )
@@ -120,7 +120,7 @@ def markdown(results: dict[str, Any]) -> str:
                 "of baseline",
                 "end-to-end p50 / p99 ms",
                 "CPU ms per item: server / worker / API / driver",
-                "machine busy",
+                "cores busy: ours + others",
                 "errors",
             ],
             throughput_rows(phases),

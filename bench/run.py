@@ -29,6 +29,8 @@ from bench.seed import SKUS, database_url, seed
 from bench.stats import summarise
 from domain.actors import Department
 from oms.devserver import PERFORMANCE_ARGS, temporal_binary
+from oms.settings import Settings
+from workers.worker import keep_bytecode
 
 
 def phase_result(
@@ -44,8 +46,11 @@ def phase_result(
         role: round(usage_after[role].cpu_seconds - usage_before[role].cpu_seconds, 2)
         for role in usage_after
     }
+    everything = cpu.pop("machine")
+    ours = sum(cpu.values())
     cores = machine()["cores"] or 1
     assert isinstance(cores, int)
+    capacity = measured.wall_seconds * cores
     recorder = measured.recorder
     return {
         "name": name,
@@ -65,8 +70,14 @@ def phase_result(
         },
         "cpu_seconds": cpu,
         "cpu_ms_per_item": {role: round(1000 * s / items, 1) for role, s in cpu.items()},
-        "machine_busy": round(sum(cpu.values()) / (measured.wall_seconds * cores), 2),
-        "rss_mb": {role: round(u.rss_bytes / 2**20, 1) for role, u in usage_after.items()},
+        #: Shares of all cores over the phase: this system's processes, and everything else.
+        "machine_busy": round(ours / capacity, 2),
+        "others_busy": round(max(everything - ours, 0) / capacity, 2),
+        "rss_mb": {
+            role: round(u.rss_bytes / 2**20, 1)
+            for role, u in usage_after.items()
+            if role != "machine"
+        },
     }
 
 
@@ -209,17 +220,20 @@ async def main_phases(options: RunOptions, workdir: Path) -> dict[str, Any]:
                         )
             order_ids = _sample(session.ids.get("client", []), options.history_sample // 2)
             order_ids += _sample(session.ids.get("http", []), options.history_sample // 2)
-            if order_ids:
-                fetched = await histories.fetch(session.client, order_ids, title="histories")
-                results["order_history"] = histories.figures(fetched)
-                if "replay" in options.phases:
-                    results["replay"] = await histories.replay_figures(fetched, cluster.settings)
-            baseline_ids = _sample(session.ids.get("baseline", []), 50)
-            if baseline_ids:
-                fetched = await histories.fetch(
-                    session.client, baseline_ids, title="baseline histories"
-                )
-                results["baseline_history"] = histories.figures(fetched)
+            baseline_ids = _sample(session.ids.get("baseline", []), options.history_sample // 2)
+            orders = await histories.fetch(session.client, order_ids, title="histories")
+            baselines = await histories.fetch(
+                session.client, baseline_ids, title="baseline histories"
+            )
+        if orders:
+            results["order_history"] = histories.figures(orders)
+        if baselines:
+            results["baseline_history"] = histories.figures(baselines)
+        if orders and "replay" in options.phases:
+            # After the system has stopped: the replay has the machine to itself.
+            cores = machine()["cores"]
+            assert isinstance(cores, int)
+            results["replay"] = await histories.replay_figures(orders, baselines, cores)
     return results
 
 
@@ -255,6 +269,7 @@ async def run(options: RunOptions) -> dict[str, Any]:
     started = datetime.now(UTC)
     load_before = load_average()
     workdir = Path(tempfile.mkdtemp(prefix="oms-bench-"))
+    keep_bytecode(Settings(var_dir=workdir))  # this process replays histories in the sandbox
     clock = time.monotonic()
     try:
         results: dict[str, Any] = {
