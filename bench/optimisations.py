@@ -47,7 +47,6 @@ OPTIMISATIONS: dict[str, Optimisation] = {
             "API: trust a looked-up token for a few seconds instead of a database read per request",
             "http",
             before=Setup({"OMS_API_TOKEN_CACHE_SECONDS": "0"}),
-            after=Setup({"OMS_API_TOKEN_CACHE_SECONDS": "5"}),
         ),
         Optimisation(
             "two-workers",
@@ -74,13 +73,12 @@ OPTIMISATIONS: dict[str, Optimisation] = {
             "one-partition",
             "dev server: one task-queue partition instead of four",
             "update",
-            before=Setup(),
-            after=Setup(
+            before=Setup(
                 server_args=(
                     "--dynamic-config-value",
-                    "matching.numTaskqueueReadPartitions=1",
+                    "matching.numTaskqueueReadPartitions=4",
                     "--dynamic-config-value",
-                    "matching.numTaskqueueWritePartitions=1",
+                    "matching.numTaskqueueWritePartitions=4",
                 )
             ),
         ),

@@ -161,7 +161,7 @@ def markdown(results: dict[str, Any]) -> str:
     if replay:
         lines += ["## Replay", ""]
         lines += table(
-            ["runner", "histories", "seconds", "per second"],
+            ["histories of", "replayed", "seconds", "per second"],
             [
                 [name, str(r["histories"]), fmt(r["seconds"], 2), fmt(r["per_second"])]
                 for name, r in replay.items()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -269,6 +270,7 @@ async def run(options: RunOptions) -> dict[str, Any]:
     started = datetime.now(UTC)
     load_before = load_average()
     workdir = Path(tempfile.mkdtemp(prefix="oms-bench-"))
+    bytecode = sys.dont_write_bytecode, sys.pycache_prefix
     keep_bytecode(Settings(var_dir=workdir))  # this process replays histories in the sandbox
     clock = time.monotonic()
     try:
@@ -308,4 +310,5 @@ async def run(options: RunOptions) -> dict[str, Any]:
         results["duration_seconds"] = round(time.monotonic() - clock, 1)
         return results
     finally:
+        sys.dont_write_bytecode, sys.pycache_prefix = bytecode
         shutil.rmtree(workdir, ignore_errors=True)

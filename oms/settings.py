@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     api_workers: int = Field(default=1, ge=1)
     #: How long the API trusts a token it has looked up; 0 looks every request up.
     #: A revoked or rotated token keeps working at most this long (docs/performance.md).
-    api_token_cache_seconds: float = Field(default=0, ge=0)
+    api_token_cache_seconds: float = Field(default=5, ge=0)
 
     policy: PolicySettings = PolicySettings()
 

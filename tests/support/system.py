@@ -153,6 +153,7 @@ def test_settings(database_url: str, temporal_address: str, policy: PolicySettin
         task_queue=f"orders-{uuid.uuid4().hex[:8]}",
         policy=policy,
         activity_threads=16,
+        api_token_cache_seconds=0,  # a revoked token is refused at once in tests
     )
 
 
