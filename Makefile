@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check clean
+.PHONY: run test lint typecheck check clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ run: $(STAMP)  ## the whole system: Temporal dev server, worker, API (SQLite rea
 
 test: $(STAMP)  ## the test suite: domain, activities, workflows, API over real HTTP
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## the benchmark (docs/performance.md); BENCH_ARGS="--orders 100" for a short one
+	$(BIN)/python -m bench run $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

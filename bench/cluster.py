@@ -32,6 +32,21 @@ from oms.devserver import dev_server_command
 from oms.settings import Settings
 from workers.client import connect
 
+#: The settings that shape performance, reported with every result.
+TUNING = (
+    "worker_processes",
+    "activity_threads",
+    "max_cached_workflows",
+    "max_concurrent_workflow_tasks",
+    "workflow_task_pollers",
+    "activity_task_pollers",
+    "workflow_sandbox",
+    "workflow_bytecode_cache",
+    "sqlite_serialize_writes",
+    "api_workers",
+    "api_token_cache_seconds",
+)
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -222,6 +237,14 @@ class Cluster:
         for log in self._logs:
             log.close()
         self._logs.clear()
+
+    def tuning(self) -> dict[str, object]:
+        """The worker and API settings this system runs with (defaults unless overridden)."""
+        env = self.environment()
+        return {
+            name: env.get(f"OMS_{name.upper()}", Settings.model_fields[name].default)
+            for name in TUNING
+        }
 
     # --- measurements ----------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-ACTIONS = ("create", "review", "pack", "dispatch", "tracking")
+ACTIONS = ("create", "intake", "review", "pack", "dispatch", "tracking")
 PATH_NAMES = {"update": "Temporal client", "http": "HTTP API", "baseline": "baseline"}
 PHASE_NAMES = {
     "baseline": "baseline: 5-activity workflow",
@@ -61,6 +61,8 @@ def throughput_rows(phases: dict[str, Any]) -> list[list[str]]:
                 f"{fmt(cpu['driver'], 0)}",
                 f"{100 * phase['machine_busy']:.0f}% + {100 * phase.get('others_busy', 0):.0f}%",
                 str(phase["errors"]),
+                f"{phase.get('inbox_polls', 0) / max(phase['items'], 1):.1f} / "
+                f"{phase.get('early_retries', 0) / max(phase['items'], 1):.2f}",
             ]
         )
     return rows
@@ -108,6 +110,15 @@ def markdown(results: dict[str, Any]) -> str:
         f"extra settings {o['env'] or 'none'}. Duration {results.get('duration_seconds')} s.",
         "",
     ]
+    if results.get("tuning"):
+        lines += [
+            "Worker and API: "
+            + ", ".join(f"{name}={value}" for name, value in results["tuning"].items())
+            + "; dev server: "
+            + " ".join(o["server_args"])
+            + ".",
+            "",
+        ]
     phases = results.get("phases", {})
     if phases:
         lines += ["## Throughput", ""]
@@ -122,6 +133,7 @@ def markdown(results: dict[str, Any]) -> str:
                 "CPU ms per item: server / worker / API / driver",
                 "cores busy: ours + others",
                 "errors",
+                "inbox polls / early reviews per order",
             ],
             throughput_rows(phases),
         )

@@ -62,6 +62,7 @@ def phase_result(
         "completed": len(measured.completions),
         "errors": len(recorder.errors),
         "error_samples": recorder.errors[:5],
+        "inbox_polls": recorder.inbox_polls,
         "early_retries": recorder.early_retries,
         "per_second": round(measured.rate, 2),
         "wall_seconds": round(measured.wall_seconds, 2),
@@ -198,9 +199,7 @@ async def main_phases(options: RunOptions, workdir: Path) -> dict[str, Any]:
         config = _config(options, url)
         async with Cluster(workdir, config, name="main") as cluster:
             session = Session(cluster, staff, options)
-            results["settings_in_processes"] = {
-                k: v for k, v in cluster.environment().items() if k.startswith("OMS_")
-            }
+            results["tuning"] = cluster.tuning()
             results["task_queue"] = cluster.task_queue
             results["idle_rss_mb"] = {
                 role: round(u.rss_bytes / 2**20, 1) for role, u in cluster.usage().items()

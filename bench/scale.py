@@ -93,9 +93,7 @@ async def measure(options: ScaleOptions, workdir: Path) -> dict[str, Any]:
         )
         async with Cluster(workdir, config, name="scale") as cluster:
             assert cluster.client is not None
-            results["settings_in_processes"] = {
-                k: v for k, v in cluster.environment().items() if k.startswith("OMS_")
-            }
+            results["tuning"] = cluster.tuning()
             idle = cluster.usage()
             update = UpdateDriver(cluster.client, cluster.settings, staff)
             prefix = f"SCALE-{int(time.time())}-"
@@ -148,8 +146,9 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Machine: {m['cores']} cores, {m['cpu_model']}, {m['memory_bytes'] / 2**30:.1f} GiB; "
         f"load average before {results['load_average_before']}. Versions: Python "
-        f"{v['python']}, temporalio {v['temporalio']}, {v['temporal_cli']}. Settings: "
-        f"{results['settings_in_processes']}.",
+        f"{v['python']}, temporalio {v['temporalio']}, {v['temporal_cli']}. Worker and API: "
+        + ", ".join(f"{name}={value}" for name, value in results["tuning"].items())
+        + ".",
         "",
         f"{results['open_orders']} orders started in {results['start_seconds']} s "
         f"({results['starts_per_second']}/s); all waiting at review after "

@@ -10,7 +10,7 @@ from bench.options import RunOptions
 from bench.results import write
 from bench.run import run
 
-ACTIONS = {"create", "review", "pack", "dispatch", "tracking"}
+ACTIONS = {"create", "intake", "review", "pack", "dispatch", "tracking"}
 
 
 async def test_a_small_run_measures_baseline_and_orders_both_ways_and_writes_its_results(
