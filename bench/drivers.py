@@ -2,11 +2,11 @@
 
 Both take the same steps a platform and the departments take (create, review,
 pack, dispatch, tracking up to delivered) and time each round trip. Sales
-reviews an order once it is in their inbox, as a person would: the driver polls
-the inbox (the read model over HTTP; the order's `OrderStatus` search attribute
-through the client) and times that wait as `intake`. Should a review still come
-too early, the workflow refuses it without trace, and the driver tries again
-and counts it.
+reviews an order once it is in their inbox, as a person would: one `Inbox` per
+phase looks at the review inbox every 100 ms for all orders at once (the task
+list over HTTP; a visibility query on `OrderStatus` through the client), and the
+wait is timed as `intake`. Should a review still come too early, the workflow
+refuses it without trace, and the driver tries again and counts it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from domain.commands import (
     TrackingCommand,
     TrackingEventKind,
 )
-from domain.ids import fingerprint, order_workflow_id
+from domain.ids import fingerprint, order_id_from_workflow_id, order_workflow_id
 from domain.order import Customer, NewOrder, OrderItem, Payment, PaymentStatus, Shipping
 from oms.settings import Settings
 from workflows import search_attributes as sa
@@ -47,9 +47,8 @@ EXPECTED_STATUS = {
 ACCESSORIES = ["manual", "warranty_card"]
 #: How often, at most, a review is retried while the order is still being taken in.
 MAX_EARLY_RETRIES = 200
-#: The inbox is polled after this long, then less and less often, up to this pause (seconds).
-INBOX_POLL_FIRST = 0.02
-INBOX_POLL_MAX = 0.2
+#: How often sales look at their inbox (seconds).
+INBOX_EVERY = 0.1
 
 
 def new_order(order_id: str, sku: str) -> NewOrder:
@@ -91,8 +90,8 @@ class Driver(Protocol):
 
     async def create(self, order: NewOrder) -> None: ...
 
-    async def reviewable(self, order_id: str) -> bool:
-        """Is the order in sales' inbox yet (intake done)?"""
+    async def review_inbox(self) -> set[str]:
+        """The orders in sales' review inbox now (intake done)."""
         ...
 
     async def act(self, action: str, order_id: str) -> str: ...
@@ -122,9 +121,17 @@ class UpdateDriver:
             fingerprint(order.model_dump(mode="json")),
         )
 
-    async def reviewable(self, order_id: str) -> bool:
-        described = await self.client.get_workflow_handle(order_workflow_id(order_id)).describe()
-        return described.typed_search_attributes.get(sa.ORDER_STATUS) == "under_review"
+    async def review_inbox(self) -> set[str]:
+        query = (
+            f'{sa.ORDER_STATUS.name} = "under_review" AND TaskQueue = "{self.settings.task_queue}"'
+            ' AND ExecutionStatus = "Running"'
+        )
+        found = set()
+        async for execution in self.client.list_workflows(query):
+            order_id = order_id_from_workflow_id(execution.id)
+            if order_id is not None:
+                found.add(order_id)
+        return found
 
     async def act(self, action: str, order_id: str) -> str:
         handle = self.client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
@@ -181,14 +188,19 @@ class HttpDriver:
     async def create(self, order: NewOrder) -> None:
         await self._post(Department.PLATFORM, "/api/v1/orders", order.model_dump(mode="json"))
 
-    async def reviewable(self, order_id: str) -> bool:
-        response = await self.http.get(
-            "/api/v1/tasks",
-            params={"department": "sales", "kind": "review", "order_id": order_id},
-            headers=self.headers[Department.SALES],
-        )
-        response.raise_for_status()
-        return bool(response.json()["items"])
+    async def review_inbox(self) -> set[str]:
+        found: set[str] = set()
+        params = {"department": "sales", "kind": "review", "limit": "500"}
+        while True:
+            response = await self.http.get(
+                "/api/v1/tasks", params=params, headers=self.headers[Department.SALES]
+            )
+            response.raise_for_status()
+            page = response.json()
+            found.update(task["order_id"] for task in page["items"])
+            if not page.get("next_cursor"):
+                return found
+            params["cursor"] = page["next_cursor"]
 
     async def act(self, action: str, order_id: str) -> str:
         path = f"/api/v1/orders/{order_id}/{action}"
@@ -220,8 +232,7 @@ class Recorder:
     """Round trips per step of the measured orders, and what went wrong."""
 
     samples: dict[str, list[float]] = field(default_factory=dict)
-    #: Inbox polls that did not find the order yet, and reviews refused as too early.
-    inbox_polls: int = 0
+    #: Reviews refused because they came before intake was done.
     early_retries: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -242,17 +253,42 @@ def tracking_events(count: int) -> list[TrackingEventKind]:
     return [scans[i % len(scans)] for i in range(max(count - 1, 0))] + [TrackingEventKind.DELIVERED]
 
 
-async def _until_reviewable(driver: Driver, order_id: str, recorder: Recorder | None) -> None:
-    pause = INBOX_POLL_FIRST
-    while not await driver.reviewable(order_id):
-        if recorder is not None:
-            recorder.inbox_polls += 1
-        await asyncio.sleep(pause)
-        pause = min(pause * 1.5, INBOX_POLL_MAX)
+class Inbox:
+    """Sales' review inbox as one member of staff watches it: one look for all orders."""
+
+    def __init__(self, driver: Driver, every: float = INBOX_EVERY) -> None:
+        self.driver = driver
+        self.every = every
+        self.looks = 0
+        self._waiting: dict[str, asyncio.Future[None]] = {}
+        self._watching: asyncio.Task[None] | None = None
+
+    async def wait_for(self, order_id: str) -> None:
+        """Until the order is in the inbox."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting[order_id] = future
+        if self._watching is None or self._watching.done():
+            self._watching = asyncio.create_task(self._watch())
+        await future
+
+    async def _watch(self) -> None:
+        while self._waiting:
+            try:
+                seen = await self.driver.review_inbox()
+            except Exception as error:
+                for future in self._waiting.values():
+                    future.set_exception(error)
+                self._waiting.clear()
+                return
+            self.looks += 1
+            for order_id in seen & set(self._waiting):
+                self._waiting.pop(order_id).set_result(None)
+            await asyncio.sleep(self.every)
 
 
 async def drive_order(
     driver: Driver,
+    inbox: Inbox,
     order: NewOrder,
     recorder: Recorder | None,
     *,
@@ -265,7 +301,7 @@ async def drive_order(
 
     order_id = order.order_id
     await timed(keep("create"), driver.create(order))
-    await timed(keep("intake"), _until_reviewable(driver, order_id, recorder))
+    await timed(keep("intake"), inbox.wait_for(order_id))
     for action in ("review", "pack", "dispatch"):
         for attempt in range(MAX_EARLY_RETRIES + 1):
             try:

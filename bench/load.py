@@ -20,7 +20,7 @@ from typing import Protocol
 from temporalio.client import Client
 
 from bench.baseline import STEPS, BaselineWorkflow
-from bench.drivers import Driver, Recorder, drive_order, new_order
+from bench.drivers import Driver, Inbox, Recorder, drive_order, new_order
 from bench.progress import Progress
 from bench.stats import completion_rate
 from domain.ids import order_workflow_id
@@ -73,6 +73,7 @@ class OrderWork:
         self, driver: Driver, client: Client, skus: list[str], *, label: str, scans: int = 1
     ) -> None:
         self.driver = driver
+        self.inbox = Inbox(driver)
         self.client = client
         self.skus = skus
         self.scans = scans
@@ -81,7 +82,7 @@ class OrderWork:
     async def drive(self, index: int, recorder: Recorder | None) -> str:
         order_id = f"{self.prefix}{index:06d}"
         order = new_order(order_id, self.skus[index % len(self.skus)])
-        await drive_order(self.driver, order, recorder, scans=self.scans)
+        await drive_order(self.driver, self.inbox, order, recorder, scans=self.scans)
         return order_workflow_id(order_id)
 
     async def finish(self, workflow_id: str) -> None:

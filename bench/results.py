@@ -61,7 +61,7 @@ def throughput_rows(phases: dict[str, Any]) -> list[list[str]]:
                 f"{fmt(cpu['driver'], 0)}",
                 f"{100 * phase['machine_busy']:.0f}% + {100 * phase.get('others_busy', 0):.0f}%",
                 str(phase["errors"]),
-                f"{phase.get('inbox_polls', 0) / max(phase['items'], 1):.1f} / "
+                f"{phase.get('inbox_looks', 0)} / "
                 f"{phase.get('early_retries', 0) / max(phase['items'], 1):.2f}",
             ]
         )
@@ -133,7 +133,7 @@ def markdown(results: dict[str, Any]) -> str:
                 "CPU ms per item: server / worker / API / driver",
                 "cores busy: ours + others",
                 "errors",
-                "inbox polls / early reviews per order",
+                "inbox looks / early reviews per order",
             ],
             throughput_rows(phases),
         )

@@ -21,7 +21,7 @@ import httpx
 
 from bench import histories
 from bench.cluster import Cluster, ClusterConfig
-from bench.drivers import HttpDriver, StaffMember, UpdateDriver
+from bench.drivers import HttpDriver, Inbox, StaffMember, UpdateDriver
 from bench.load import BaselineWork, Measured, OrderWork, at_rate, saturate
 from bench.optimisations import OPTIMISATIONS, Optimisation, Setup, code_comparison
 from bench.options import RunOptions
@@ -62,7 +62,6 @@ def phase_result(
         "completed": len(measured.completions),
         "errors": len(recorder.errors),
         "error_samples": recorder.errors[:5],
-        "inbox_polls": recorder.inbox_polls,
         "early_retries": recorder.early_retries,
         "per_second": round(measured.rate, 2),
         "wall_seconds": round(measured.wall_seconds, 2),
@@ -98,13 +97,21 @@ class Session:
         return self.cluster.client
 
     async def _measure(
-        self, name: str, path: str, run: Callable[[], Awaitable[Measured]], **shape: Any
+        self,
+        name: str,
+        path: str,
+        run: Callable[[], Awaitable[Measured]],
+        inbox: Inbox | None = None,
+        **shape: Any,
     ) -> dict[str, Any]:
         before = self.cluster.usage()
         measured = await run()
         after = self.cluster.usage()
         self.ids[name] = measured.workflow_ids
-        return phase_result(name, path, measured, before, after, **shape)
+        result = phase_result(name, path, measured, before, after, **shape)
+        if inbox is not None:
+            result["inbox_looks"] = inbox.looks
+        return result
 
     async def baseline(self, total: int) -> dict[str, Any]:
         o = self.options
@@ -147,6 +154,7 @@ class Session:
                     lambda: saturate(
                         work, total=total, warmup=o.warmup, concurrency=o.concurrency, title=name
                     ),
+                    work.inbox,
                     mode="saturate",
                     concurrency=o.concurrency,
                 )
@@ -155,6 +163,7 @@ class Session:
                 name,
                 path,
                 lambda: at_rate(work, total=total, warmup=warmup, rate=rate, title=name),
+                work.inbox,
                 mode="rate",
                 target_rate=round(rate, 2),
             )
