@@ -82,6 +82,10 @@ async def get_order(order_id: str, staff: CurrentStaff, state: State) -> OrderPu
         live = await _live(state, order_id)
         if live is not None:
             view, source = live, "workflow"
+            if live.last_seq > (events[-1]["seq"] if events else 0):
+                # The workflow moved on between the two reads: its step's record is
+                # written before the step's workflow task completes, so read it again.
+                _, events = await _recorded(state, order_id)
     if view is None:
         raise not_found(f"order {order_id}")
     ui = (
