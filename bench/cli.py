@@ -35,7 +35,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="OMS_NAME=VALUE",
-        help="a setting for the worker and API processes, e.g. OMS_WORKER_PROCESSES=2",
+        help="a setting for the worker and API processes, e.g. OMS_WORKFLOW_SANDBOX=false",
     )
     parser.add_argument(
         "--server-arg",

@@ -71,7 +71,8 @@ class ClusterConfig:
 
     @property
     def worker_processes(self) -> int:
-        return int(self.env.get("OMS_WORKER_PROCESSES", "1"))
+        default = Settings.model_fields["worker_processes"].default
+        return int(self.env.get("OMS_WORKER_PROCESSES", default))
 
 
 class Cluster:

@@ -53,7 +53,6 @@ OPTIMISATIONS: dict[str, Optimisation] = {
             "two worker processes on the task queue instead of one",
             "update",
             before=Setup({"OMS_WORKER_PROCESSES": "1"}),
-            after=Setup({"OMS_WORKER_PROCESSES": "2"}),
         ),
         Optimisation(
             "no-sandbox",

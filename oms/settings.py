@@ -50,8 +50,10 @@ class Settings(BaseSettings):
     #: SQLite read model: writers of one process queue on a lock of their own before
     #: SQLite's (whose busy handler sleeps); no effect on PostgreSQL.
     sqlite_serialize_writes: bool = True
-    #: How many `oms worker` processes `oms up` starts on the task queue.
-    worker_processes: int = Field(default=1, ge=1)
+    #: How many `oms worker` processes `oms up` starts on the task queue. One Python
+    #: process runs one core at most; two halved the staff's wait at saturation on the
+    #: 2-core reference machine (docs/performance.md).
+    worker_processes: int = Field(default=2, ge=1)
 
     #: API processes behind the one port (uvicorn workers).
     api_workers: int = Field(default=1, ge=1)
