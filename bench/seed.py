@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from bench.drivers import StaffMember
 from db import inventory as stock
 from db import staff as staff_store
 from db.engine import Database
+from db.throwaway import throwaway_database
 from domain.actors import Department
 
 #: Enough units that no order of any run is ever short; several skus spread the row locks.
@@ -29,22 +29,11 @@ def database_url(workdir: Path, *, postgres: bool) -> Iterator[str]:
     if not postgres:
         yield f"sqlite:///{workdir / 'oms.db'}"
         return
-    name = f"oms_bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        with throwaway_database(admin, POSTGRES_ADMIN.rsplit("/", 1)[0], "oms_bench") as url:
+            yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
 
