@@ -8,7 +8,8 @@ Routes then get the caller as `CurrentStaff`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -26,12 +27,45 @@ from db.staff import StaffMember
 from oms.settings import Settings
 
 
+class TokenCache:
+    """Members already looked up by token, trusted for `seconds` (0: no cache).
+
+    Saves a database read per request. The price is that a revoked or rotated
+    token keeps working in this process for at most `seconds`
+    (OMS_API_TOKEN_CACHE_SECONDS); an expiry date is still checked on every request.
+    """
+
+    #: Beyond this many tokens the cache starts afresh (a bound, not an LRU: staff are few).
+    LIMIT = 10_000
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._entries: dict[str, tuple[float, StaffMember]] = {}
+
+    def get(self, token: str) -> StaffMember | None:
+        entry = self._entries.get(staff_store.hash_token(token))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, member: StaffMember) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._entries) >= self.LIMIT:
+            self._entries.clear()
+        self._entries[staff_store.hash_token(token)] = (time.monotonic() + self.seconds, member)
+
+
 @dataclass
 class AppState:
     settings: Settings
     db: Database
     client: Client
     limiter: RateLimiter
+    tokens: TokenCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = TokenCache(self.settings.api_token_cache_seconds)
 
 
 def get_state(request: Request) -> AppState:
@@ -68,8 +102,11 @@ async def authorize(
         raise ApiError(403, "no access rule covers this endpoint")
     if rule.public:
         return
-    token = credentials.credentials if credentials else None
-    member = await run_in_threadpool(authenticate, state.db, token)
+    token = (credentials.credentials if credentials else "").strip()
+    member = state.tokens.get(token) if token else None
+    if member is None or not member.is_valid(datetime.now(UTC)):
+        member = await run_in_threadpool(authenticate, state.db, token)
+        state.tokens.put(token, member)
     wait = state.limiter.admit(member.staff_id)
     if wait:
         raise ApiError(429, "too many requests for this token", retry_after=round(wait, 2))

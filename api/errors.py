@@ -6,6 +6,7 @@ Every error body is `{"detail": "<sentence>", ...}`: 409s add the order's curren
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -14,12 +15,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from db.queries import InvalidCursor
 from domain import errors as domain_errors
+
+log = logging.getLogger("oms.api")
 
 #: Domain refusal -> HTTP status. Subclasses inherit their parent's code.
 HTTP_STATUS: dict[type[domain_errors.OrderError], int] = {
@@ -136,6 +139,21 @@ def install(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
+    @app.exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError)
+    async def _update_still_running(
+        _: Request, error: WorkflowUpdateRPCTimeoutOrCancelledError
+    ) -> JSONResponse:
+        # The order is still applying the action; the same Idempotency-Key fetches its
+        # outcome without acting twice.
+        return JSONResponse(
+            {
+                "detail": "the order is still applying this action; retry with the same "
+                "Idempotency-Key"
+            },
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
     @app.exception_handler(RPCError)
     async def _temporal_down(_: Request, error: RPCError) -> JSONResponse:
         # Temporal is unreachable: an Idempotency-Key makes the retry safe.
@@ -144,6 +162,11 @@ def install(app: FastAPI) -> None:
             status_code=503,
             headers={"Retry-After": "1"},
         )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -3,13 +3,17 @@
 SQLite (the embedded default) runs in WAL mode so the API reads while the worker
 writes, and every write transaction starts with `BEGIN IMMEDIATE`: two writers
 then queue on the lock instead of one failing half-way with "database is locked".
-PostgreSQL uses one pooled engine for both.
+Writers of one process also queue on a lock of their own first: SQLite's busy
+handler waits for a held lock by sleeping up to 100 ms at a time, so thirty
+threads polling it spend most of their time asleep while the lock is free
+(docs/performance.md). PostgreSQL uses one pooled engine for both.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,16 @@ from sqlalchemy.engine import make_url
 
 from db.schema import load_table_modules
 from db.tables import metadata
+
+#: One write lock per SQLite file, shared by every `Database` of the process.
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(database: str) -> threading.Lock:
+    key = str(Path(database).resolve()) if database and database != ":memory:" else database
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
@@ -43,15 +57,18 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 class Database:
     """Engines for one database URL: `write()` for a transaction, `read()` for queries."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, serialize_writes: bool = True) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self._write_lock: threading.Lock | None = None
         if self.is_sqlite:
             database = self.url.database or ""
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             self.writer = _sqlite_engine(url, immediate=True)
             self.reader = _sqlite_engine(url, immediate=False)
+            if serialize_writes:
+                self._write_lock = _write_lock(database)
         else:
             self.writer = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
             self.reader = self.writer
@@ -63,7 +80,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction: committed on success, rolled back on any exception."""
-        with self.writer.begin() as conn:
+        with self._write_lock or nullcontext(), self.writer.begin() as conn:
             yield conn
 
     @contextmanager

@@ -39,6 +39,17 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
 
     from api.app import create_app
 
+    if settings.api_workers > 1:
+        # Several processes: each builds its app from the environment (api.app:app).
+        uvicorn.run(
+            "api.app:app",
+            factory=True,
+            workers=settings.api_workers,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="warning",
+        )
+        return 0
     # Our logging setup (oms.logs) formats uvicorn's records too; requests are logged by
     # api/metrics.py with their route, order id and actor.
     uvicorn.run(
@@ -131,6 +142,7 @@ COMMAND_MODULES: list[str] = [
     "audit.cli",
     "oms.backup_cli",
     "oms.temporal_setup",
+    "bench.cli",
 ]
 
 

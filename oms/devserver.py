@@ -20,9 +20,10 @@ def temporal_binary() -> str:
     return found
 
 
-#: Measured on the 2-core reference machine (architecture.md): WAL with synchronous=normal
-#: keeps the persistent store as fast as the in-memory one; the transfer poll rate cuts a
-#: step's latency from ~300 ms to ~90 ms.
+#: Measured on the 2-core reference machine (architecture.md, docs/performance.md): WAL with
+#: synchronous=normal keeps the persistent store as fast as the in-memory one; the transfer
+#: poll rate cuts a step's latency from ~300 ms to ~90 ms; one task-queue partition (the
+#: default is four) lets a task meet a waiting poller instead of going through the backlog.
 PERFORMANCE_ARGS = [
     "--sqlite-pragma",
     "journal_mode=wal",
@@ -30,6 +31,10 @@ PERFORMANCE_ARGS = [
     "synchronous=normal",
     "--dynamic-config-value",
     "history.transferProcessorMaxPollRPS=1000",
+    "--dynamic-config-value",
+    "matching.numTaskqueueReadPartitions=1",
+    "--dynamic-config-value",
+    "matching.numTaskqueueWritePartitions=1",
 ]
 
 

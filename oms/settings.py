@@ -73,6 +73,29 @@ class Settings(BaseSettings):
     #: Worker tuning: concurrent activity threads, and workflows kept in the sticky cache.
     activity_threads: int = Field(default=32, ge=1)
     max_cached_workflows: int = Field(default=10_000, ge=0)
+    #: Workflow tasks one worker process runs at once, and its long polls for them
+    #: (docs/performance.md has the measurements behind the defaults).
+    max_concurrent_workflow_tasks: int = Field(default=100, ge=2)
+    workflow_task_pollers: int = Field(default=5, ge=2)
+    activity_task_pollers: int = Field(default=5, ge=1)
+    #: Run workflows in Temporal's import sandbox (catches non-determinism at run time).
+    workflow_sandbox: bool = True
+    #: Keep compiled workflow modules even under PYTHONDONTWRITEBYTECODE (in a temporary
+    #: folder): the sandbox imports the workflow module afresh for every workflow it starts.
+    workflow_bytecode_cache: bool = True
+    #: SQLite read model: writers of one process queue on a lock of their own before
+    #: SQLite's (whose busy handler sleeps); no effect on PostgreSQL.
+    sqlite_serialize_writes: bool = True
+    #: How many `oms worker` processes `oms up` starts on the task queue. One Python
+    #: process runs one core at most; two halved the staff's wait at saturation on the
+    #: 2-core reference machine (docs/performance.md).
+    worker_processes: int = Field(default=2, ge=1)
+
+    #: API processes behind the one port (uvicorn workers).
+    api_workers: int = Field(default=1, ge=1)
+    #: How long the API trusts a token it has looked up; 0 looks every request up.
+    #: A revoked or rotated token keeps working at most this long (docs/performance.md).
+    api_token_cache_seconds: float = Field(default=5, ge=0)
 
     policy: PolicySettings = PolicySettings()
     reports: ReportSettings = ReportSettings()

@@ -144,7 +144,10 @@ def up(settings: Settings) -> int:
         tokens = seed_demo(db, var)
         db.dispose()
 
-        start("worker", [sys.executable, "-m", "oms", "worker"])
+        for n in range(settings.worker_processes):
+            start(
+                "worker" if n == 0 else f"worker-{n + 1}", [sys.executable, "-m", "oms", "worker"]
+            )
         start("codec-server", [sys.executable, "-m", "oms", "codec-server"])
         start("api", [sys.executable, "-m", "oms", "api"])
         if not _wait_for_http(settings.api_host, settings.api_port):

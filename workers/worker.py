@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import (
+    PollerBehaviorSimpleMaximum,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkflowRunner,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.backup import BackupActivities
@@ -67,8 +73,11 @@ def activities_for(
     ]
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox the workers run workflows in; the replayer (audit.replay) uses the same."""
+def workflow_runner(settings: Settings | None = None) -> WorkflowRunner:
+    """The sandbox (the default, and always for replays), or plain execution when the
+    settings turn `workflow_sandbox` off."""
+    if settings is not None and not settings.workflow_sandbox:
+        return UnsandboxedWorkflowRunner()
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
     )
@@ -82,25 +91,56 @@ def build_worker(
     task_queue: str | None = None,
     executor: ThreadPoolExecutor | None = None,
     faults: FaultPlan = NO_FAULTS,
+    extra_workflows: Sequence[type] = (),
+    extra_activities: Sequence[Callable[..., Any]] = (),
 ) -> Worker:
+    """The order worker; `extra_*` lets a tool (the benchmark) run more on the same worker."""
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=WORKFLOWS,
-        activities=activities_for(db, settings, faults),
+        workflows=[*WORKFLOWS, *extra_workflows],
+        activities=[*activities_for(db, settings, faults), *extra_activities],
         activity_executor=executor or ThreadPoolExecutor(max_workers=settings.activity_threads),
         max_concurrent_activities=settings.activity_threads,
         max_concurrent_local_activities=settings.activity_threads,
         max_cached_workflows=settings.max_cached_workflows,
-        workflow_runner=workflow_runner(),
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.workflow_task_pollers),
+        activity_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.activity_task_pollers),
+        workflow_runner=workflow_runner(settings),
     )
 
 
-async def run_worker(settings: Settings) -> None:
-    db = Database(settings.resolved_database_url)
+def keep_bytecode(settings: Settings) -> None:
+    """Let the sandbox's fresh imports of workflow modules load compiled code.
+
+    Under PYTHONDONTWRITEBYTECODE (usual in containers) nothing is ever cached,
+    and the sandbox compiles the workflow module's source again for every
+    workflow it starts (12 ms for workflows/order.py). The cache goes under
+    `var_dir`, so the source tree stays as clean as the setting wants it.
+    """
+    if settings.workflow_bytecode_cache and sys.dont_write_bytecode:
+        sys.pycache_prefix = sys.pycache_prefix or str((settings.var_dir / "pycache").resolve())
+        sys.dont_write_bytecode = False
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    extra_workflows: Sequence[type] = (),
+    extra_activities: Sequence[Callable[..., Any]] = (),
+) -> None:
+    keep_bytecode(settings)
+    db = Database(settings.resolved_database_url, serialize_writes=settings.sqlite_serialize_writes)
     db.create_schema()
     client = await connect(settings, runtime=worker_runtime(settings))
-    worker = build_worker(client, settings, db)
+    worker = build_worker(
+        client,
+        settings,
+        db,
+        extra_workflows=extra_workflows,
+        extra_activities=extra_activities,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

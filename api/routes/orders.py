@@ -9,45 +9,26 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from temporalio.client import (
-    WithStartWorkflowOperation,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
-)
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.deps import CurrentStaff, State
 from api.errors import conflict, from_update_failure, not_found
-from api.orders_client import order_handle, recorded_status
+from api.orders_client import order_handle, recorded_status, start_order
 from api.schemas import OrderCreated, OrderList, OrderPublic, OrderSummary
 from db import queries
-from domain.commands import ReceiveCommand
 from domain.ids import fingerprint, order_workflow_id
 from domain.order import NewOrder
 from domain.states import OrderStatus, is_terminal
 from domain.view import OrderView
-from workflows import search_attributes as sa
-from workflows.contracts import OrderWorkflowInput
 from workflows.order import OrderWorkflow
 
 log = logging.getLogger("oms.api.orders")
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
-
-
-def _summary(order: NewOrder) -> str:
-    """The Temporal UI's one-line summary: no personal data (rule 7)."""
-    units = sum(line.quantity for line in order.items)
-    return (
-        f"Order {order.order_id} · {order.kind.value} · {len(order.items)} line(s), "
-        f"{units} unit(s) · {order.total} {order.payment.status.value}"
-    )
 
 
 @router.post("/orders", status_code=201, response_model=OrderCreated)
@@ -61,33 +42,9 @@ async def create_order(
     the order can be read right after; the same body again is a 200, another a 409.
     """
     body_fingerprint = fingerprint(body.model_dump(mode="json"))
-    start = WithStartWorkflowOperation(
-        OrderWorkflow.run,
-        OrderWorkflowInput(
-            order=body,
-            policy=state.settings.policy,
-            submitted_by=staff.actor,
-            fingerprint=body_fingerprint,
-        ),
-        id=order_workflow_id(body.order_id),
-        task_queue=state.settings.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        static_summary=_summary(body),
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(sa.ORDER_STATUS, OrderStatus.RECEIVED.value),
-                SearchAttributePair(sa.CUSTOMER_ID, body.customer.id),
-                SearchAttributePair(sa.ORDER_TOTAL, float(body.total)),
-                SearchAttributePair(sa.OVERDUE, False),
-            ]
-        ),
-    )
     try:
-        received = await state.client.execute_update_with_start_workflow(
-            OrderWorkflow.receive,
-            ReceiveCommand(actor=staff.actor, fingerprint=body_fingerprint),
-            start_workflow_operation=start,
+        received = await start_order(
+            state.client, state.settings, body, staff.actor, body_fingerprint
         )
     except WorkflowUpdateFailedError as error:
         raise from_update_failure(error) from None

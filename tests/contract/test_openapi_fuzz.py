@@ -25,7 +25,7 @@ from domain.actors import Department
 from tests.conftest import TEST_KEYRING, TEST_POLICY
 from tests.support.background import BackgroundSystem
 
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = int(__import__("os").environ.get("OMS_FUZZ_EXAMPLES", "25"))
 
 
 @pytest.fixture(scope="module")

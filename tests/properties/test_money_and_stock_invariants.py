@@ -9,6 +9,7 @@ After every step, whatever was accepted or refused:
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -66,7 +67,14 @@ class OrderMachine(RuleBasedStateMachine):
     # --- helpers ------------------------------------------------------------------------
 
     def post(self, who: str, path: str, body: Any = None) -> Any:
-        response = self.bg.run(self.system.post(who, path, body))
+        """One action, as a robust client sends it: its own Idempotency-Key, retried while the
+        system answers 503 (busy, restarting), so that it acts at most once."""
+        key = uuid.uuid4().hex
+        for _ in range(20):
+            response = self.bg.run(self.system.post(who, path, body, key=key))
+            if response.status_code != 503:
+                break
+            time.sleep(0.5)
         assert response.status_code in FINE, (
             f"{path} {body}: {response.status_code} {response.text}"
         )

@@ -7,13 +7,14 @@ message; CI sets OMS_REQUIRE_POSTGRES=1, which turns a missing server into a fai
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+
+from db.throwaway import throwaway_database
 
 HOST = os.environ.get("OMS_TEST_PG_HOST", "127.0.0.1")
 PORT = os.environ.get("OMS_TEST_PG_PORT", "5432")
@@ -52,19 +53,10 @@ def require_postgres() -> tuple[Engine, str]:
 def temporary_database() -> Iterator[str]:
     """Create an empty database and yield its SQLAlchemy URL; drop it afterwards."""
     admin, user = require_postgres()
-    name = f"oms_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield f"postgresql+psycopg2://{user}@{HOST}:{PORT}/{name}"
+        with throwaway_database(
+            admin, f"postgresql+psycopg2://{user}@{HOST}:{PORT}", "oms_test"
+        ) as url:
+            yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()

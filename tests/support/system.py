@@ -195,6 +195,7 @@ def test_settings(
         # Tests drive many requests per token; the limit itself is tested on its own.
         rate_limit_per_second=10_000,
         rate_limit_burst=10_000,
+        api_token_cache_seconds=0,  # a revoked token is refused at once in tests
         **codec,
     )
 

@@ -1,0 +1,200 @@
+"""`python -m bench scale --open 10000`: many orders waiting at review, and one more action.
+
+Starts the orders through the Temporal client, waits until the read model shows
+every one of them under review, then reads the worker's memory and times review
+actions one at a time (over HTTP and as Updates) while the rest keep waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from bench.cluster import Cluster, ClusterConfig
+from bench.drivers import HttpDriver, UpdateDriver, new_order
+from bench.options import ScaleOptions
+from bench.procs import load_average, machine, versions
+from bench.progress import Progress
+from bench.results import PATH_NAMES, fmt, table
+from bench.seed import SKUS, database_url, seed
+from bench.stats import summarise
+from db.engine import Database
+from db.tables import orders
+from oms.devserver import temporal_binary
+
+
+def _mb(value: int) -> float:
+    return round(value / 2**20, 1)
+
+
+async def _open_orders(driver: UpdateDriver, prefix: str, count: int, concurrency: int) -> float:
+    next_index = 0
+    started = time.perf_counter()
+    with Progress("starting orders", count) as progress:
+
+        async def slot() -> None:
+            nonlocal next_index
+            while next_index < count:
+                index = next_index
+                next_index += 1
+                await driver.create(new_order(f"{prefix}{index:06d}", SKUS[index % len(SKUS)]))
+                progress.advance()
+
+        await asyncio.gather(*(slot() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+async def _wait_under_review(db: Database, count: int, timeout: float) -> float:
+    started = time.perf_counter()
+    query = select(func.count()).select_from(orders).where(orders.c.status == "under_review")
+    with Progress("waiting at review", count) as progress:
+        while True:
+            with db.read() as conn:
+                waiting = int(conn.execute(query).scalar_one())
+            progress.set(waiting)
+            if waiting >= count:
+                return time.perf_counter() - started
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError(f"only {waiting} of {count} orders reached review")
+            await asyncio.sleep(1)
+
+
+async def _time_reviews(driver: UpdateDriver | HttpDriver, order_ids: list[str]) -> list[float]:
+    seconds = []
+    for order_id in order_ids:
+        started = time.perf_counter()
+        status = await driver.act("review", order_id)
+        seconds.append(time.perf_counter() - started)
+        if status != "ready_to_pack":
+            raise RuntimeError(f"review of {order_id} answered {status}")
+    return seconds
+
+
+async def measure(options: ScaleOptions, workdir: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    with database_url(workdir, postgres=options.postgres) as url:
+        staff = seed(url)
+        config = ClusterConfig(
+            database_url=url,
+            env=options.env,
+            server_args=options.server_args,
+            server_db=options.server_db,
+        )
+        async with Cluster(workdir, config, name="scale") as cluster:
+            assert cluster.client is not None
+            results["tuning"] = cluster.tuning()
+            idle = cluster.usage()
+            update = UpdateDriver(cluster.client, cluster.settings, staff)
+            prefix = f"SCALE-{int(time.time())}-"
+            count = options.open_orders
+            start_seconds = await _open_orders(update, prefix, count, options.concurrency)
+            db = Database(url)
+            try:
+                settle_seconds = await _wait_under_review(db, count, timeout=max(600, count / 5))
+            finally:
+                db.dispose()
+            loaded = cluster.usage()
+            chosen = random.Random(11).sample(range(count), min(2 * options.samples, count))
+            ids = [f"{prefix}{i:06d}" for i in chosen]
+            async with httpx.AsyncClient(base_url=cluster.api_url, timeout=60) as http:
+                http_driver = HttpDriver(http, staff)
+                http_seconds = await _time_reviews(http_driver, ids[: options.samples])
+                update_seconds = await _time_reviews(update, ids[options.samples :])
+            after = cluster.usage()
+            results.update(
+                {
+                    "open_orders": count,
+                    "start_seconds": round(start_seconds, 1),
+                    "starts_per_second": round(count / start_seconds, 1),
+                    "all_under_review_after_seconds": round(start_seconds + settle_seconds, 1),
+                    "rss_mb": {
+                        "idle": {r: _mb(u.rss_bytes) for r, u in idle.items()},
+                        "open": {r: _mb(u.rss_bytes) for r, u in loaded.items()},
+                        "after_reviews": {r: _mb(u.rss_bytes) for r, u in after.items()},
+                    },
+                    "worker_kb_per_open_order": round(
+                        (loaded["worker"].rss_bytes - idle["worker"].rss_bytes) / 1024 / count, 1
+                    ),
+                    "cpu_seconds_to_open": {
+                        r: round(loaded[r].cpu_seconds - idle[r].cpu_seconds, 1) for r in loaded
+                    },
+                    "review_ms": {
+                        "http": summarise(http_seconds).as_dict(),
+                        "update": summarise(update_seconds).as_dict(),
+                    },
+                }
+            )
+    return results
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m, v = results["machine"], results["versions"]
+    rss = results["rss_mb"]
+    lines = [
+        f"# Scale run {results['started_at']} {results.get('label') or ''}".rstrip(),
+        "",
+        f"Machine: {m['cores']} cores, {m['cpu_model']}, {m['memory_bytes'] / 2**30:.1f} GiB; "
+        f"load average before {results['load_average_before']}. Versions: Python "
+        f"{v['python']}, temporalio {v['temporalio']}, {v['temporal_cli']}. Worker and API: "
+        + ", ".join(f"{name}={value}" for name, value in results["tuning"].items())
+        + ".",
+        "",
+        f"{results['open_orders']} orders started in {results['start_seconds']} s "
+        f"({results['starts_per_second']}/s); all waiting at review after "
+        f"{results['all_under_review_after_seconds']} s.",
+        "",
+    ]
+    lines += table(
+        ["process", "idle MB", f"{results['open_orders']} open MB", "after the reviews MB"],
+        [
+            [role, fmt(rss["idle"][role]), fmt(rss["open"][role]), fmt(rss["after_reviews"][role])]
+            for role in ("server", "worker", "api", "driver")
+        ],
+    )
+    lines += [f"Worker memory per open order: {results['worker_kb_per_open_order']} KB.", ""]
+    lines += table(
+        ["review of one order", "n", "p50 ms", "p95 ms", "max ms"],
+        [
+            [PATH_NAMES[path], str(s["count"]), fmt(s["p50"]), fmt(s["p95"]), fmt(s["max"])]
+            for path, s in results["review_ms"].items()
+        ],
+    )
+    return "\n".join(lines)
+
+
+async def scale(options: ScaleOptions) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="oms-scale-"))
+    results: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "label": options.label,
+        "machine": machine(),
+        "versions": versions(temporal_binary()),
+        "load_average_before": load_average(),
+    }
+    clock = time.monotonic()
+    try:
+        results.update(await measure(options, workdir))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    results["duration_seconds"] = round(time.monotonic() - clock, 1)
+    results["load_average_after"] = load_average()
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = results["started_at"].replace(":", "").replace("+0000", "Z").replace("+00:00", "Z")
+    name = f"{stamp}-scale" + (f"-{options.label}" if options.label else "")
+    (options.out_dir / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = markdown(results)
+    (options.out_dir / f"{name}.md").write_text(text + "\n")
+    print(text)
+    print(f"results: {options.out_dir / name}.json and .md", file=sys.stderr)
+    return 0
