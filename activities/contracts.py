@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -13,8 +14,19 @@ from domain.tasks import Task
 from domain.view import OrderView
 
 
+class StockStep(BaseModel):
+    """Units an order holds leave the shelf (`ship`, P3.4) or go back to it (`release`, P4)."""
+
+    action: Literal["ship", "release"]
+    reservation_key: str
+
+
 class OrderChanges(BaseModel):
-    """What changed in one step of an order, written to the read model in one transaction."""
+    """What changed in one step of an order, written to the read model in one transaction.
+
+    The step's stock movements go in the same transaction: the stock and the order's
+    record can never disagree, and a step costs one local activity, not two.
+    """
 
     view: OrderView
     #: Grows with every write from the workflow; the read model keeps the highest.
@@ -25,6 +37,7 @@ class OrderChanges(BaseModel):
     #: Movements the workflow books itself (payments, compensation, manual refunds).
     ledger: list[LedgerEntry] = []
     lines_changed: bool = False
+    stock: list[StockStep] = []
 
 
 class RecordedChanges(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from temporalio import activity
 
 from activities.contracts import OrderChanges, RecordedChanges
@@ -17,7 +19,7 @@ class ReadModelActivities:
     def apply_order_changes(self, changes: OrderChanges) -> RecordedChanges:
         """Write one step of an order (snapshot, new events, changed tasks) in one transaction."""
         with self.db.write() as conn:
-            apply_changes(conn, changes)
+            apply_changes(conn, changes, datetime.now(UTC))
         return RecordedChanges(
             order_id=changes.view.order.order_id, revision=changes.revision, events=changes.events
         )

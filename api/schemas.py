@@ -12,7 +12,7 @@ from domain.cases import Case
 from domain.events import OrderEvent
 from domain.intake import IntakeProblem
 from domain.ledger import LedgerEntry, Refund
-from domain.money import Money
+from domain.money import Sum
 from domain.order import Customer, OrderItem, OrderKind, Payment, Shipping
 from domain.states import OrderStatus
 from domain.view import Backorder, OrderView, Shipment
@@ -41,7 +41,7 @@ class TaskPublic(BaseModel):
     summary: str = ""
     case_id: str | None = None
     order_status: str | None = None
-    order_total: Money | None = None
+    order_total: Sum | None = None
     order_customer_id: str | None = None
 
     @classmethod
@@ -89,10 +89,10 @@ class OrderPublic(BaseModel):
     items: list[OrderItem]
     shipping: Shipping
     payment: Payment
-    total: Money
-    paid_amount: Money
-    refunded_amount: Money
-    balance_due: Money
+    total: Sum
+    paid_amount: Sum
+    refunded_amount: Sum
+    balance_due: Sum
     cases: list[Case]
     refunds: list[Refund]
     ledger: list[LedgerEntry]
@@ -166,9 +166,9 @@ class OrderSummary(BaseModel):
     status: OrderStatus
     kind: OrderKind
     customer_id: str
-    total_amount: Money
-    paid_amount: Money
-    refunded_amount: Money
+    total_amount: Sum
+    paid_amount: Sum
+    refunded_amount: Sum
     payment_status: str
     pending_departments: list[str]
     overdue: bool

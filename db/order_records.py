@@ -8,12 +8,13 @@ orders by `order_id` (only a newer `revision` overwrites), events by
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete
 
 from activities.contracts import OrderChanges
-from db import ledger
+from db import inventory, ledger
 from db.tables import cases, order_events, order_lines, orders, tasks
 from db.upsert import insert_ignore, upsert
 from domain.cases import Case
@@ -91,9 +92,12 @@ def case_row(case: Case) -> dict[str, Any]:
     return row
 
 
-def apply_changes(conn: Connection, changes: OrderChanges) -> None:
+def apply_changes(conn: Connection, changes: OrderChanges, now: datetime | None = None) -> None:
     view = changes.view
     order_id = view.order.order_id
+    for step in changes.stock:  # idempotent per reservation key: a retry moves nothing twice
+        move = inventory.ship if step.action == "ship" else inventory.release
+        move(conn, step.reservation_key, now or datetime.now(UTC))
     newer = upsert(
         conn, orders, order_row(view, changes.revision), keys=["order_id"], newer_than="revision"
     )

@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from domain.actors import Actor
 from domain.money import Money
-from domain.order import Customer, OrderItem, Payment, Shipping, Strict
+from domain.order import Customer, OrderItem, Payment, Shipping, Strict, check_lines_fit
 from domain.states import OrderStatus
 
 Note = str  # a free text remark; bounded where it is a field
@@ -52,7 +53,9 @@ class CorrectionRequest(Strict):
     """Replace the faulty parts of an order that is `needs_correction`."""
 
     customer: Customer | None = None
-    items: list[OrderItem] | None = Field(default=None, min_length=1, max_length=200)
+    items: Annotated[list[OrderItem], AfterValidator(check_lines_fit)] | None = Field(
+        default=None, min_length=1, max_length=200
+    )
     shipping: Shipping | None = None
     payment: Payment | None = None
     note: str = Field(default="", max_length=1000)
@@ -186,7 +189,9 @@ class ChangeRequest(Strict):
     """A customer's change before shipment: address and contact, and/or the goods (P4.1)."""
 
     shipping: Shipping | None = None
-    items: list[OrderItem] | None = Field(default=None, min_length=1, max_length=200)
+    items: Annotated[list[OrderItem], AfterValidator(check_lines_fit)] | None = Field(
+        default=None, min_length=1, max_length=200
+    )
     reason: str = Field(min_length=1, max_length=500)
     #: The change corrects our own mistake (wrong goods entered...): it counts against
     #: the order accuracy KPI (P8.2).

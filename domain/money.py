@@ -16,6 +16,13 @@ Money = Annotated[
     PlainSerializer(lambda d: f"{d.quantize(CENT, rounding=ROUND_HALF_UP)}", return_type=str),
 ]
 
+#: A sum of amounts (paid, refunded, due): formatted like Money, not bounded by a field's
+#: digits, so that no total the workflow computes can fail its own view.
+Sum = Annotated[
+    Decimal,
+    PlainSerializer(lambda d: f"{d.quantize(CENT, rounding=ROUND_HALF_UP)}", return_type=str),
+]
+
 ZERO = Decimal("0.00")
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.money import ZERO, Money, quantize
 
@@ -69,6 +70,21 @@ class Payment(Strict):
     transaction_id: str | None = Field(default=None, max_length=100)
 
 
+#: The largest amount a money field holds (12 digits): an order's lines must add up to no more.
+MAX_TOTAL = Decimal("9999999999.99")
+
+
+def lines_total(items: list[OrderItem]) -> Decimal:
+    return quantize(sum((line.line_total for line in items), ZERO))
+
+
+def check_lines_fit(items: list[OrderItem]) -> list[OrderItem]:
+    """Refuse lines whose total no money field can hold (a 422, not a stuck order)."""
+    if lines_total(items) > MAX_TOTAL:
+        raise ValueError(f"the lines add up to more than {MAX_TOTAL}")
+    return items
+
+
 class NewOrder(Strict):
     """The body of `POST /api/v1/orders`: what the payment system hands over (P2.2).
 
@@ -80,13 +96,15 @@ class NewOrder(Strict):
     order_id: str = Field(pattern=ORDER_ID_PATTERN)
     kind: OrderKind = OrderKind.GOODS
     customer: Customer
-    items: list[OrderItem] = Field(min_length=1, max_length=200)
+    items: Annotated[list[OrderItem], AfterValidator(check_lines_fit)] = Field(
+        min_length=1, max_length=200
+    )
     shipping: Shipping = Field(default_factory=Shipping)
     payment: Payment
 
     @property
     def total(self) -> Decimal:
-        return quantize(sum((line.line_total for line in self.items), ZERO))
+        return lines_total(self.items)
 
     def quantities(self) -> dict[str, int]:
         """Units per sku, lines of the same sku added up: what stock must cover (P3.2)."""

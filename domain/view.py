@@ -13,7 +13,7 @@ from domain.commands import DeliveryMethod
 from domain.events import OrderEvent
 from domain.intake import IntakeProblem
 from domain.ledger import LedgerEntry, Refund
-from domain.money import Money
+from domain.money import Sum
 from domain.order import NewOrder
 from domain.states import OrderStatus
 from domain.tasks import Task
@@ -50,11 +50,11 @@ class OrderView(BaseModel):
     intake_problems: list[IntakeProblem] = []
     backorder: Backorder | None = None
     shipment: Shipment | None = None
-    total: Money
-    paid_amount: Money
-    refunded_amount: Money = Decimal("0.00")
+    total: Sum
+    paid_amount: Sum
+    refunded_amount: Sum = Decimal("0.00")
     #: What the customer still owes after a change raised the total (P4.1).
-    balance_due: Money = Decimal("0.00")
+    balance_due: Sum = Decimal("0.00")
     cases: list[Case] = []
     refunds: list[Refund] = []
     ledger: list[LedgerEntry] = []

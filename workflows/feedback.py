@@ -40,7 +40,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.policy import PolicySettings
     from domain.tasks import Task, TaskKind, mark_deadline
     from workflows import search_attributes as sa
-    from workflows.order import DB_RETRY, DB_TIMEOUT, as_failure, refusals
+    from workflows.refusals import as_failure, refusals
+    from workflows.retries import DB_RETRY, DB_TIMEOUT
     from workflows.task_book import DeadlineStage, TaskBook
 
 

@@ -27,15 +27,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import wraps
-from typing import Any, Generic, TypeVar
+from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
@@ -45,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
         RefundRequest,
         Reservation,
         ReserveStock,
-        StockMovement,
+        StockStep,
     )
     from activities.inventory import InventoryActivities
     from activities.payments import PaymentActivities
@@ -102,26 +100,21 @@ with workflow.unsafe.imports_passed_through():
     from domain.view import Backorder, OrderView, Shipment
     from workflows import search_attributes as sa
     from workflows.contracts import OrderOutcome, OrderWorkflowInput
+    from workflows.handoffs import (
+        AcceptReturn,
+        Cancel,
+        Handoff,
+        Interrupt,
+        Outbox,
+        Refulfil,
+        RefundShipment,
+    )
     from workflows.metrics import count_outcome
+    from workflows.refusals import as_failure, refusals
+    from workflows.retries import DB_RETRY, DB_TIMEOUT, GATEWAY_RETRY, GATEWAY_TIMEOUT
     from workflows.task_book import DeadlineStage, TaskBook
 
 S = OrderStatus
-
-#: Database steps retry until they succeed: a database restart must not fail an order.
-DB_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-)
-DB_TIMEOUT = timedelta(seconds=30)
-#: The gateway is outside our walls: a few tries, then finance takes the refund over.
-GATEWAY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=6,
-)
-GATEWAY_TIMEOUT = timedelta(seconds=30)
 
 #: Tasks of the main line: pointless once the order ends, so they are cancelled then.
 #: Follow-ups (refunds by hand, accounting, supplier, investigations) stay until done.
@@ -150,94 +143,6 @@ SHIPMENT_TASKS = frozenset(
     }
 )
 
-C = TypeVar("C")
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def as_failure(error: OrderError) -> ApplicationError:
-    """A refusal as it crosses the Temporal boundary; api/errors.py maps the type to HTTP."""
-    return ApplicationError(
-        error.message, {"status": error.status}, type=type(error).__name__, non_retryable=True
-    )
-
-
-def refusals(fn: F) -> F:
-    """Let validators raise domain errors; Temporal sees them as ApplicationErrors."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except OrderError as error:
-            raise as_failure(error) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-@dataclass
-class _Handoff(Generic[C]):
-    """A staff command handed from its update handler to `run`, and the answer back."""
-
-    command: C
-    done: bool = False
-    result: ActionResult | None = None
-    error: OrderError | None = None
-    case_id: str | None = None
-
-
-@dataclass
-class _Outbox:
-    """Changes not yet written to the read model, and the handoffs to answer once they are."""
-
-    events: list[OrderEvent] = field(default_factory=list)
-    tasks: dict[str, Task] = field(default_factory=dict)
-    cases: dict[str, Case] = field(default_factory=dict)
-    ledger: list[LedgerEntry] = field(default_factory=list)
-    lines_changed: bool = False
-    answers: list[tuple[_Handoff[Any], str]] = field(default_factory=list)
-
-
-class _Interrupt(Exception):
-    """Raised out of a wait of `run` when an action changed the order's course."""
-
-    def __init__(self, handoff: _Handoff[Any] | None, reason: str) -> None:
-        super().__init__(reason)
-        self.handoff = handoff
-        self.reason = reason
-
-
-class _Cancel(_Interrupt):
-    """P4.2: cancel before shipment (customer service, or the unpaid deadline of P5.1)."""
-
-    def __init__(self, handoff: _Handoff[Any] | None, reason: str, actor: Actor) -> None:
-        super().__init__(handoff, reason)
-        self.actor = actor
-
-
-class _Refulfil(_Interrupt):
-    """Ship again from stock confirmation: new goods (P4.1), a reshipment (P5.2), an exchange
-    (P5.3)."""
-
-    def __init__(self, handoff: _Handoff[Any] | None, reason: str, case_id: str | None) -> None:
-        super().__init__(handoff, reason)
-        self.case_id = case_id
-
-
-class _RefundShipment(_Interrupt):
-    """P5.2: a lost or damaged parcel is refunded instead of reshipped; the order ends."""
-
-    def __init__(self, handoff: _Handoff[Any] | None, reason: str, case_id: str) -> None:
-        super().__init__(handoff, reason)
-        self.case_id = case_id
-
-
-class _AcceptReturn(_Interrupt):
-    """P5.3: the quality problem is confirmed and the goods are returned for a refund."""
-
-    def __init__(self, handoff: _Handoff[Any] | None, reason: str, case_id: str) -> None:
-        super().__init__(handoff, reason)
-        self.case_id = case_id
-
 
 @workflow.defn
 class OrderWorkflow:
@@ -253,7 +158,7 @@ class OrderWorkflow:
         self._closed_at: datetime | None = None
         self._seq = 0
         self._revision = 0
-        self._outbox = _Outbox(lines_changed=True)
+        self._outbox = Outbox(lines_changed=True)
         self._unwritten: list[OrderEvent] = []
         self._recorded = False  # the first step is in the read model
         self._receipts = 0
@@ -262,8 +167,8 @@ class OrderWorkflow:
         self._tasks = TaskBook(
             self._order.order_id, self._policy, self._task_changed, self._task_deadline
         )
-        self._inbox: dict[Action, _Handoff[Any]] = {}
-        self._interrupt: _Interrupt | None = None
+        self._inbox: dict[Action, Handoff[Any]] = {}
+        self._interrupt: Interrupt | None = None
         self._closing = False
         self._dispatching = False
         self._problems: list[Any] = []
@@ -273,9 +178,10 @@ class OrderWorkflow:
         self._restocks = 0
         self._reservations = 0
         self._reservation_key: str | None = None
+        self._reserved: dict[str, int] = {}
         self._packages = 0
         self._review_task: Task | None = None
-        self._review_answer: _Handoff[Any] | None = None
+        self._review_answer: Handoff[Any] | None = None
         self._deliver_task: Task | None = None
         self._shipments: list[Shipment] = []
         self._tracking_seen: set[str] = set()
@@ -313,9 +219,9 @@ class OrderWorkflow:
             if await self._review():
                 await self._ship()
                 await self._after_sales()
-        except _Cancel as cancel:
+        except Cancel as cancel:
             await self._cancel(cancel)
-        except _RefundShipment as lost:
+        except RefundShipment as lost:
             await self._refund_shipment(lost)
         return await self._close()
 
@@ -335,7 +241,7 @@ class OrderWorkflow:
                 data={"problems": [p.model_dump(mode="json") for p in problems]},
             )
             # Waiting for the correction flushes: the previous one (if any) is answered now.
-            handoff: _Handoff[CorrectionCommand] = await self._take(Action.CORRECT)
+            handoff: Handoff[CorrectionCommand] = await self._take(Action.CORRECT)
             command = handoff.command
             self._apply_correction(command)
             closed = self._close_task(task, command.actor, "corrected")
@@ -360,7 +266,7 @@ class OrderWorkflow:
 
     async def _review(self) -> bool:
         """P3.1: sales approves (risky orders only after a phone call-back) or rejects."""
-        handoff: _Handoff[ReviewCommand] = await self._take(Action.REVIEW)
+        handoff: Handoff[ReviewCommand] = await self._take(Action.REVIEW)
         command = handoff.command
         assert self._review_task is not None
         self._phone_verified = bool(command.phone_verified)
@@ -388,7 +294,7 @@ class OrderWorkflow:
         self._answer(handoff)
         return False
 
-    async def _ship(self, answer: _Handoff[Any] | None = None) -> None:
+    async def _ship(self, answer: Handoff[Any] | None = None) -> None:
         """P3.2-P3.4, taken again when the goods change, a parcel is reshipped or exchanged."""
         if answer is None:
             answer, self._review_answer = self._review_answer, None
@@ -397,11 +303,11 @@ class OrderWorkflow:
                 await self._fulfil(answer)
                 await self._deliver()
                 return
-            except _Refulfil as again:
+            except Refulfil as again:
                 await self._unwind_shipment(again.reason)
                 answer = again.handoff
 
-    async def _fulfil(self, answer: _Handoff[Any] | None) -> None:
+    async def _fulfil(self, answer: Handoff[Any] | None) -> None:
         """P3.2 stock, P3.3 pick and pack, P3.4 dispatch. A service order has nothing to pick."""
         if self._order.kind is OrderKind.GOODS:
             await self._confirm_stock(answer)
@@ -412,7 +318,7 @@ class OrderWorkflow:
                 self._answer(answer)
         await self._dispatch()
 
-    async def _confirm_stock(self, answer: _Handoff[Any] | None) -> None:
+    async def _confirm_stock(self, answer: Handoff[Any] | None) -> None:
         """P3.2: reserve at once; when short, wait for restock with the reason on record."""
         while True:
             reservation = await self._reserve()
@@ -455,7 +361,7 @@ class OrderWorkflow:
     async def _pack(self) -> None:
         """P3.3: the warehouse picks and packs; the package carries its accessories."""
         pack = self._tasks.open(TaskKind.PACK, summary=self._lines_summary())
-        packed: _Handoff[PackCommand] = await self._take(Action.PACK)
+        packed: Handoff[PackCommand] = await self._take(Action.PACK)
         command = packed.command
         self._packages = command.packages
         closed = self._close_task(pack, command.actor, f"{command.packages} package(s)")
@@ -475,11 +381,11 @@ class OrderWorkflow:
     async def _dispatch(self) -> None:
         """P3.4: logistics hands the order to a carrier; stock leaves the warehouse."""
         dispatch = self._tasks.open(TaskKind.DISPATCH, summary=self._lines_summary())
-        handoff: _Handoff[DispatchCommand] = await self._take(Action.DISPATCH)
+        handoff: Handoff[DispatchCommand] = await self._take(Action.DISPATCH)
         command = handoff.command
         self._dispatching = True  # from here no cancellation or change can slip in (P4)
         if self._reservation_key is not None:
-            await self._move_stock(InventoryActivities.ship_stock, EventKind.STOCK_SHIPPED)
+            self._move_stock("ship")
         now = workflow.now()
         self._shipments.append(
             Shipment(
@@ -533,8 +439,7 @@ class OrderWorkflow:
     async def _unwind_shipment(self, reason: str) -> None:
         """Undo what the current shipment holds before a new one starts (P4.1, P5.2, P5.3)."""
         if self._reservation_key is not None:
-            await self._move_stock(InventoryActivities.release_stock, EventKind.STOCK_RELEASED)
-            self._reservation_key = None
+            self._move_stock("release")
         self._cancel_tasks(SHIPMENT_TASKS, reason)
         self._backorder = None
 
@@ -552,10 +457,10 @@ class OrderWorkflow:
                     )
                 await self._until(lambda: not self._open_cases(CaseKind.RETURN, CaseKind.EXCHANGE))
                 return
-            except _Refulfil as exchange:
+            except Refulfil as exchange:
                 await self._unwind_shipment(exchange.reason)
                 await self._ship(exchange.handoff)
-            except _AcceptReturn as accepted:
+            except AcceptReturn as accepted:
                 await self._refund(self._refundable(), accepted.reason, accepted.case_id)
                 self._set_status(S.RETURNED)
                 self._record(EventKind.RETURNED, case_id=accepted.case_id)
@@ -563,13 +468,12 @@ class OrderWorkflow:
                     self._answer(accepted.handoff)
                 return
 
-    async def _cancel(self, cancel: _Cancel) -> None:
+    async def _cancel(self, cancel: Cancel) -> None:
         """P4.2: release the stock, stop the warehouse and logistics, refund what was paid."""
         case = self._open_case(CaseKind.CANCELLATION, cancel.actor, reason=cancel.reason)
         case.outcome = "cancelled"
         if self._reservation_key is not None:
-            await self._move_stock(InventoryActivities.release_stock, EventKind.STOCK_RELEASED)
-            self._reservation_key = None
+            self._move_stock("release")
         self._end_pending_requests("order cancelled")
         self._cancel_tasks(MAIN_LINE_TASKS, "order cancelled")
         paid = self._refundable() > ZERO
@@ -588,7 +492,7 @@ class OrderWorkflow:
             cancel.handoff.case_id = case.case_id
             self._answer(cancel.handoff)
 
-    async def _refund_shipment(self, lost: _RefundShipment) -> None:
+    async def _refund_shipment(self, lost: RefundShipment) -> None:
         """P5.2: the lost or damaged goods are refunded; the order ends."""
         self._cancel_tasks(SHIPMENT_TASKS, lost.reason)
         await self._refund(self._refundable(), lost.reason, lost.case_id)
@@ -786,8 +690,8 @@ class OrderWorkflow:
             await self._flush()
             return self._result(case_id=case.case_id)
         # New goods: stock is confirmed again (P3.2); answer once that is done.
-        handoff: _Handoff[Any] = _Handoff(command, case_id=case.case_id)
-        self._interrupt = _Refulfil(handoff, "the goods changed (P4.1)", case.case_id)
+        handoff: Handoff[Any] = Handoff(command, case_id=case.case_id)
+        self._interrupt = Refulfil(handoff, "the goods changed (P4.1)", case.case_id)
         return await self._await_answer(handoff)
 
     @decide_change.validator
@@ -801,8 +705,8 @@ class OrderWorkflow:
     @workflow.update
     async def cancel(self, command: CancelCommand) -> ActionResult:
         """P4.2: cancel before shipment; a paid order is refunded."""
-        handoff: _Handoff[Any] = _Handoff(command)
-        self._interrupt = _Cancel(handoff, command.reason, command.actor)
+        handoff: Handoff[Any] = Handoff(command)
+        self._interrupt = Cancel(handoff, command.reason, command.actor)
         return await self._await_answer(handoff)
 
     @cancel.validator
@@ -893,7 +797,7 @@ class OrderWorkflow:
             interruptible=False,
         )
         if not paid and self._status in BEFORE_SHIPMENT and not self._busy():
-            self._interrupt = _Cancel(
+            self._interrupt = Cancel(
                 None, "unpaid when the payment deadline passed (P5.1)", SYSTEM_ACTOR
             )
 
@@ -967,12 +871,12 @@ class OrderWorkflow:
         self._settle_case(case)
         reason = f"parcel {case.data.get('event')} (P5.2)"
         if command.resolution is Resolution.RESHIP:
-            handoff: _Handoff[Any] = _Handoff(command, case_id=case.case_id)
-            self._interrupt = _Refulfil(handoff, f"reship: {reason}", case.case_id)
+            handoff: Handoff[Any] = Handoff(command, case_id=case.case_id)
+            self._interrupt = Refulfil(handoff, f"reship: {reason}", case.case_id)
             return await self._await_answer(handoff)
         if command.resolution is Resolution.REFUND:
-            handoff = _Handoff(command, case_id=case.case_id)
-            self._interrupt = _RefundShipment(handoff, f"refund: {reason}", case.case_id)
+            handoff = Handoff(command, case_id=case.case_id)
+            self._interrupt = RefundShipment(handoff, f"refund: {reason}", case.case_id)
             return await self._await_answer(handoff)
         await self._flush()
         return self._result(case_id=case.case_id)
@@ -1140,15 +1044,15 @@ class OrderWorkflow:
             summary=f"{case.kind.value}: adjust the accounts",
             case_id=case.case_id,
         )
-        handoff: _Handoff[Any] = _Handoff(command, case_id=case.case_id)
+        handoff: Handoff[Any] = Handoff(command, case_id=case.case_id)
         if case.kind is CaseKind.RETURN:
             case.outcome = "returned and refunded"
-            self._interrupt = _AcceptReturn(
+            self._interrupt = AcceptReturn(
                 handoff, "goods returned: quality problem (P5.3)", case.case_id
             )
         else:
             case.outcome = "exchanged"
-            self._interrupt = _Refulfil(handoff, "exchange: quality problem (P5.3)", case.case_id)
+            self._interrupt = Refulfil(handoff, "exchange: quality problem (P5.3)", case.case_id)
         self._settle_case(case)
         return await self._await_answer(handoff)
 
@@ -1388,26 +1292,26 @@ class OrderWorkflow:
             raise as_failure(
                 ActionNotAllowed(f"a {action} is already being processed", status=self._status)
             )
-        handoff: _Handoff[Any] = _Handoff(command)
+        handoff: Handoff[Any] = Handoff(command)
         self._inbox[action] = handoff
         return await self._await_answer(handoff)
 
-    async def _await_answer(self, handoff: _Handoff[Any]) -> ActionResult:
+    async def _await_answer(self, handoff: Handoff[Any]) -> ActionResult:
         await workflow.wait_condition(lambda: handoff.done)
         if handoff.error is not None:
             raise as_failure(handoff.error)
         assert handoff.result is not None
         return handoff.result
 
-    async def _take(self, action: Action) -> _Handoff[Any]:
+    async def _take(self, action: Action) -> Handoff[Any]:
         await self._until(lambda: action in self._inbox)
         return self._inbox.pop(action)
 
-    def _answer(self, handoff: _Handoff[Any], message: str = "") -> None:
+    def _answer(self, handoff: Handoff[Any], message: str = "") -> None:
         """Answer the handoff once the next flush has written the step's effects."""
         self._outbox.answers.append((handoff, message))
 
-    def _fail(self, handoff: _Handoff[Any], error: OrderError) -> None:
+    def _fail(self, handoff: Handoff[Any], error: OrderError) -> None:
         handoff.error = error
         handoff.done = True
 
@@ -1417,7 +1321,7 @@ class OrderWorkflow:
             self._fail(handoff, ActionNotAllowed(reason, status=self._status))
         self._inbox.clear()
 
-    def _refuse_interrupt(self, interrupt: _Interrupt, reason: str) -> None:
+    def _refuse_interrupt(self, interrupt: Interrupt, reason: str) -> None:
         if interrupt.handoff is not None:
             self._fail(interrupt.handoff, ActionNotAllowed(reason, status=self._status))
 
@@ -1454,7 +1358,7 @@ class OrderWorkflow:
             if not interruptible or self._interrupt is None:
                 return True
             interrupt, self._interrupt = self._interrupt, None
-            if isinstance(interrupt, _Cancel) and self._status not in BEFORE_SHIPMENT:
+            if isinstance(interrupt, Cancel) and self._status not in BEFORE_SHIPMENT:
                 # Raced with the dispatch: after shipment the customer returns instead (P4.2).
                 self._refuse_interrupt(interrupt, f"the order is already {self._status}")
                 continue
@@ -1838,6 +1742,8 @@ class OrderWorkflow:
         await self._flush()
 
     async def _reserve(self) -> Reservation:
+        if self._outbox.stock:
+            await self._flush()  # what a previous shipment held goes back first
         self._reservations += 1
         key = f"{self._order.order_id}:R{self._reservations}"
         quantities = self._order.quantities()
@@ -1850,25 +1756,23 @@ class OrderWorkflow:
         )
         if reservation.reserved:
             self._reservation_key = key
+            self._reserved = quantities
         return reservation
 
-    async def _move_stock(self, activity: Callable[..., Any], kind: EventKind) -> None:
+    def _move_stock(self, action: Literal["ship", "release"]) -> None:
+        """Ship or release what the order holds, with the step's next write (one transaction)."""
         assert self._reservation_key is not None
-        moved = await workflow.execute_local_activity_method(
-            activity,
-            StockMovement(order_id=self._order.order_id, reservation_key=self._reservation_key),
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-            summary=f"{kind.value} {self._reservation_key}",
-        )
+        self._outbox.stock.append(StockStep(action=action, reservation_key=self._reservation_key))
+        kind = EventKind.STOCK_SHIPPED if action == "ship" else EventKind.STOCK_RELEASED
         self._record(
-            kind, data={"reservation": self._reservation_key, "quantities": moved.quantities}
+            kind, data={"reservation": self._reservation_key, "quantities": self._reserved}
         )
+        self._reservation_key = None
 
     async def _flush(self) -> None:
         """Write what changed to the read model, then answer the staff waiting on it."""
         async with self._flush_lock:
-            outbox, self._outbox = self._outbox, _Outbox()
+            outbox, self._outbox = self._outbox, Outbox()
             if (
                 outbox.events
                 or outbox.tasks
@@ -1885,6 +1789,7 @@ class OrderWorkflow:
                     cases=[c.model_copy() for c in outbox.cases.values()],
                     ledger=outbox.ledger,
                     lines_changed=outbox.lines_changed,
+                    stock=outbox.stock,
                 )
                 await workflow.execute_local_activity_method(
                     ReadModelActivities.apply_order_changes,

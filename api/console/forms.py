@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 from zoneinfo import ZoneInfo
 
 from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
@@ -117,12 +117,16 @@ def enum_key(enum: type[Enum], value: str) -> str:
 
 
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
-    """(the type inside `X | None`, whether None was allowed)."""
+    """(the type inside `X | None`, whether None was allowed); validators attached with
+    `Annotated[...]` are the model's business, not the form's."""
+    optional = False
     if get_origin(annotation) in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
         if len(args) == 1:
-            return args[0], True
-    return annotation, False
+            annotation, optional = args[0], True
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation, optional
 
 
 def _is_model(annotation: Any) -> bool:

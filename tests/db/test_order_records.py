@@ -128,3 +128,23 @@ def test_the_inbox_lists_open_tasks_soonest_due_first(database):
     assert [r["task_id"] for r in page.items + rest.items] == ["O0-T1", "O1-T1", "O2-T1"]
     assert page.items[0]["order_status"] == "under_review"
     assert rest.next_cursor is None
+
+
+def test_a_step_moves_its_stock_in_the_same_write_once(database):
+    """Dispatch (P3.4) ships the held units with the step's record; a retry ships nothing."""
+    from activities.contracts import StockStep
+    from db import inventory as stock
+
+    with database.write() as conn:
+        stock.set_on_hand(conn, "SKU-1", 5, T0)
+        stock.reserve(conn, "O1", "O1:R1", {"SKU-1": 2}, T0)
+    changes = changes_for("O1", status="in_transit").model_copy(
+        update={"stock": [StockStep(action="ship", reservation_key="O1:R1")]}
+    )
+    for _ in range(2):
+        with database.write() as conn:
+            apply_changes(conn, changes, T0)
+    with database.read() as conn:
+        level = stock.level(conn, "SKU-1")
+        assert queries.order_status(conn, "O1") == "in_transit"
+    assert level is not None and (level.on_hand, level.reserved) == (3, 0)

@@ -123,3 +123,17 @@ def test_new_customers_and_large_amounts_need_phone_verification(new_customer, p
     )
     assert risk_reasons(order, Decimal("5000.00")) == reasons
     assert needs_phone_verification(order, Decimal("5000.00")) is bool(reasons)
+
+
+def test_lines_adding_up_beyond_what_money_can_hold_are_refused_at_the_boundary():
+    """Found by schemathesis: such an order passed the API and then failed every task."""
+    body = order_body("JD1", lines=[("SKU-1", 10000, "9999999999.99")], amount="1.00")
+    with pytest.raises(ValidationError, match="add up to more than"):
+        NewOrder.model_validate(body)
+    from domain.commands import ChangeRequest, CorrectionRequest
+
+    huge = [{"sku": "A", "quantity": 10000, "unit_price": "9999999999.99"}]
+    with pytest.raises(ValidationError, match="add up to more than"):
+        ChangeRequest.model_validate({"items": huge, "reason": "x"})
+    with pytest.raises(ValidationError, match="add up to more than"):
+        CorrectionRequest.model_validate({"items": huge})
