@@ -20,12 +20,13 @@ from urllib.parse import parse_qs
 
 from fastapi import Request
 
-from api.console.endpoints import endpoint_of
+from api.console.endpoints import admits_route, endpoint_of
+from api.console.feedback_actions import FEEDBACK_ACTIONS
 from api.console.order_actions import ORDER_ACTIONS
 from api.console.sessions import CSRF_FIELD, Viewer, identify
 from api.deps import AppState
 from api.roles import rule_for
-from api.routes import orders, reports, tasks
+from api.routes import feedback, orders, reports, tasks
 from db.staff import StaffMember
 from domain.actions import Action
 from domain.actors import Department
@@ -82,6 +83,13 @@ def _action_route(request: Request) -> tuple[RouteFunction, ...]:
         raise ConsoleError(404, "error.not_found") from None
 
 
+def _feedback_action_route(request: Request) -> tuple[RouteFunction, ...]:
+    try:
+        return (FEEDBACK_ACTIONS[request.path_params["action"]].route,)
+    except KeyError:
+        raise ConsoleError(404, "error.not_found") from None
+
+
 def _report_route(request: Request) -> tuple[RouteFunction, ...]:
     try:
         return (REPORTS[request.path_params["report"]],)
@@ -109,6 +117,11 @@ CONSOLE_ROUTES: dict[tuple[str, str], ConsoleRule] = {
     ("GET", "/orders/{order_id}"): runs(orders.get_order),
     ("POST", "/orders/{order_id}/actions/{action}"): ConsoleRule(Access.API, resolve=_action_route),
     ("GET", "/search"): runs(orders.list_orders),
+    ("GET", "/feedback"): runs(feedback.list_feedback),
+    ("GET", "/feedback/{feedback_id}"): runs(feedback.get_feedback),
+    ("POST", "/feedback/{feedback_id}/actions/{action}"): ConsoleRule(
+        Access.API, resolve=_feedback_action_route
+    ),
     ("GET", "/dashboard"): runs(reports.kpis, reports.orders_report, reports.revenue_report),
     ("GET", "/dashboard/{report}.csv"): ConsoleRule(Access.API, resolve=_report_route),
 }
@@ -116,13 +129,7 @@ CONSOLE_ROUTES: dict[tuple[str, str], ConsoleRule] = {
 
 def admits(department: Department, *functions: RouteFunction) -> bool:
     """Whether the role matrix lets this department call every one of these API routes."""
-    for function in functions:
-        rule = rule_for(*endpoint_of(function))
-        if rule is None:
-            return False
-        if not rule.public and department not in (rule.departments or ()):
-            return False
-    return True
+    return all(admits_route(department, function) for function in functions)
 
 
 def refused_departments(department: Department, functions: tuple[RouteFunction, ...]) -> list[str]:

@@ -17,6 +17,8 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 import api.routes
+from api.roles import rule_for
+from domain.actors import Department
 
 Endpoint = tuple[str, str]
 
@@ -41,3 +43,9 @@ def endpoint_of(route_function: Callable[..., Any]) -> Endpoint:
         return _index()[route_function]
     except KeyError:
         raise LookupError(f"{route_function.__qualname__} is not a route of the API") from None
+
+
+def admits_route(department: Department, route_function: Callable[..., Any]) -> bool:
+    """The role matrix's answer: may this department call the endpoint this function serves."""
+    rule = rule_for(*endpoint_of(route_function))
+    return rule is not None and (rule.public or department in (rule.departments or ()))

@@ -3,7 +3,8 @@
 An action's form is derived field by field from its pydantic request model
 (`domain.commands.XRequest`), the very model the API validates its JSON body with:
 a bool is a check box (or an approve/reject choice when it has no default), an enum
-a list to choose from, a nested model a group of fields, a list of lines a few rows.
+a list to choose from, a list of enum members a set of check boxes, a nested model a
+group of fields, a list of lines a few rows.
 What the browser posts is rebuilt into the model's shape and validated by the model
 itself; its errors come back keyed by field, to be shown beside the field (422).
 
@@ -26,12 +27,17 @@ from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from domain.actors import Department
+
 #: Rows offered for a list of lines (items of a change or a correction).
 LIST_ROWS = 3
 #: Free text longer than this gets a text area rather than a one-line box.
 LONG_TEXT = 300
 
 FormData = dict[str, list[str]]
+
+#: How the values of several ticked boxes are kept in one `Input.value` (no value holds it).
+CHOSEN = "\n"
 
 
 class Widget(StrEnum):
@@ -44,6 +50,7 @@ class Widget(StrEnum):
     SELECT = "select"
     DATETIME = "datetime"
     LINES = "lines"
+    CHECKBOXES = "checkboxes"  # several members of an enum (departments a result goes to)
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,11 @@ class Input:
     @property
     def is_group(self) -> bool:
         return False
+
+    @property
+    def chosen(self) -> list[str]:
+        """The values ticked, for a set of check boxes."""
+        return self.value.split(CHOSEN) if self.value else []
 
     @property
     def dom_id(self) -> str:
@@ -111,7 +123,13 @@ def label_key(path: str) -> str:
     return "field." + ".".join(p for p in path.split(".") if not p.isdigit())
 
 
+#: Enums whose members have words of their own in the catalogue already (`department.sales`).
+NAMED_ENUMS: dict[type[Enum], str] = {Department: "department"}
+
+
 def enum_key(enum: type[Enum], value: str) -> str:
+    if enum in NAMED_ENUMS:
+        return f"{NAMED_ENUMS[enum]}.{value}"
     snake = re.sub(r"(?<!^)(?=[A-Z])", "_", enum.__name__).lower()
     return f"enum.{snake}.{value}"
 
@@ -175,6 +193,9 @@ def _member(path: str, annotation: Any, info: FieldInfo, required: bool) -> Memb
                 for i in range(LIST_ROWS)
             ]
             return Group(path, label, rows, required, is_list=True)
+        if isinstance(inner, type) and issubclass(inner, Enum):
+            choices = [(str(m.value), enum_key(inner, str(m.value))) for m in inner]
+            return Input(path, label, Widget.CHECKBOXES, required, choices=choices)
         return Input(path, label, Widget.LINES, required, attrs=attrs)
     if annotation is bool:
         if info.is_required():
@@ -209,6 +230,8 @@ def first(form: FormData, name: str) -> str:
 
 def _value(member: Input, form: FormData, zone: ZoneInfo) -> Any:
     """The posted value of a control; `None` for "not given" (the model's default applies)."""
+    if member.widget is Widget.CHECKBOXES:
+        return [v for v in form.get(member.name, []) if v.strip()] or None
     raw = first(form, member.name)
     if member.widget is Widget.CHECKBOX:
         return True if raw else None
@@ -286,7 +309,8 @@ def refill(members: list[Member], form: FormData) -> None:
     """Put back what was posted, so nobody types it twice."""
     for member in _walk(members):
         if isinstance(member, Input) and member.name in form:
-            member.value = form[member.name][0]
+            posted = form[member.name]
+            member.value = CHOSEN.join(posted) if member.widget is Widget.CHECKBOXES else posted[0]
 
 
 def place_errors(members: list[Member], errors: list[FieldError]) -> list[FieldError]:

@@ -18,9 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from api.console.endpoints import Endpoint, endpoint_of
+from api.console.endpoints import Endpoint, admits_route, endpoint_of
 from api.deps import AppState
-from api.roles import rule_for
 from api.routes import actions, changes, exceptions, tasks
 from api.schemas import OrderPublic
 from db.staff import StaffMember
@@ -79,8 +78,7 @@ class OrderAction:
 
     def admits(self, department: Department) -> bool:
         """The role matrix's answer for the endpoint this action runs."""
-        rule = rule_for(*self.endpoint)
-        return rule is not None and (rule.public or department in (rule.departments or ()))
+        return admits_route(department, self.route)
 
 
 def _on_order(route: Callable[..., Awaitable[Any]], *, keyed: bool = True) -> Sender:

@@ -63,8 +63,11 @@ ENV.globals["task_kinds"] = frozenset(k.value for k in TaskKind)
 def navigation(viewer: Viewer) -> dict[str, bool]:
     """Links to pages the viewer's department may open (by the same rules as the gate)."""
     staff = viewer.staff
-    dashboard = CONSOLE_ROUTES[("GET", "/dashboard")].runs
-    return {"dashboard": staff is not None and admits(staff.department, *dashboard)}
+
+    def may_open(path: str) -> bool:
+        return staff is not None and admits(staff.department, *CONSOLE_ROUTES[("GET", path)].runs)
+
+    return {"feedback": may_open("/feedback"), "dashboard": may_open("/dashboard")}
 
 
 def render(viewer: Viewer, template: str, context: dict[str, Any]) -> str:

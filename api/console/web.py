@@ -18,13 +18,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.console.access import ConsoleError, SignInRequired, app_state, gate
-from api.console.pages import dashboard, inbox, orders, session
+from api.console.pages import dashboard, feedback, inbox, orders, session
 from api.console.render import STATIC, page, redirect
 from api.console.sessions import Viewer, identify
 from api.errors import ApiError
 
 #: The console's pages, one router each.
-PAGES = (session, inbox, orders, dashboard)
+PAGES = (session, inbox, orders, feedback, dashboard)
 
 #: Statuses the error page has its own words for; others are shown as "error".
 KNOWN_STATUSES = frozenset({400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503})

@@ -362,3 +362,55 @@ async def test_the_inbox_refreshes_itself_and_highlights_overdue_work(
     await page.reload()
     assert await page.locator(f"tr[data-task-id^='{another}-']").count() == 1
     await page.context.close()
+
+
+async def test_customer_service_answers_feedback_in_the_browser(
+    shop: System, browser: Any, console_url: str
+):
+    feedback_id = f"FB{uuid.uuid4().hex[:12]}"
+    created = await shop.post(
+        "platform",
+        "/api/v1/feedback",
+        {
+            "feedback_id": feedback_id,
+            "kind": "complaint",
+            "channel": "online",
+            "customer_id": "C-30518",
+            "subject": "送错地址",
+            "message": "快递把包裹放到了隔壁。",
+        },
+    )
+    assert created.status_code == 201, created.text
+    page = await new_page(browser)
+    await sign_in(page, console_url, shop.tokens[Department.CUSTOMER_SERVICE])
+
+    # From the inbox's reply task to the feedback (P7.2).
+    await page.goto(f"{console_url}/inbox?kind=reply_feedback")
+    async with page.expect_navigation():
+        await page.click(f"a[href$='/feedback/{feedback_id}']")
+    assert await page.inner_text("h1") == f"客户反馈 {feedback_id} 待答复"
+    await assert_accessible(page)
+
+    reply = action_form(page, "reply_feedback")
+    await reply.locator("textarea[name=message]").fill("抱歉，今天派人取回重送。")
+    assert await submit(page, reply) == 303
+    assert "已完成：答复客户" in await page.inner_text("[role=status]")
+
+    # The result (P7.3): passed to logistics, ticked with the keyboard's space bar.
+    resolve = action_form(page, "resolve_feedback")
+    await resolve.locator("select[name=outcome]").select_option("referred")
+    await resolve.locator("textarea[name=result]").fill("已转物流部整改")
+    await resolve.locator("input[name=referred_to][value=logistics]").focus()
+    await page.keyboard.press("Space")
+    assert await submit(page, resolve) == 303
+    assert "已结案" in await page.inner_text("h1")
+    assert "物流部" in await page.inner_text("#result")
+    await assert_accessible(page)
+    await screenshot(page, "feedback", full_page=True)
+
+    await page.click("nav a[href$='/feedback']")
+    await page.wait_for_load_state()
+    row = page.locator(f"tr:has(a[href$='/feedback/{feedback_id}'])")
+    assert "已结案" in await row.inner_text()
+    await assert_accessible(page)
+    await page.context.close()

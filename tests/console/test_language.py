@@ -14,6 +14,7 @@ import pytest
 
 from api.console.access import REPORTS
 from api.console.catalogue import CATALOGUE, EN, ZH_CN
+from api.console.feedback_actions import FEEDBACK_ACTIONS
 from api.console.forms import Group, build
 from api.console.i18n import Locale
 from api.console.order_actions import ORDER_ACTIONS
@@ -24,6 +25,7 @@ from domain.actions import Action
 from domain.actors import Department
 from domain.cases import CaseKind, CaseState
 from domain.events import EventKind
+from domain.feedback import Channel, FeedbackEventKind, FeedbackKind, FeedbackState
 from domain.ledger import LedgerKind, RefundState
 from domain.order import OrderKind
 from domain.reports import ALL_DEPARTMENTS, GroupBy, Kpi
@@ -61,6 +63,8 @@ def form_keys() -> set[str]:
 
     for spec in ORDER_ACTIONS.values():
         walk(build(spec.body))
+    for feedback_spec in FEEDBACK_ACTIONS.values():
+        walk(build(feedback_spec.body))
     return keys
 
 
@@ -78,6 +82,10 @@ def needed_keys() -> set[str]:
         "order_kind": OrderKind,
         "kpi": Kpi,
         "group_by": GroupBy,
+        "feedback_state": FeedbackState,
+        "feedback_kind": FeedbackKind,
+        "feedback_event": FeedbackEventKind,
+        "channel": Channel,
     }
     keys = {f"{prefix}.{member.value}" for prefix, enum in enums.items() for member in enum}
     keys |= {f"stage.{s}" for s in STAGES} | {f"department.{ALL_DEPARTMENTS}"}
@@ -85,7 +93,10 @@ def needed_keys() -> set[str]:
         f"error.status.{c}" for c in KNOWN_STATUSES
     }
     keys |= {f"download.{name}" for name in REPORTS} | {f"month.{m}" for m in range(1, 13)}
-    keys |= {f"filter.{f}" for f in ("department", "kind", "status", "created_from", "created_to")}
+    keys |= {f"action.{name}" for name in FEEDBACK_ACTIONS}
+    filters = ("department", "kind", "status", "created_from", "created_to")
+    feedback_filters = ("feedback_state", "feedback_kind", "channel")
+    keys |= {f"filter.{f}" for f in (*filters, *feedback_filters)}
     keys |= {"filter.from", "filter.to", "filter.group_by"}
     return keys | form_keys()
 
@@ -107,11 +118,8 @@ def test_every_key_a_template_or_page_names_is_in_the_catalogue():
     for path in python:
         if path.name == "catalogue.py":
             continue
-        named |= set(
-            re.findall(
-                r"""["']((?:error|dashboard|sign_in|order|form)\.[a-z_.]+)["']""", path.read_text()
-            )
-        )
+        prefixes = "error|dashboard|sign_in|order|form|feedback"
+        named |= set(re.findall(rf"""["']((?:{prefixes})\.[a-z_.]+)["']""", path.read_text()))
     # A key ending in "." is a prefix completed by a value (`'action.' ~ form.action`): the
     # test above covers every value.
     named = {k for k in named if not k.endswith(".") and not k.endswith(".html")}

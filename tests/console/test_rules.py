@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from api.app import create_app
 from api.console.access import CONSOLE_ROUTES, REPORTS, Access
 from api.console.endpoints import endpoint_of
+from api.console.feedback_actions import FEEDBACK_ACTIONS
 from api.console.order_actions import NOT_FORMS, ORDER_ACTIONS
 from api.console.web import PAGES
 from api.roles import ROLE_MATRIX, rule_for
@@ -40,6 +41,7 @@ def test_every_console_route_has_exactly_one_rule_and_the_api_app_serves_the_con
 def test_every_api_route_the_console_runs_has_its_rule_in_the_role_matrix():
     functions = [f for rule in CONSOLE_ROUTES.values() for f in rule.runs]
     functions += [a.route for a in ORDER_ACTIONS.values()] + list(REPORTS.values())
+    functions += [a.route for a in FEEDBACK_ACTIONS.values()]
     for function in functions:
         assert endpoint_of(function) in ROLE_MATRIX, function.__qualname__
 
@@ -54,6 +56,15 @@ def test_every_order_action_has_a_form_run_through_its_own_api_route():
         assert rule is not None and rule.departments == ACTION_RULES[action].departments
 
 
+def test_every_feedback_action_has_a_form_run_through_its_own_api_route():
+    for name, spec in FEEDBACK_ACTIONS.items():
+        assert typing.get_type_hints(spec.route)["body"] is spec.body, name
+        rule = rule_for(*spec.endpoint)
+        assert rule is not None and rule.departments is not None
+        for department in Department:
+            assert spec.admits(department) == (department in rule.departments), name
+
+
 def test_the_department_gets_an_action_exactly_when_the_role_matrix_admits_it():
     for spec in ORDER_ACTIONS.values():
         rule = rule_for(*spec.endpoint)
@@ -64,6 +75,7 @@ def test_the_department_gets_an_action_exactly_when_the_role_matrix_admits_it():
 
 FAKE = {
     "order_id": "NO-SUCH-ORDER",
+    "feedback_id": "NO-SUCH-FEEDBACK",
     "task_id": "NO-SUCH-TASK",
     "action": "review",
     "report": "orders",
@@ -77,7 +89,10 @@ async def test_every_console_route_answers_each_department_as_the_api_would(syst
     for (method, path), rule in CONSOLE_ROUTES.items():
         if rule.access is not Access.API:
             continue
-        if "{action}" in path:
+        if "{action}" in path and path.startswith("/feedback/"):
+            for name, feedback_spec in FEEDBACK_ACTIONS.items():
+                targets.append((method, path.replace("{action}", name), (feedback_spec.route,)))
+        elif "{action}" in path:
             for action, spec in ORDER_ACTIONS.items():
                 targets.append((method, path.replace("{action}", action.value), (spec.route,)))
         elif "{report}" in path:

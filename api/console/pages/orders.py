@@ -20,14 +20,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.console.access import ConsoleError, app_state, form_of, staff_of, viewer_of
 from api.console.filters import choice, date_filter
-from api.console.forms import FieldError, FormData, Member, build, first, place_errors, refill
+from api.console.forms import FormData, Member, build, first
 from api.console.forms import validate as validate_form
 from api.console.i18n import Locale
 from api.console.order_actions import ORDER_ACTIONS, Offer, Target, offers
 from api.console.pages.inbox import may_claim
+from api.console.refusals import Refused, attempt, error_text, show_beside
 from api.console.render import page, redirect
 from api.console.timeline import order_timeline
-from api.errors import ApiError
 from api.orders_client import recorded_status
 from api.routes import orders
 from api.schemas import OrderPublic
@@ -68,6 +68,14 @@ class ActionForm:
     def action(self) -> str:
         return self.offer.action.action.value
 
+    @property
+    def target(self) -> str:
+        return self.offer.target
+
+    @property
+    def about(self) -> str:
+        return self.offer.about
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -76,16 +84,7 @@ class Failure:
     action: Action
     target: str
     form: FormData
-    errors: list[FieldError] = field(default_factory=list)
-    refusal: str | None = None
-
-
-def error_text(locale: Locale, error: FieldError) -> str:
-    """A field error in the viewer's language where the catalogue has its type."""
-    key = f"error.field.{error.type}"
-    if locale.has(key):
-        return locale.t(key, **error.params)
-    return error.message
+    refused: Refused
 
 
 def masked(order: OrderPublic, department: Department) -> OrderPublic:
@@ -115,12 +114,9 @@ def _apply_failure(
     """Put the failure beside its form; what finds no form is returned for the page's top."""
     for form in forms:
         if form.offer.action.action is failure.action and form.offer.target == failure.target:
-            refill(form.members, failure.form)
-            left = place_errors(form.members, failure.errors)
-            form.errors = [error_text(locale, e) for e in left]
-            form.refusal = failure.refusal
+            show_beside(form, failure.form, failure.refused, locale)
             return [], None
-    return [error_text(locale, e) for e in failure.errors], failure.refusal
+    return [error_text(locale, e) for e in failure.refused.errors], failure.refused.reason
 
 
 async def _order_page(
@@ -171,21 +167,17 @@ async def take_action(
     if spec.target is not Target.ORDER and not target:
         raise ConsoleError(422, "error.no_target")
     body, errors = validate_form(spec.body, form, viewer.locale.zone)
-    if body is None:
-        failure = Failure(spec.action, target, form, errors=errors)
-        return await _order_page(request, order_id, failure=failure, status_code=422)
     key = first(form, "idempotency_key") or None
-    try:
-        await spec.send(app_state(request), staff, order_id, target, body, key)
-    except ApiError as error:
-        if error.status_code == 409:
-            failure = Failure(spec.action, target, form, refusal=error.detail)
-            return await _order_page(request, order_id, failure=failure, status_code=409)
-        if error.status_code == 422:
-            field_error = FieldError(str(error.extra.get("field", "")), "api", error.detail, {})
-            failure = Failure(spec.action, target, form, errors=[field_error])
-            return await _order_page(request, order_id, failure=failure, status_code=422)
-        raise
+    refused = (
+        Refused(422, errors=errors)
+        if body is None
+        else await attempt(spec.send(app_state(request), staff, order_id, target, body, key))
+    )
+    if refused is not None:
+        failure = Failure(spec.action, target, form, refused)
+        return await _order_page(
+            request, order_id, failure=failure, status_code=refused.status_code
+        )
     return redirect(viewer, f"{viewer.base}/orders/{order_id}?done={spec.action.value}")
 
 

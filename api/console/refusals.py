@@ -1,0 +1,64 @@
+"""A posted action form that did not go through, shown again beside the form that caused it.
+
+The order page and the feedback page post their forms to the API's own routes. What
+can come back is the same for both: the request model refuses a field (422, beside
+the field), or the workflow's validator refuses the action (409, with its reason
+above the form). Anything else is an error page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from api.console.forms import FieldError, FormData, Member, place_errors, refill
+from api.console.i18n import Locale
+from api.errors import ApiError
+
+
+class ShownForm(Protocol):
+    """An action form as `form.html` renders it."""
+
+    members: list[Member]
+    errors: list[str]
+    refusal: str | None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a post did not go through: field errors (422) or the workflow's reason (409)."""
+
+    status_code: int
+    errors: list[FieldError] = field(default_factory=list)
+    reason: str | None = None
+
+
+def error_text(locale: Locale, error: FieldError) -> str:
+    """A field error in the viewer's language where the catalogue has its type."""
+    key = f"error.field.{error.type}"
+    if locale.has(key):
+        return locale.t(key, **error.params)
+    return error.message
+
+
+async def attempt(call: Awaitable[Any]) -> Refused | None:
+    """Run the API route; a 409 or 422 it answers comes back as a `Refused`, not an error."""
+    try:
+        await call
+    except ApiError as error:
+        if error.status_code == 409:
+            return Refused(409, reason=error.detail)
+        if error.status_code == 422:
+            field_name = str(error.extra.get("field", ""))
+            return Refused(422, errors=[FieldError(field_name, "api", error.detail, {})])
+        raise
+    return None
+
+
+def show_beside(form: ShownForm, posted: FormData, refused: Refused, locale: Locale) -> None:
+    """Fill the form with what was posted and put each error beside its field."""
+    refill(form.members, posted)
+    left = place_errors(form.members, refused.errors)
+    form.errors = [error_text(locale, e) for e in left]
+    form.refusal = refused.reason
