@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from db.schema import load_table_modules
+from db.schema import check_columns, load_table_modules
 from db.tables import metadata
 
 #: One write lock per SQLite file, shared by every `Database` of the process.
@@ -89,8 +89,10 @@ class Database:
             yield conn
 
     def create_schema(self) -> None:
-        """Create every missing table and index (idempotent)."""
+        """Create every missing table and index (idempotent), after making sure the tables
+        already there have every column this version needs (`SchemaOutOfDate` otherwise)."""
         load_table_modules()
+        check_columns(self.writer)
         metadata.create_all(self.writer)
 
     def dispose(self) -> None:
