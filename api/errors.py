@@ -47,8 +47,20 @@ def not_found(what: str) -> ApiError:
     return ApiError(404, f"{what} not found")
 
 
-def conflict(detail: str, status: str | None) -> ApiError:
-    return ApiError(409, detail, status=status)
+def reason(code: str | None, params: Any) -> dict[str, Any]:
+    """The body fields naming a refusal (`refusal`, `refusal_params`), when it has a code."""
+    if not code:
+        return {}
+    return {"refusal": code, "refusal_params": params if isinstance(params, dict) else {}}
+
+
+def conflict(
+    detail: str,
+    status: str | None,
+    code: str | None = None,
+    params: dict[str, str | list[str]] | None = None,
+) -> ApiError:
+    return ApiError(409, detail, status=status, **reason(code, params or {}))
 
 
 def status_for(error_class: type[domain_errors.OrderError]) -> int:
@@ -61,20 +73,23 @@ def status_for(error_class: type[domain_errors.OrderError]) -> int:
 def from_domain_error(error: domain_errors.OrderError) -> ApiError:
     """A refusal the API itself found with the domain's rules (no workflow involved)."""
     code = status_for(type(error))
+    named = reason(error.code, error.params)
     if code == 409:
-        return ApiError(409, error.message, status=error.status)
-    return ApiError(code, error.message)
+        return ApiError(409, error.message, status=error.status, **named)
+    return ApiError(code, error.message, **named)
 
 
 def from_refusal(failure: ApplicationError) -> ApiError:
     """A workflow's refusal (raised in a validator or handler) as an HTTP answer."""
     error_class = domain_errors.error_type(failure.type or "") or domain_errors.OrderError
     details = failure.details[0] if failure.details else {}
-    status = details.get("status") if isinstance(details, dict) else None
+    if not isinstance(details, dict):
+        details = {}
+    named = reason(details.get("code"), details.get("params"))
     code = status_for(error_class)
     if code == 409:
-        return ApiError(409, failure.message, status=status)
-    return ApiError(code, failure.message)
+        return ApiError(409, failure.message, status=details.get("status"), **named)
+    return ApiError(code, failure.message, **named)
 
 
 def from_update_failure(error: WorkflowUpdateFailedError) -> ApiError:

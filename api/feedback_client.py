@@ -39,7 +39,9 @@ async def run_feedback_update(
         raise from_update_failure(error) from None
     except RPCError as error:
         if is_closed(error):
-            raise conflict("the feedback is already resolved (P7.3)", "resolved") from None
+            raise conflict(
+                "the feedback is already resolved (P7.3)", "resolved", "feedback_resolved"
+            ) from None
         if is_not_found(error):
             raise not_found(f"feedback {feedback_id}") from None
         raise ApiError(503, "the feedback service is unavailable, try again") from None

@@ -120,7 +120,10 @@ async def run_update(
         if is_closed(error):
             status = await recorded_status(state, order_id)
             raise conflict(
-                f"the order is closed ({status}); {action.value} is not possible", status
+                f"the order is closed ({status}); {action.value} is not possible",
+                status,
+                "order_closed",
+                {"status": status or ""},
             ) from None
         if is_not_found(error):
             raise not_found(f"order {order_id}") from None
@@ -135,5 +138,7 @@ async def send_signal(state: AppState, order_id: str, signal: Any, payload: Any)
             status = await recorded_status(state, order_id)
             if status is None:
                 raise not_found(f"order {order_id}") from None
-            raise conflict(f"the order is closed ({status})", status) from None
+            raise conflict(
+                f"the order is closed ({status})", status, "order_closed", {"status": status}
+            ) from None
         raise ApiError(503, "the order service is unavailable, try again") from None

@@ -88,7 +88,16 @@ def check_department(action: Action, department: Department) -> None:
     rule = ACTION_RULES[action]
     if department not in rule.departments:
         allowed = ", ".join(sorted(rule.departments))
-        raise NotPermitted(f"{action} is for {allowed} ({rule.clause}), not {department}")
+        raise NotPermitted(
+            f"{action} is for {allowed} ({rule.clause}), not {department}",
+            code="action_not_for_department",
+            params={
+                "action": action.value,
+                "departments": sorted(d.value for d in rule.departments),
+                "clause": rule.clause,
+                "department": department.value,
+            },
+        )
 
 
 def check_action(action: Action, status: OrderStatus, department: Department) -> None:
@@ -97,7 +106,10 @@ def check_action(action: Action, status: OrderStatus, department: Department) ->
     rule = ACTION_RULES[action]
     if status not in rule.statuses:
         raise ActionNotAllowed(
-            f"{action} is not allowed while the order is {status} ({rule.clause})", status=status
+            f"{action} is not allowed while the order is {status} ({rule.clause})",
+            status=status,
+            code="action_not_now",
+            params={"action": action.value, "status": status.value, "clause": rule.clause},
         )
 
 

@@ -10,16 +10,34 @@
 The workflow raises these inside update validators and handlers and turns them
 into `ApplicationError(type=<class name>)`; `api/errors.py` alone turns them into
 HTTP codes. Their messages never carry personal data: they travel in failures.
+
+A refusal also has a `code` (`phone_verification_required`) and the `params` its
+message is made of: the message stays English (logs, histories, the API's `detail`),
+while the console says the same in the reader's language from its catalogue
+(`refusal.<code>`), with the params' values translated where they name a status,
+an action, a department...
 """
 
 from __future__ import annotations
 
+#: A refusal's parameters: plain values, or lists of them (the accessories missing).
+Params = dict[str, str | list[str]]
+
 
 class OrderError(Exception):
-    def __init__(self, message: str, *, status: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: str | None = None,
+        code: str | None = None,
+        params: Params | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.code = code
+        self.params: Params = params or {}
 
 
 class NotPermitted(OrderError):

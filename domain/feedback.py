@@ -195,18 +195,27 @@ class FeedbackResult(BaseModel):
 
 def check_handler(department: Department) -> None:
     if department not in HANDLING_DEPARTMENTS:
-        raise NotPermitted(f"feedback is handled by customer_service (P7.2), not {department}")
+        raise NotPermitted(
+            f"feedback is handled by customer_service (P7.2), not {department}",
+            code="feedback_not_for_department",
+            params={"department": department.value},
+        )
 
 
 def check_open(state: FeedbackState) -> None:
     """Replies and the result are recorded until the feedback is resolved, not after."""
     if state is FeedbackState.RESOLVED:
-        raise ActionNotAllowed("the feedback is already resolved (P7.3)", status=state.value)
+        raise ActionNotAllowed(
+            "the feedback is already resolved (P7.3)", status=state.value, code="feedback_resolved"
+        )
 
 
 def check_rateable(status: OrderStatus) -> None:
     """A rating is for an order the customer has received."""
     if status not in RATEABLE_STATUSES:
         raise ActionNotAllowed(
-            f"an order can be rated once delivered, not while {status}", status=status.value
+            f"an order can be rated once delivered, not while {status}",
+            status=status.value,
+            code="rating_before_delivery",
+            params={"status": status.value},
         )

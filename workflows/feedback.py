@@ -260,14 +260,25 @@ class FeedbackWorkflow:
     def _task_for(self, command: ClaimTaskCommand) -> Task:
         task = self._tasks.get(command.task_id)
         if task is None:
-            raise NotFound(f"no task {command.task_id} on this feedback", status=self._state.value)
+            raise NotFound(
+                f"no task {command.task_id} on this feedback",
+                status=self._state.value,
+                code="no_such_task",
+                params={"task_id": command.task_id},
+            )
         if not task.is_open:
             raise ActionNotAllowed(
-                f"task {command.task_id} is already {task.state}", status=self._state.value
+                f"task {command.task_id} is already {task.state}",
+                status=self._state.value,
+                code="task_closed",
+                params={"task_id": command.task_id},
             )
         if task.department is not command.actor.department:
             raise NotPermitted(
-                f"task {command.task_id} belongs to {task.department}", status=self._state.value
+                f"task {command.task_id} belongs to {task.department}",
+                status=self._state.value,
+                code="task_of_another_department",
+                params={"task_id": command.task_id, "department": task.department.value},
             )
         return task
 

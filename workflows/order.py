@@ -541,10 +541,16 @@ class OrderWorkflow:
     @refusals
     def _validate_receive(self, command: ReceiveCommand) -> None:
         if command.actor.department is not Department.PLATFORM:
-            raise NotPermitted("orders are handed over by the platform (P2.2)", status=self._status)
+            raise NotPermitted(
+                "orders are handed over by the platform (P2.2)",
+                status=self._status,
+                code="orders_come_from_the_platform",
+            )
         if command.fingerprint != self._fingerprint:
             raise ActionNotAllowed(
-                "order_id already exists with a different body", status=self._status
+                "order_id already exists with a different body",
+                status=self._status,
+                code="order_id_reused",
             )
 
     # --- staff actions on the main line (Updates) ------------------------------------------
@@ -561,7 +567,10 @@ class OrderWorkflow:
         task = self._tasks.find_open(TaskKind.CORRECT_ORDER)
         if task is not None and task.department is not command.actor.department:
             raise NotPermitted(
-                f"the faulty data belongs to {task.department} (P2.2)", status=self._status
+                f"the faulty data belongs to {task.department} (P2.2)",
+                status=self._status,
+                code="correction_by_owner",
+                params={"department": task.department.value},
             )
 
     @workflow.update
@@ -578,6 +587,8 @@ class OrderWorkflow:
                 "a risky order needs phone verification before approval (P3.1): "
                 + ", ".join(self._risk_reasons),
                 status=self._status,
+                code="phone_verification_required",
+                params={"reasons": list(self._risk_reasons)},
             )
 
     @workflow.update
@@ -624,7 +635,10 @@ class OrderWorkflow:
         missing = sorted(set(self._policy.required_accessories) - set(command.accessories))
         if missing:
             raise PolicyViolation(
-                f"the package must carry {', '.join(missing)} (P3.3)", status=self._status
+                f"the package must carry {', '.join(missing)} (P3.3)",
+                status=self._status,
+                code="accessories_missing",
+                params={"missing": list(missing)},
             )
 
     @workflow.update
@@ -700,7 +714,12 @@ class OrderWorkflow:
         self._check_course_change(Action.DECIDE_CHANGE, command.actor)
         case = self._case_for(command.case_id, CaseKind.CHANGE)
         if self._tasks.find_open(TaskKind.REVIEW_CHANGE, case.case_id) is None:
-            raise ActionNotAllowed(f"{case.case_id} is already decided", status=self._status)
+            raise ActionNotAllowed(
+                f"{case.case_id} is already decided",
+                status=self._status,
+                code="case_already_decided",
+                params={"case_id": case.case_id},
+            )
 
     @workflow.update
     async def cancel(self, command: CancelCommand) -> ActionResult:
@@ -831,10 +850,18 @@ class OrderWorkflow:
         check_action(Action.COMPLETE_REFUND, self._status, command.actor.department)
         refund = self._refunds.get(command.refund_id)
         if refund is None:
-            raise NotFound(f"no refund {command.refund_id} on this order", status=self._status)
+            raise NotFound(
+                f"no refund {command.refund_id} on this order",
+                status=self._status,
+                code="no_such_refund",
+                params={"refund_id": command.refund_id},
+            )
         if refund.state is not RefundState.FAILED:
             raise ActionNotAllowed(
-                f"refund {command.refund_id} is {refund.state}", status=self._status
+                f"refund {command.refund_id} is {refund.state}",
+                status=self._status,
+                code="refund_not_failed",
+                params={"refund_id": command.refund_id, "refund_state": refund.state.value},
             )
 
     # --- P5.2 logistics exceptions -------------------------------------------------------
@@ -887,14 +914,25 @@ class OrderWorkflow:
         check_action(Action.DECIDE_LOGISTICS_EXCEPTION, self._status, command.actor.department)
         case = self._case_for(command.case_id, CaseKind.LOGISTICS_EXCEPTION)
         if self._tasks.find_open(TaskKind.HANDLE_LOGISTICS_EXCEPTION, case.case_id) is None:
-            raise ActionNotAllowed(f"{case.case_id} is already decided", status=self._status)
+            raise ActionNotAllowed(
+                f"{case.case_id} is already decided",
+                status=self._status,
+                code="case_already_decided",
+                params={"case_id": case.case_id},
+            )
         if command.compensation > self._order.total:
-            raise PolicyViolation("compensation above the order's total", status=self._status)
+            raise PolicyViolation(
+                "compensation above the order's total",
+                status=self._status,
+                code="compensation_above_total",
+            )
         parcel_gone = case.data.get("event") in ("lost", "damaged")
         if parcel_gone and self._status is S.IN_TRANSIT:
             if command.resolution is Resolution.NONE:
                 raise PolicyViolation(
-                    "lost or damaged goods are reshipped or refunded (P5.2)", status=self._status
+                    "lost or damaged goods are reshipped or refunded (P5.2)",
+                    status=self._status,
+                    code="lost_goods_need_a_resolution",
                 )
             self._check_not_busy()
         elif command.resolution is not Resolution.NONE:
@@ -902,6 +940,8 @@ class OrderWorkflow:
                 f"nothing to {command.resolution}: the parcel is {case.data.get('event')} "
                 f"and the order {self._status}",
                 status=self._status,
+                code="nothing_to_resolve",
+                params={"resolution": command.resolution.value, "status": self._status.value},
             )
 
     @workflow.update
@@ -928,7 +968,10 @@ class OrderWorkflow:
         case = self._case_for(command.case_id, CaseKind.LOGISTICS_EXCEPTION)
         if self._tasks.find_open(TaskKind.INVESTIGATE_LOGISTICS_EXCEPTION, case.case_id) is None:
             raise ActionNotAllowed(
-                f"the cause of {case.case_id} is already recorded", status=self._status
+                f"the cause of {case.case_id} is already recorded",
+                status=self._status,
+                code="cause_already_recorded",
+                params={"case_id": case.case_id},
             )
 
     # --- P5.3 returns and exchanges --------------------------------------------------------
@@ -966,9 +1009,15 @@ class OrderWorkflow:
             raise PolicyViolation(
                 f"the {command.kind.value} window of {window} after delivery has closed (P5.3)",
                 status=self._status,
+                code="return_window_closed",
+                params={"return_kind": command.kind.value, "window": str(window)},
             )
         if self._open_cases(CaseKind.RETURN, CaseKind.EXCHANGE):
-            raise ActionNotAllowed("a return or exchange is already open", status=self._status)
+            raise ActionNotAllowed(
+                "a return or exchange is already open",
+                status=self._status,
+                code="return_already_open",
+            )
 
     @workflow.update
     async def decide_return(self, command: DecideReturnCommand) -> ActionResult:
@@ -1005,7 +1054,12 @@ class OrderWorkflow:
         check_action(Action.DECIDE_RETURN, self._status, command.actor.department)
         case = self._case_for(command.case_id, CaseKind.RETURN, CaseKind.EXCHANGE)
         if self._tasks.find_open(TaskKind.REVIEW_RETURN, case.case_id) is None:
-            raise ActionNotAllowed(f"{case.case_id} is already decided", status=self._status)
+            raise ActionNotAllowed(
+                f"{case.case_id} is already decided",
+                status=self._status,
+                code="case_already_decided",
+                params={"case_id": case.case_id},
+            )
 
     @workflow.update
     async def inspect_return(self, command: InspectionCommand) -> ActionResult:
@@ -1063,7 +1117,10 @@ class OrderWorkflow:
         case = self._case_for(command.case_id, CaseKind.RETURN, CaseKind.EXCHANGE)
         if self._tasks.find_open(TaskKind.INSPECT_RETURN, case.case_id) is None:
             raise ActionNotAllowed(
-                f"{case.case_id} is not waiting for inspection", status=self._status
+                f"{case.case_id} is not waiting for inspection",
+                status=self._status,
+                code="not_waiting_for_inspection",
+                params={"case_id": case.case_id},
             )
         if command.quality_confirmed:
             self._check_not_busy()
@@ -1116,7 +1173,10 @@ class OrderWorkflow:
         task = self._task_for(command.task_id, command.actor)
         if task.kind not in NOTE_TASKS:
             raise ActionNotAllowed(
-                f"a {task.kind} task is closed by its own action, not a note", status=self._status
+                f"a {task.kind} task is closed by its own action, not a note",
+                status=self._status,
+                code="task_closed_by_its_action",
+                params={"task_kind": task.kind.value},
             )
 
     @workflow.update
@@ -1232,12 +1292,17 @@ class OrderWorkflow:
         check_action(action, self._status, actor.department)
         if action in self._inbox:
             raise ActionNotAllowed(
-                f"a {action} for this order is already being processed", status=self._status
+                f"a {action} for this order is already being processed",
+                status=self._status,
+                code="action_in_progress",
+                params={"action": action.value},
             )
         if self._interrupt is not None:
             raise ActionNotAllowed(
                 f"the order is changing course ({self._interrupt.reason}); try again",
                 status=self._status,
+                code="order_changing_course",
+                params={"reason": self._interrupt.reason},
             )
 
     def _busy(self) -> bool:
@@ -1251,13 +1316,22 @@ class OrderWorkflow:
 
     def _check_not_busy(self) -> None:
         if self._closing:
-            raise ActionNotAllowed(f"the order is closing ({self._status})", status=self._status)
+            raise ActionNotAllowed(
+                f"the order is closing ({self._status})",
+                status=self._status,
+                code="order_closing",
+                params={"status": self._status.value},
+            )
         if self._dispatching or Action.DISPATCH in self._inbox:
-            raise ActionNotAllowed("the order is being dispatched", status=self._status)
+            raise ActionNotAllowed(
+                "the order is being dispatched", status=self._status, code="order_dispatching"
+            )
         if self._interrupt is not None:
             raise ActionNotAllowed(
                 f"the order is changing course ({self._interrupt.reason}); try again",
                 status=self._status,
+                code="order_changing_course",
+                params={"reason": self._interrupt.reason},
             )
 
     def _check_course_change(self, action: Action, actor: Actor) -> None:
@@ -1268,20 +1342,43 @@ class OrderWorkflow:
         case = self._cases.get(case_id)
         if case is None or case.kind not in kinds:
             raise NotFound(
-                f"no {' or '.join(kinds)} case {case_id} on this order", status=self._status
+                f"no {' or '.join(kinds)} case {case_id} on this order",
+                status=self._status,
+                code="no_such_case",
+                params={"case_id": case_id},
             )
         if not case.is_open:
-            raise ActionNotAllowed(f"case {case_id} is closed", status=self._status)
+            raise ActionNotAllowed(
+                f"case {case_id} is closed",
+                status=self._status,
+                code="case_closed",
+                params={"case_id": case_id},
+            )
         return case
 
     def _task_for(self, task_id: str, actor: Actor) -> Task:
         task = self._tasks.get(task_id)
         if task is None:
-            raise NotFound(f"no task {task_id} on this order", status=self._status)
+            raise NotFound(
+                f"no task {task_id} on this order",
+                status=self._status,
+                code="no_such_task",
+                params={"task_id": task_id},
+            )
         if not task.is_open:
-            raise ActionNotAllowed(f"task {task_id} is already {task.state}", status=self._status)
+            raise ActionNotAllowed(
+                f"task {task_id} is already {task.state}",
+                status=self._status,
+                code="task_closed",
+                params={"task_id": task_id},
+            )
         if task.department is not actor.department:
-            raise NotPermitted(f"task {task_id} belongs to {task.department}", status=self._status)
+            raise NotPermitted(
+                f"task {task_id} belongs to {task.department}",
+                status=self._status,
+                code="task_of_another_department",
+                params={"task_id": task_id, "department": task.department.value},
+            )
         return task
 
     # --- handoffs and interrupts -----------------------------------------------------------

@@ -20,9 +20,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def as_failure(error: OrderError) -> ApplicationError:
     """A refusal as it crosses the Temporal boundary; api/errors.py maps the type to HTTP."""
-    return ApplicationError(
-        error.message, {"status": error.status}, type=type(error).__name__, non_retryable=True
-    )
+    details = {"status": error.status, "code": error.code, "params": error.params}
+    return ApplicationError(error.message, details, type=type(error).__name__, non_retryable=True)
 
 
 def refusals(fn: F) -> F:

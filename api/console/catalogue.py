@@ -6,8 +6,10 @@ filled by `Locale.t(key, name=...)`; both languages have the same keys and the s
 placeholders (a test checks it, and that every status, task kind, event, department,
 action and form field has its words).
 
-Refusal reasons and task summaries come from the workflow in English and are shown
-as they are, under a translated heading.
+Refusals have words here by their code (`refusal.<code>`, domain/errors.py), their
+params translated where they name a status, an action or a department
+(`api/console/refusals.py`); a refusal without words is shown as the API gives it.
+Task summaries and notes come from the workflow in English and are shown as they are.
 """
 
 from __future__ import annotations
@@ -530,6 +532,47 @@ ZH_CN: dict[str, str] = {
     "enum.feedback_outcome.compensated": "已按规定补偿",
     "enum.feedback_outcome.referred": "已转交相关部门",
     "enum.feedback_outcome.no_action": "无需处理",
+    # --- refusals by code (domain/errors.py): the API's reasons, in words ---------------
+    "refusal.action_not_for_department": (
+        "「{action}」由{departments}执行（{clause}），{department}不能执行。"
+    ),
+    "refusal.action_not_now": "订单处于「{status}」时不能执行「{action}」（{clause}）。",
+    "refusal.feedback_not_for_department": "客户反馈由客服部处理（P7.2），{department}不能处理。",
+    "refusal.feedback_resolved": "这条反馈已结案（P7.3）。",
+    "refusal.rating_before_delivery": "订单送达后才能评价，当前状态：{status}。",
+    "refusal.orders_come_from_the_platform": "订单由平台系统移交（P2.2）。",
+    "refusal.order_id_reused": "该订单号已存在，且内容不同。",
+    "refusal.order_id_in_use": "该订单号已被使用。",
+    "refusal.correction_by_owner": "有误的数据由{department}更正（P2.2）。",
+    "refusal.phone_verification_required": (
+        "风险订单须先电话核实，才能审核通过（P3.1）。风险原因：{reasons}"
+    ),
+    "refusal.accessories_missing": "包裹须附带：{missing}（P3.3）。",
+    "refusal.no_such_refund": "此订单没有退款 {refund_id}。",
+    "refusal.refund_not_failed": "退款 {refund_id} 的状态是「{refund_state}」，无需人工处理。",
+    "refusal.compensation_above_total": "补偿金额不能超过订单总额。",
+    "refusal.lost_goods_need_a_resolution": "丢失或损坏的商品须补发或退款（P5.2）。",
+    "refusal.nothing_to_resolve": "订单处于「{status}」，无法「{resolution}」。",
+    "refusal.cause_already_recorded": "{case_id} 的原因已登记。",
+    "refusal.return_window_closed": "签收后的{return_kind}期限（{window}）已过（P5.3）。",
+    "refusal.return_already_open": "已有一个退换货申请在处理中。",
+    "refusal.not_waiting_for_inspection": "{case_id} 不在等待验货。",
+    "refusal.task_closed_by_its_action": "「{task_kind}」任务须通过对应操作完成，不能只填写说明。",
+    "refusal.action_in_progress": "此订单的「{action}」正在处理中。",
+    "refusal.order_changing_course": "订单正在变更流程（{reason}），请稍后再试。",
+    "refusal.order_closing": "订单正在结束（{status}）。",
+    "refusal.order_dispatching": "订单正在发货。",
+    "refusal.no_such_case": "此订单没有事项 {case_id}。",
+    "refusal.case_closed": "事项 {case_id} 已关闭。",
+    "refusal.case_already_decided": "{case_id} 已经作出决定。",
+    "refusal.no_such_task": "没有任务 {task_id}。",
+    "refusal.task_closed": "任务 {task_id} 已关闭。",
+    "refusal.task_of_another_department": "任务 {task_id} 属于{department}。",
+    "refusal.order_closed": "订单已结束（{status}），不能再执行此操作。",
+    "refusal.not_dispatched": "订单尚未发货（{status}）。",
+    "refusal.feedback_id_reused": "该反馈编号已存在，且内容不同。",
+    "refusal.already_rated": "此订单已评价（{score} 分）。",
+    "refusal.reply_task_closed_by_reply": "回复客户反馈的任务通过答复客户完成。",
 }
 
 EN: dict[str, str] = {
@@ -1062,6 +1105,61 @@ EN: dict[str, str] = {
     "enum.feedback_outcome.compensated": "Compensated under company rules",
     "enum.feedback_outcome.referred": "Passed to the departments concerned",
     "enum.feedback_outcome.no_action": "Nothing to do",
+    # --- refusals by code (domain/errors.py): the API's reasons, in words ---------------
+    "refusal.action_not_for_department": (
+        "“{action}” is for {departments} ({clause}), not {department}."
+    ),
+    "refusal.action_not_now": (
+        "“{action}” is not possible while the order is “{status}” ({clause})."
+    ),
+    "refusal.feedback_not_for_department": (
+        "Feedback is handled by Customer service (P7.2), not {department}."
+    ),
+    "refusal.feedback_resolved": "This feedback is already closed (P7.3).",
+    "refusal.rating_before_delivery": "An order can be rated once delivered; it is “{status}”.",
+    "refusal.orders_come_from_the_platform": "Orders are handed over by the platform (P2.2).",
+    "refusal.order_id_reused": "This order number exists already, with other contents.",
+    "refusal.order_id_in_use": "This order number is already in use.",
+    "refusal.correction_by_owner": "The faulty data is corrected by {department} (P2.2).",
+    "refusal.phone_verification_required": (
+        "A risky order needs phone verification before approval (P3.1). Risk: {reasons}"
+    ),
+    "refusal.accessories_missing": "The package must carry: {missing} (P3.3).",
+    "refusal.no_such_refund": "There is no refund {refund_id} on this order.",
+    "refusal.refund_not_failed": (
+        "Refund {refund_id} is “{refund_state}”: nothing to complete by hand."
+    ),
+    "refusal.compensation_above_total": "Compensation cannot exceed the order’s total.",
+    "refusal.lost_goods_need_a_resolution": (
+        "Lost or damaged goods are reshipped or refunded (P5.2)."
+    ),
+    "refusal.nothing_to_resolve": "The order is “{status}”: nothing to “{resolution}”.",
+    "refusal.cause_already_recorded": "The cause of {case_id} is already recorded.",
+    "refusal.return_window_closed": (
+        "The {return_kind} window ({window} after delivery) has closed (P5.3)."
+    ),
+    "refusal.return_already_open": "A return or exchange is already open.",
+    "refusal.not_waiting_for_inspection": "{case_id} is not waiting for inspection.",
+    "refusal.task_closed_by_its_action": (
+        "A “{task_kind}” task is closed by its own action, not a note."
+    ),
+    "refusal.action_in_progress": "A “{action}” for this order is already being processed.",
+    "refusal.order_changing_course": "The order is changing course ({reason}); try again shortly.",
+    "refusal.order_closing": "The order is closing ({status}).",
+    "refusal.order_dispatching": "The order is being dispatched.",
+    "refusal.no_such_case": "There is no case {case_id} on this order.",
+    "refusal.case_closed": "Case {case_id} is closed.",
+    "refusal.case_already_decided": "{case_id} is already decided.",
+    "refusal.no_such_task": "There is no task {task_id}.",
+    "refusal.task_closed": "Task {task_id} is already closed.",
+    "refusal.task_of_another_department": "Task {task_id} belongs to {department}.",
+    "refusal.order_closed": "The order has ended ({status}); this is no longer possible.",
+    "refusal.not_dispatched": "The order has not been dispatched ({status}).",
+    "refusal.feedback_id_reused": "This feedback number exists already, with other contents.",
+    "refusal.already_rated": "This order is already rated ({score}).",
+    "refusal.reply_task_closed_by_reply": (
+        "A reply-to-feedback task is closed by answering the customer."
+    ),
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"zh-CN": ZH_CN, "en": EN}

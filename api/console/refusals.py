@@ -31,7 +31,48 @@ class Refused:
 
     status_code: int
     errors: list[FieldError] = field(default_factory=list)
+    #: The reason as the API gives it (English), and the refusal's code and params.
     reason: str | None = None
+    code: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+#: Refusal params whose values the catalogue has words for: the param -> its key prefix.
+PARAM_WORDS = {
+    "action": "action",
+    "status": "status",
+    "department": "department",
+    "departments": "department",
+    "task_kind": "task_kind",
+    "refund_state": "refund_state",
+    "resolution": "enum.resolution",
+    "return_kind": "enum.return_kind",
+}
+
+
+def reason_text(locale: Locale, code: str | None, params: Any, fallback: str) -> str:
+    """A refusal in the reader's language (`refusal.<code>`), else the API's own words."""
+    key = f"refusal.{code}"
+    if not code or not locale.has(key) or not isinstance(params, dict):
+        return fallback
+    words: dict[str, str] = {}
+    for name, value in params.items():
+        prefix = PARAM_WORDS.get(name)
+        shown = [
+            locale.t(f"{prefix}.{v}") if prefix and locale.has(f"{prefix}.{v}") else str(v)
+            for v in (value if isinstance(value, list) else [value])
+        ]
+        words[name] = locale.t("common.list_separator").join(shown)
+    try:
+        return locale.t(key, **words)
+    except (KeyError, IndexError):  # a word the refusal did not send: say it as the API does
+        return fallback
+
+
+def refusal_of(error: ApiError) -> tuple[str | None, dict[str, Any]]:
+    """The code and params of an API refusal (none for an error that has no code)."""
+    params = error.extra.get("refusal_params")
+    return error.extra.get("refusal"), params if isinstance(params, dict) else {}
 
 
 def error_text(locale: Locale, error: FieldError) -> str:
@@ -48,7 +89,8 @@ async def attempt(call: Awaitable[Any]) -> Refused | None:
         await call
     except ApiError as error:
         if error.status_code == 409:
-            return Refused(409, reason=error.detail)
+            code, params = refusal_of(error)
+            return Refused(409, reason=error.detail, code=code, params=params)
         if error.status_code == 422:
             field_name = str(error.extra.get("field", ""))
             return Refused(422, errors=[FieldError(field_name, "api", error.detail, {})])
@@ -61,4 +103,10 @@ def show_beside(form: ShownForm, posted: FormData, refused: Refused, locale: Loc
     refill(form.members, posted)
     left = place_errors(form.members, refused.errors)
     form.errors = [error_text(locale, e) for e in left]
-    form.refusal = refused.reason
+    form.refusal = shown_reason(locale, refused)
+
+
+def shown_reason(locale: Locale, refused: Refused) -> str | None:
+    if refused.reason is None:
+        return None
+    return reason_text(locale, refused.code, refused.params, refused.reason)

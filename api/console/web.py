@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.console.access import ConsoleError, SignInRequired, app_state, gate
 from api.console.pages import dashboard, feedback, inbox, orders, session
+from api.console.refusals import reason_text, refusal_of
 from api.console.render import STATIC, page, redirect
 from api.console.sessions import Viewer, identify
 from api.errors import ApiError
@@ -80,9 +81,12 @@ def install_handlers(console: FastAPI) -> None:
 
     @console.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> Response:
-        # The API's own words (an order not found, a task already closed, a 503).
+        # The API's reason (an order not found, a task already closed, a 503), in the
+        # reader's language where the refusal has a code.
         key = f"error.status.{_status(error.status_code)}"
-        return await _error_page(request, error.status_code, key, {}, detail=error.detail)
+        code, params = refusal_of(error)
+        detail = reason_text((await _viewer(request)).locale, code, params, error.detail)
+        return await _error_page(request, error.status_code, key, {}, detail=detail)
 
     @console.exception_handler(RequestValidationError)
     async def _invalid(request: Request, _: RequestValidationError) -> Response:

@@ -106,7 +106,12 @@ async def tracking(
     if status is None:
         raise not_found(f"order {order_id}")
     if OrderStatus(status) not in ACTION_RULES[Action.TRACKING].statuses:
-        raise conflict(f"the order has not been dispatched ({status})", status)
+        raise conflict(
+            f"the order has not been dispatched ({status})",
+            status,
+            "not_dispatched",
+            {"status": status},
+        )
     await send_signal(
         state,
         order_id,

@@ -152,6 +152,7 @@ async def create_feedback(
             raise conflict(
                 "feedback_id already exists with a different body",
                 existing.state.value if existing else None,
+                "feedback_id_reused",
             ) from None
         response.status_code = 200
         return _created(feedback_id, existing)

@@ -61,9 +61,13 @@ async def _closed_order(
     """The order id belongs to an order that has ended: the same body is that order."""
     existing, _ = await _recorded(state, body.order_id)
     if existing is None:
-        raise conflict("order_id is already in use", None)
+        raise conflict("order_id is already in use", None, "order_id_in_use")
     if existing.intake_fingerprint != body_fingerprint:
-        raise conflict("order_id already exists with a different body", existing.status.value)
+        raise conflict(
+            "order_id already exists with a different body",
+            existing.status.value,
+            "order_id_reused",
+        )
     response.status_code = 200
     return OrderCreated(order_id=body.order_id, status=existing.status)
 

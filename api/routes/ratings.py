@@ -58,7 +58,12 @@ async def rate_order(
     stored, new = written
     if not new:
         if stored.fingerprint != body_fingerprint:
-            raise conflict(f"order {order_id} is already rated {stored.score}", None)
+            raise conflict(
+                f"order {order_id} is already rated {stored.score}",
+                None,
+                "already_rated",
+                {"score": str(stored.score)},
+            )
         response.status_code = 200
     return _public(stored)
 

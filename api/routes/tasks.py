@@ -99,7 +99,11 @@ async def complete_task(
     """Close a task whose work was done outside the system, with a note of what was done."""
     task = await _task(state, task_id)
     if _feedback_of(task) is not None:
-        raise conflict("a reply_feedback task is closed by replying to the feedback", None)
+        raise conflict(
+            "a reply_feedback task is closed by replying to the feedback",
+            None,
+            "reply_task_closed_by_reply",
+        )
     command = CompleteTaskCommand(task_id=task_id, note=body.note, actor=staff.actor)
     return await run_update(
         state, task["order_id"], Action.COMPLETE_TASK, OrderWorkflow.complete_task, command, key

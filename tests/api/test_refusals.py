@@ -39,6 +39,13 @@ async def test_an_action_out_of_turn_is_409_with_the_current_status(system: Syst
     assert response.status_code == 409
     assert response.json()["status"] == "under_review"
     assert "pack" in response.json()["detail"]
+    # The refusal by name, with what its message is made of (for the console's words).
+    assert response.json()["refusal"] == "action_not_now"
+    assert response.json()["refusal_params"] == {
+        "action": "pack",
+        "status": "under_review",
+        "clause": "P3.3",
+    }
     assert await snapshot(system, order_id) == before
 
 

@@ -184,7 +184,7 @@ async def test_one_order_goes_from_review_to_delivery_through_the_console(
     assert await submit(page, review) == 409
     refusal = page.locator("section.action:has(form[data-action='review']) [role=alert]")
     assert "操作被拒绝" in await refusal.inner_text()
-    assert "phone verification" in await refusal.inner_text()
+    assert "风险订单须先电话核实" in await refusal.inner_text()  # the refusal, in Chinese
     await page.locator("section.action:has(form[data-action='review'])").screenshot(
         path=str(SCREENSHOTS / "refused.png")
     )

@@ -89,7 +89,7 @@ async def test_customer_service_answers_and_closes_feedback_from_the_console(sys
             f"{page}/actions/resolve_feedback", {"outcome": "fixed", "result": "again"}
         )
         assert again.status_code == 409
-        assert "already resolved" in again.text
+        assert "这条反馈已结案（P7.3）" in again.text  # the refusal, in the reader's words
 
     recorded = await feedback(system, feedback_id)
     assert recorded["state"] == "resolved"

@@ -19,6 +19,7 @@ from api.console.forms import Group, build
 from api.console.i18n import Locale
 from api.console.order_actions import ORDER_ACTIONS
 from api.console.pages.orders import STAGES
+from api.console.refusals import reason_text
 from api.console.render import TEMPLATES
 from api.console.web import KNOWN_STATUSES
 from domain.actions import Action
@@ -177,3 +178,46 @@ def test_times_are_shown_in_the_consoles_zone_and_the_viewers_language():
     assert Locale("en", SHANGHAI).datetime(at) == "27 Nov 2026, 14:05"
     assert Locale("en", ZoneInfo("Europe/Berlin")).datetime(at) == "27 Nov 2026, 07:05"
     assert Locale("zh-CN", SHANGHAI).iso_date("2026-11-30") == "2026年11月30日"
+
+
+CONFLICT_CODE = re.compile(r'\bconflict\(\s*f?"[^"]*",\s*[^,]+?,\s*"([a-z_]+)"', re.S)
+
+
+def refusal_codes_in_the_source() -> set[str]:
+    """Every refusal code raised (`code="..."`) or answered (`conflict(..., "code")`)."""
+    root = Path(__file__).resolve().parents[2]
+    codes: set[str] = set()
+    for folder in ("domain", "workflows", "api"):
+        for path in (root / folder).rglob("*.py"):
+            source = path.read_text()
+            codes |= set(re.findall(r'\bcode="([a-z_]+)"', source))
+            # conflict(detail, status, "code", ...): the third argument.
+            codes |= set(re.findall(CONFLICT_CODE, source))
+    return codes
+
+
+def test_every_refusal_code_has_its_words_in_both_languages():
+    codes = refusal_codes_in_the_source()
+    assert {"phone_verification_required", "action_not_now", "order_closed"} <= codes
+    assert sorted(c for c in codes if f"refusal.{c}" not in ZH_CN) == []
+    stale = {k.removeprefix("refusal.") for k in ZH_CN if k.startswith("refusal.")} - codes
+    assert stale == set()
+
+
+def test_a_refusal_reads_in_the_readers_language_with_its_words_translated():
+    zh, en = Locale("zh-CN", SHANGHAI), Locale("en", SHANGHAI)
+    params = {"action": "pack", "status": "under_review", "clause": "P3.3"}
+    english = "pack is not allowed while the order is under_review (P3.3)"
+    assert reason_text(zh, "action_not_now", params, english) == (
+        "订单处于「审核中」时不能执行「拣货包装完成」（P3.3）。"
+    )
+    assert reason_text(en, "action_not_now", params, english).startswith(
+        "“Record the order packed” is not possible while the order is “Under review”"
+    )
+    departments = {"departments": ["sales", "finance"], "department": "warehouse"}
+    text = reason_text(zh, "action_not_for_department", departments | params, english)
+    assert "销售部、财务部" in text and "仓储部" in text
+    # No code, an unknown code, or a word missing: the API's own words.
+    assert reason_text(zh, None, {}, english) == english
+    assert reason_text(zh, "no_such_code", params, english) == english
+    assert reason_text(zh, "action_not_now", {"action": "pack"}, english) == english

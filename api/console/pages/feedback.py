@@ -21,7 +21,7 @@ from api.console.feedback_actions import FEEDBACK_ACTIONS, FeedbackAction, feedb
 from api.console.filters import choice
 from api.console.forms import FormData, Member, build, first
 from api.console.forms import validate as validate_form
-from api.console.refusals import Refused, attempt, error_text, show_beside
+from api.console.refusals import Refused, attempt, error_text, show_beside, shown_reason
 from api.console.render import page, redirect
 from api.routes import feedback as feedback_routes
 from domain.feedback import Channel, FeedbackKind, FeedbackState
@@ -75,7 +75,7 @@ async def _feedback_page(
             show_beside(shown[0], failure.form, failure.refused, viewer.locale)
         else:  # the form is gone (resolved meanwhile): say why at the top
             page_errors = [error_text(viewer.locale, e) for e in failure.refused.errors]
-            page_refusal = failure.refused.reason
+            page_refusal = shown_reason(viewer.locale, failure.refused)
     done = request.query_params.get("done", "")
     return page(
         request,

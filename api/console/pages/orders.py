@@ -25,7 +25,7 @@ from api.console.forms import validate as validate_form
 from api.console.i18n import Locale
 from api.console.order_actions import ORDER_ACTIONS, Offer, Target, offers
 from api.console.pages.inbox import may_claim
-from api.console.refusals import Refused, attempt, error_text, show_beside
+from api.console.refusals import Refused, attempt, error_text, show_beside, shown_reason
 from api.console.render import page, redirect
 from api.console.timeline import order_timeline
 from api.orders_client import recorded_status
@@ -116,7 +116,8 @@ def _apply_failure(
         if form.offer.action.action is failure.action and form.offer.target == failure.target:
             show_beside(form, failure.form, failure.refused, locale)
             return [], None
-    return [error_text(locale, e) for e in failure.refused.errors], failure.refused.reason
+    errors = [error_text(locale, e) for e in failure.refused.errors]
+    return errors, shown_reason(locale, failure.refused)
 
 
 async def _order_page(
