@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from api.console.forms import FieldError, FormData, Member, place_errors, refill
 from api.console.i18n import Locale
 from api.errors import ApiError
+from domain.risk import reason_parts
 
 
 class ShownForm(Protocol):
@@ -50,6 +51,14 @@ PARAM_WORDS = {
 }
 
 
+def risk_text(locale: Locale, reason: str) -> str:
+    """A P3.1 risk reason (`new customer`, `amount 6000.00 over 5000`) in the reader's words."""
+    parts = reason_parts(reason)
+    if parts is None or not locale.has(f"risk.{parts[0]}"):
+        return reason
+    return locale.t(f"risk.{parts[0]}", **parts[1])
+
+
 def reason_text(locale: Locale, code: str | None, params: Any, fallback: str) -> str:
     """A refusal in the reader's language (`refusal.<code>`), else the API's own words."""
     key = f"refusal.{code}"
@@ -58,10 +67,14 @@ def reason_text(locale: Locale, code: str | None, params: Any, fallback: str) ->
     words: dict[str, str] = {}
     for name, value in params.items():
         prefix = PARAM_WORDS.get(name)
-        shown = [
-            locale.t(f"{prefix}.{v}") if prefix and locale.has(f"{prefix}.{v}") else str(v)
-            for v in (value if isinstance(value, list) else [value])
-        ]
+        values = [str(v) for v in (value if isinstance(value, list) else [value])]
+        if name == "reasons":
+            shown = [risk_text(locale, v) for v in values]
+        else:
+            shown = [
+                locale.t(f"{prefix}.{v}") if prefix and locale.has(f"{prefix}.{v}") else v
+                for v in values
+            ]
         words[name] = locale.t("common.list_separator").join(shown)
     try:
         return locale.t(key, **words)

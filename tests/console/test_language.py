@@ -217,6 +217,9 @@ def test_a_refusal_reads_in_the_readers_language_with_its_words_translated():
     departments = {"departments": ["sales", "finance"], "department": "warehouse"}
     text = reason_text(zh, "action_not_for_department", departments | params, english)
     assert "销售部、财务部" in text and "仓储部" in text
+    risky = {"reasons": ["new customer", "amount 6000.00 over 5000.00"]}
+    text = reason_text(zh, "phone_verification_required", risky, english)
+    assert text.endswith("风险原因：新客户、金额 6000.00 超过 5000.00")
     # No code, an unknown code, or a word missing: the API's own words.
     assert reason_text(zh, None, {}, english) == english
     assert reason_text(zh, "no_such_code", params, english) == english

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from domain.intake import validate_intake
 from domain.order import NewOrder
-from domain.risk import needs_phone_verification, risk_reasons
+from domain.risk import needs_phone_verification, reason_parts, risk_reasons
 from tests.support.orders import order_body
 
 
@@ -123,6 +123,17 @@ def test_new_customers_and_large_amounts_need_phone_verification(new_customer, p
     )
     assert risk_reasons(order, Decimal("5000.00")) == reasons
     assert needs_phone_verification(order, Decimal("5000.00")) is bool(reasons)
+    # Every reason written can be read back as its kind and values (the console's words).
+    assert all(reason_parts(r) is not None for r in reasons)
+
+
+def test_a_risk_reason_reads_back_as_its_kind_and_values():
+    assert reason_parts("new customer") == ("new_customer", {})
+    assert reason_parts("amount 6000.00 over 5000.00") == (
+        "amount_over",
+        {"amount": "6000.00", "threshold": "5000.00"},
+    )
+    assert reason_parts("something else") is None
 
 
 def test_lines_adding_up_beyond_what_money_can_hold_are_refused_at_the_boundary():

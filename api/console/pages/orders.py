@@ -25,7 +25,14 @@ from api.console.forms import validate as validate_form
 from api.console.i18n import Locale
 from api.console.order_actions import ORDER_ACTIONS, Offer, Target, offers
 from api.console.pages.inbox import may_claim
-from api.console.refusals import Refused, attempt, error_text, show_beside, shown_reason
+from api.console.refusals import (
+    Refused,
+    attempt,
+    error_text,
+    risk_text,
+    show_beside,
+    shown_reason,
+)
 from api.console.render import page, redirect
 from api.console.timeline import order_timeline
 from api.orders_client import recorded_status
@@ -137,6 +144,7 @@ async def _order_page(
         "order.html",
         status_code=status_code,
         order=masked(order, staff.department),
+        risk_reasons=[risk_text(viewer.locale, r) for r in order.risk_reasons],
         phone_masked=not sees_phone(staff.department),
         forms=forms,
         stages=STAGES,
