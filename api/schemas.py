@@ -39,6 +39,9 @@ class TaskPublic(BaseModel):
     closed_by: str | None = None
     outcome: str | None = None
     summary: str = ""
+    #: The summary by name and values, for a client that says it in its own words.
+    summary_code: str | None = None
+    summary_params: dict[str, Any] = {}
     case_id: str | None = None
     order_status: str | None = None
     order_total: Sum | None = None
@@ -46,7 +49,9 @@ class TaskPublic(BaseModel):
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> TaskPublic:
-        return cls.model_validate({k: v for k, v in row.items() if k in cls.model_fields})
+        data = {k: v for k, v in row.items() if k in cls.model_fields}
+        data["summary_params"] = data.get("summary_params") or {}
+        return cls.model_validate(data)
 
 
 class EventPublic(BaseModel):

@@ -113,6 +113,9 @@ tasks = Table(
     Column("closed_by", String(64)),
     Column("outcome", String(200)),
     Column("summary", String(300), nullable=False, default=""),
+    #: The summary by code and values (domain/summaries.py), for the console's words.
+    Column("summary_code", String(64)),
+    Column("summary_params", JSON),
     Column("case_id", String(100)),
     Column("revision", Integer, nullable=False),
     Index("ix_tasks_inbox", "state", "department", "due_at"),

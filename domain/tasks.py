@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.actors import Department
+from domain.errors import Params
 
 
 class TaskKind(StrEnum):
@@ -104,8 +105,11 @@ class Task(BaseModel):
     closed_at: datetime | None = None
     closed_by: str | None = None
     outcome: str | None = None
-    #: A short, non-personal description for the inbox ("2 lines, 3 units").
+    #: A short, non-personal description for the inbox ("2 lines, 3 units"), and the
+    #: same by code and values for other languages (domain/summaries.py).
     summary: str = ""
+    summary_code: str | None = None
+    summary_params: Params = Field(default_factory=dict)
     #: Links a task to the case it belongs to (a change request, an exception, a return).
     case_id: str | None = None
     revision: int = 0

@@ -20,6 +20,7 @@ from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from activities.feedback import FeedbackActivities, FeedbackChanges
+    from domain import summaries
     from domain.actors import SYSTEM_ACTOR, Actor, Department
     from domain.commands import ClaimTaskCommand
     from domain.errors import ActionNotAllowed, NotFound, NotPermitted
@@ -290,10 +291,10 @@ class FeedbackWorkflow:
             message=message,
         )
 
-    def _summary(self) -> str:
+    def _summary(self) -> summaries.Summary:
         """The inbox line: no personal data, the message stays on the feedback itself."""
-        linked = f" on order {self._request.order_id}" if self._request.order_id else ""
-        return f"{self._request.kind.value} via {self._request.channel.value}{linked}"
+        request = self._request
+        return summaries.feedback(request.kind.value, request.channel.value, request.order_id)
 
     def _record(
         self,

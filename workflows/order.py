@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
     from activities.payments import PaymentActivities
     from activities.read_model import ReadModelActivities
+    from domain import summaries
     from domain.actions import Action, check_action
     from domain.actors import SYSTEM_ACTOR, Actor, Department
     from domain.cases import Case, CaseKind, CaseState
@@ -233,7 +234,7 @@ class OrderWorkflow:
             task = self._tasks.open(
                 TaskKind.CORRECT_ORDER,
                 department=problems[0].department,
-                summary="fix: " + ", ".join(p.field for p in problems),
+                summary=summaries.fix([p.field for p in problems]),
             )
             self._record(
                 EventKind.INTAKE_PROBLEMS,
@@ -257,12 +258,11 @@ class OrderWorkflow:
         self._problems = []
         self._risk_reasons = risk_reasons(self._order, self._policy.risk_amount_threshold)
         self._set_status(S.UNDER_REVIEW)
-        verify = (
-            f"; phone verification: {', '.join(self._risk_reasons)}" if self._risk_reasons else ""
+        units = sum(line.quantity for line in self._order.items)
+        summary = summaries.review(
+            len(self._order.items), units, self._order.total, self._risk_reasons
         )
-        self._review_task = self._tasks.open(
-            TaskKind.REVIEW, summary=self._lines_summary() + verify
-        )
+        self._review_task = self._tasks.open(TaskKind.REVIEW, summary=summary)
 
     async def _review(self) -> bool:
         """P3.1: sales approves (risky orders only after a phone call-back) or rejects."""
@@ -347,8 +347,8 @@ class OrderWorkflow:
             )
             self._record(EventKind.OUT_OF_STOCK, data={"short": reservation.short})
             if first_time and self._tasks.find_open(TaskKind.RECORD_BACKORDER) is None:
-                short = ", ".join(f"{sku} x{n}" for sku, n in sorted(reservation.short.items()))
-                self._tasks.open(TaskKind.RECORD_BACKORDER, summary=f"short: {short}")
+                summary = summaries.short(reservation.short)
+                self._tasks.open(TaskKind.RECORD_BACKORDER, summary=summary)
             if answer is not None:
                 self._answer(answer)
                 answer = None
@@ -414,7 +414,7 @@ class OrderWorkflow:
         )
         self._deliver_task = self._tasks.open(
             TaskKind.DELIVER,
-            summary=f"{command.carrier} {command.tracking_number}",
+            summary=summaries.shipment(command.carrier, command.tracking_number),
             deadline=self._policy.delivery_deadline,
         )
         self._answer(handoff)
@@ -613,7 +613,7 @@ class OrderWorkflow:
         if inform is None:
             inform = self._tasks.open(
                 TaskKind.INFORM_BACKORDER,
-                summary=f"restock expected {command.restock_eta:%Y-%m-%d %H:%M}",
+                summary=summaries.restock_expected(command.restock_eta),
             )
         await self._flush()
         return self._result(task_id=inform.task_id)
@@ -665,7 +665,7 @@ class OrderWorkflow:
         )
         self._proposals[case.case_id] = command
         task = self._tasks.open(
-            TaskKind.REVIEW_CHANGE, summary=f"change of {', '.join(fields)}", case_id=case.case_id
+            TaskKind.REVIEW_CHANGE, summary=summaries.change_of(fields), case_id=case.case_id
         )
         await self._flush()
         return self._result(task_id=task.task_id, case_id=case.case_id)
@@ -777,7 +777,7 @@ class OrderWorkflow:
         )
         self._tasks.open(
             TaskKind.CONTACT_CUSTOMER,
-            summary=f"payment {'taken twice' if duplicate else 'failed'}: contact the customer",
+            summary=summaries.payment_contact(duplicate),
             case_id=case.case_id,
         )
         if duplicate:
@@ -792,7 +792,7 @@ class OrderWorkflow:
             )
             self._tasks.open(
                 TaskKind.ACCOUNT_PAYMENT,
-                summary=f"duplicate payment of {command.amount}: account for it",
+                summary=summaries.duplicate_payment(command.amount),
                 case_id=case.case_id,
             )
             await self._refund(
@@ -988,7 +988,7 @@ class OrderWorkflow:
         )
         task = self._tasks.open(
             TaskKind.REVIEW_RETURN,
-            summary=f"{kind.value}: {command.reason_code}",
+            summary=summaries.return_request(kind.value, command.reason_code.value),
             case_id=case.case_id,
         )
         await self._flush()
@@ -1038,7 +1038,7 @@ class OrderWorkflow:
         if command.approved:
             inspect = self._tasks.open(
                 TaskKind.INSPECT_RETURN,
-                summary=f"receive and inspect ({case.kind.value})",
+                summary=summaries.inspect_return(case.kind.value),
                 case_id=case.case_id,
             )
             await self._flush()
@@ -1090,12 +1090,12 @@ class OrderWorkflow:
         # P5.3: "sales and finance are told".
         self._tasks.open(
             TaskKind.SUPPLIER_FOLLOW_UP,
-            summary=f"{case.kind.value}: take it up with the supplier",
+            summary=summaries.supplier_follow_up(case.kind.value),
             case_id=case.case_id,
         )
         self._tasks.open(
             TaskKind.ADJUST_ACCOUNTS,
-            summary=f"{case.kind.value}: adjust the accounts",
+            summary=summaries.adjust_accounts(case.kind.value),
             case_id=case.case_id,
         )
         handoff: Handoff[Any] = Handoff(command, case_id=case.case_id)
@@ -1236,12 +1236,12 @@ class OrderWorkflow:
             )
             self._tasks.open(
                 TaskKind.HANDLE_LOGISTICS_EXCEPTION,
-                summary=f"parcel {command.event}: inform the customer, decide compensation",
+                summary=summaries.parcel_inform(command.event.value),
                 case_id=case.case_id,
             )
             self._tasks.open(
                 TaskKind.INVESTIGATE_LOGISTICS_EXCEPTION,
-                summary=f"parcel {command.event}: record the cause and the corrective action",
+                summary=summaries.parcel_cause(command.event.value),
                 case_id=case.case_id,
             )
         await self._flush()
@@ -1691,7 +1691,9 @@ class OrderWorkflow:
                 )
                 task = self._tasks.open(
                     TaskKind.MANUAL_REFUND,
-                    summary=f"refund {amount} by hand ({refund.refund_id}): {refund.failure}",
+                    summary=summaries.refund_by_hand(
+                        amount, refund.refund_id, refund.failure or ""
+                    ),
                     case_id=case_id,
                 )
                 self._refund_tasks[refund.refund_id] = task.task_id
@@ -1739,7 +1741,7 @@ class OrderWorkflow:
             # P4.1: "a change of address makes logistics re-plan the route".
             self._tasks.open(
                 TaskKind.REPLAN_DELIVERY,
-                summary="delivery details changed: re-plan the route",
+                summary=summaries.replan_route(),
                 case_id=case.case_id,
             )
         if proposal.items is not None:
@@ -1957,6 +1959,6 @@ class OrderWorkflow:
             if getattr(command, name) is not None
         ]
 
-    def _lines_summary(self) -> str:
+    def _lines_summary(self) -> summaries.Summary:
         units = sum(line.quantity for line in self._order.items)
-        return f"{len(self._order.items)} line(s), {units} unit(s), total {self._order.total}"
+        return summaries.lines(len(self._order.items), units, self._order.total)

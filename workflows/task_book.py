@@ -18,6 +18,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.actors import Actor, Department
     from domain.policy import PolicySettings
+    from domain.summaries import Summary
     from domain.tasks import TASK_DEPARTMENT, Task, TaskKind, TaskState
 
 DeadlineStage = Literal["remind", "due"]
@@ -59,11 +60,12 @@ class TaskBook:
         kind: TaskKind,
         *,
         department: Department | None = None,
-        summary: str = "",
+        summary: str | Summary = "",
         case_id: str | None = None,
         deadline: timedelta | None = None,
     ) -> Task:
         now = workflow.now()
+        words = summary if isinstance(summary, Summary) else Summary(summary, "", {})
         due = deadline if deadline is not None else self._policy.deadline_for(kind)
         task = Task(
             task_id=f"{self._order_id}-T{len(self._tasks) + 1}",
@@ -73,7 +75,9 @@ class TaskBook:
             opened_at=now,
             due_at=now + due,
             remind_at=now + due * self._policy.reminder_fraction,
-            summary=summary[:300],
+            summary=words.text[:300],
+            summary_code=words.code or None,
+            summary_params=words.params,
             case_id=case_id,
         )
         self._tasks[task.task_id] = task

@@ -6,10 +6,11 @@ filled by `Locale.t(key, name=...)`; both languages have the same keys and the s
 placeholders (a test checks it, and that every status, task kind, event, department,
 action and form field has its words).
 
-Refusals have words here by their code (`refusal.<code>`, domain/errors.py), their
-params translated where they name a status, an action or a department
-(`api/console/refusals.py`); a refusal without words is shown as the API gives it.
-Task summaries and notes come from the workflow in English and are shown as they are.
+Refusals and task summaries have words here by their code (`refusal.<code>`,
+`summary.<code>`; domain/errors.py, domain/summaries.py), their params translated
+where they name a status, an action or a department (`api/console/workflow_words.py`);
+without words they are shown in the workflow's English. Notes people write are shown
+as written.
 """
 
 from __future__ import annotations
@@ -575,6 +576,29 @@ ZH_CN: dict[str, str] = {
     "refusal.feedback_id_reused": "该反馈编号已存在，且内容不同。",
     "refusal.already_rated": "此订单已评价（{score} 分）。",
     "refusal.reply_task_closed_by_reply": "回复客户反馈的任务通过答复客户完成。",
+    # --- task summaries by code (domain/summaries.py) ---------------------------------------
+    "summary.lines": "{lines} 种商品，共 {units} 件，合计 {total}",
+    "summary.review_with_call": (
+        "{lines} 种商品，共 {units} 件，合计 {total}；需电话核实：{reasons}"
+    ),
+    "summary.fix": "需更正：{fields}",
+    "summary.short": "缺货：{short}",
+    "summary.shipment": "{carrier} 运单号 {tracking_number}",
+    "summary.restock_expected": "预计到货 {eta}",
+    "summary.change_of": "变更：{fields}",
+    "summary.payment_duplicate_contact": "重复扣款：请联系客户",
+    "summary.payment_failed_contact": "支付失败：请联系客户",
+    "summary.duplicate_payment": "重复支付 {amount}：请做账务处理",
+    "summary.return_request": "{return_kind}：{reason_code}",
+    "summary.inspect_return": "收货并验货（{case_kind}）",
+    "summary.supplier_follow_up": "{case_kind}：与供应商交涉",
+    "summary.adjust_accounts": "{case_kind}：调整账务",
+    "summary.parcel_inform": "包裹{event}：告知客户，决定补偿",
+    "summary.parcel_cause": "包裹{event}：登记原因与整改措施",
+    "summary.refund_by_hand": "人工退款 {amount}（{refund_id}）：{failure}",
+    "summary.replan_route": "收货信息已变更：重新规划配送",
+    "summary.feedback": "{feedback_kind}，来自{channel}",
+    "summary.feedback_on_order": "{feedback_kind}，来自{channel}，订单 {order_id}",
 }
 
 EN: dict[str, str] = {
@@ -1164,6 +1188,29 @@ EN: dict[str, str] = {
     "refusal.reply_task_closed_by_reply": (
         "A reply-to-feedback task is closed by answering the customer."
     ),
+    # --- task summaries by code (domain/summaries.py) ---------------------------------------
+    "summary.lines": "{lines} line(s), {units} unit(s), total {total}",
+    "summary.review_with_call": (
+        "{lines} line(s), {units} unit(s), total {total}; call back: {reasons}"
+    ),
+    "summary.fix": "to correct: {fields}",
+    "summary.short": "short: {short}",
+    "summary.shipment": "{carrier} {tracking_number}",
+    "summary.restock_expected": "restock expected {eta}",
+    "summary.change_of": "change of {fields}",
+    "summary.payment_duplicate_contact": "payment taken twice: contact the customer",
+    "summary.payment_failed_contact": "payment failed: contact the customer",
+    "summary.duplicate_payment": "duplicate payment of {amount}: account for it",
+    "summary.return_request": "{return_kind}: {reason_code}",
+    "summary.inspect_return": "receive and inspect ({case_kind})",
+    "summary.supplier_follow_up": "{case_kind}: take it up with the supplier",
+    "summary.adjust_accounts": "{case_kind}: adjust the accounts",
+    "summary.parcel_inform": "parcel {event}: inform the customer, decide compensation",
+    "summary.parcel_cause": "parcel {event}: record the cause and the corrective action",
+    "summary.refund_by_hand": "refund {amount} by hand ({refund_id}): {failure}",
+    "summary.replan_route": "delivery details changed: re-plan the route",
+    "summary.feedback": "{feedback_kind} via {channel}",
+    "summary.feedback_on_order": "{feedback_kind} via {channel} on order {order_id}",
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"zh-CN": ZH_CN, "en": EN}

@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 from api.console.forms import FieldError, FormData, Member, place_errors, refill
 from api.console.i18n import Locale
+from api.console.workflow_words import reason_text
 from api.errors import ApiError
-from domain.risk import reason_parts
 
 
 class ShownForm(Protocol):
@@ -36,50 +36,6 @@ class Refused:
     reason: str | None = None
     code: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-
-
-#: Refusal params whose values the catalogue has words for: the param -> its key prefix.
-PARAM_WORDS = {
-    "action": "action",
-    "status": "status",
-    "department": "department",
-    "departments": "department",
-    "task_kind": "task_kind",
-    "refund_state": "refund_state",
-    "resolution": "enum.resolution",
-    "return_kind": "enum.return_kind",
-}
-
-
-def risk_text(locale: Locale, reason: str) -> str:
-    """A P3.1 risk reason (`new customer`, `amount 6000.00 over 5000`) in the reader's words."""
-    parts = reason_parts(reason)
-    if parts is None or not locale.has(f"risk.{parts[0]}"):
-        return reason
-    return locale.t(f"risk.{parts[0]}", **parts[1])
-
-
-def reason_text(locale: Locale, code: str | None, params: Any, fallback: str) -> str:
-    """A refusal in the reader's language (`refusal.<code>`), else the API's own words."""
-    key = f"refusal.{code}"
-    if not code or not locale.has(key) or not isinstance(params, dict):
-        return fallback
-    words: dict[str, str] = {}
-    for name, value in params.items():
-        prefix = PARAM_WORDS.get(name)
-        values = [str(v) for v in (value if isinstance(value, list) else [value])]
-        if name == "reasons":
-            shown = [risk_text(locale, v) for v in values]
-        else:
-            shown = [
-                locale.t(f"{prefix}.{v}") if prefix and locale.has(f"{prefix}.{v}") else v
-                for v in values
-            ]
-        words[name] = locale.t("common.list_separator").join(shown)
-    try:
-        return locale.t(key, **words)
-    except (KeyError, IndexError):  # a word the refusal did not send: say it as the API does
-        return fallback
 
 
 def refusal_of(error: ApiError) -> tuple[str | None, dict[str, Any]]:

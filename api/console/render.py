@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from api.console.access import CONSOLE_ROUTES, admits, viewer_of
 from api.console.i18n import LANGUAGES
 from api.console.sessions import CSRF_FIELD, Viewer
+from api.console.workflow_words import summary_text
 from domain.tasks import TaskKind
 
 HERE = Path(__file__).parent
@@ -78,6 +79,7 @@ def render(viewer: Viewer, template: str, context: dict[str, Any]) -> str:
         base=viewer.base,
         lang=viewer.locale.language,
         nav=navigation(viewer),
+        task_summary=lambda task: summary_text(viewer.locale, task),
         **context,
     )
 

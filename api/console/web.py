@@ -19,9 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.console.access import ConsoleError, SignInRequired, app_state, gate
 from api.console.pages import dashboard, feedback, inbox, orders, session
-from api.console.refusals import reason_text, refusal_of
+from api.console.refusals import refusal_of
 from api.console.render import STATIC, page, redirect
 from api.console.sessions import Viewer, identify
+from api.console.workflow_words import reason_text
 from api.errors import ApiError
 
 #: The console's pages, one router each.

@@ -37,6 +37,11 @@ async def test_an_order_goes_from_intake_to_completion_with_every_step_recorded(
         await system.get("sales", "/api/v1/tasks", department="sales", order_id=order_id)
     ).json()
     assert [t["task_id"] for t in inbox["items"]] == [review_task["task_id"]]
+    # The inbox line, as text and by code and values (for other languages).
+    [line] = inbox["items"]
+    assert line["summary"].startswith("1 line(s), 3 unit(s), total ")
+    assert line["summary_code"] == "lines"
+    assert line["summary_params"]["units"] == "3"
 
     # P3.1 review by sales, then P3.2 stock is reserved at once.
     reviewed = await system.post(

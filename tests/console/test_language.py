@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import string
 from datetime import UTC, datetime
@@ -19,9 +20,11 @@ from api.console.forms import Group, build
 from api.console.i18n import Locale
 from api.console.order_actions import ORDER_ACTIONS
 from api.console.pages.orders import STAGES
-from api.console.refusals import reason_text
 from api.console.render import TEMPLATES
 from api.console.web import KNOWN_STATUSES
+from api.console.workflow_words import in_words, reason_text, summary_text
+from api.schemas import TaskPublic
+from domain import summaries
 from domain.actions import Action
 from domain.actors import Department
 from domain.cases import CaseKind, CaseState
@@ -224,3 +227,63 @@ def test_a_refusal_reads_in_the_readers_language_with_its_words_translated():
     assert reason_text(zh, None, {}, english) == english
     assert reason_text(zh, "no_such_code", params, english) == english
     assert reason_text(zh, "action_not_now", {"action": "pack"}, english) == english
+
+
+def every_summary() -> list[summaries.Summary]:
+    """One of each summary domain/summaries.py makes, as tasks carry them."""
+    total = Decimal("258.00")
+    made = [
+        summaries.lines(1, 2, total),
+        summaries.review(1, 2, total, ["new customer"]),
+        summaries.fix(["customer.phone", "shipping.address"]),
+        summaries.short({"SKU-1": 2}),
+        summaries.shipment("SF", "SF123"),
+        summaries.restock_expected(datetime(2026, 12, 1, 9, 0)),
+        summaries.change_of(["shipping", "items"]),
+        summaries.payment_contact(True),
+        summaries.payment_contact(False),
+        summaries.duplicate_payment(total),
+        summaries.return_request("return", "quality"),
+        summaries.inspect_return("return"),
+        summaries.supplier_follow_up("exchange"),
+        summaries.adjust_accounts("return"),
+        summaries.parcel_inform("lost"),
+        summaries.parcel_cause("damaged"),
+        summaries.refund_by_hand(total, "R1", "card closed"),
+        summaries.replan_route(),
+        summaries.feedback("complaint", "hotline", None),
+        summaries.feedback("inquiry", "email", "JD1"),
+    ]
+    makers = {
+        n
+        for n, f in vars(summaries).items()
+        if inspect.isfunction(f) and f.__module__ == summaries.__name__
+    }
+    assert makers == {
+        "lines", "review", "fix", "short", "shipment", "restock_expected", "change_of",
+        "payment_contact", "duplicate_payment", "return_request", "inspect_return",
+        "supplier_follow_up", "adjust_accounts", "parcel_inform", "parcel_cause",
+        "refund_by_hand", "replan_route", "feedback",
+    }  # fmt: skip
+    return made
+
+
+@pytest.mark.parametrize("language", sorted(CATALOGUE))
+def test_every_task_summary_has_words_and_all_its_values_in_both_languages(language: str):
+    locale = Locale(language, SHANGHAI)
+    for made in every_summary():
+        said = in_words(locale, "summary", made.code, made.params, fallback="<no words>")
+        assert said != "<no words>", made.code  # its words, every value they name given
+
+
+def test_a_summary_reads_in_chinese_with_its_values_translated():
+    zh = Locale("zh-CN", SHANGHAI)
+    made = summaries.review(1, 2, Decimal("258.00"), ["new customer"])
+    task = TaskPublic(
+        task_id="T1", order_id="JD1", department=Department.SALES, kind="review",
+        state="open", opened_at=datetime.now(UTC), due_at=datetime.now(UTC), overdue=False,
+        summary=made.text, summary_code=made.code, summary_params=made.params,
+    )  # fmt: skip
+    assert summary_text(zh, task) == "1 种商品，共 2 件，合计 ¥258.00；需电话核实：新客户"
+    untranslated = task.model_copy(update={"summary_code": None})
+    assert summary_text(zh, untranslated) == made.text

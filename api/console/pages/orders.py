@@ -25,16 +25,10 @@ from api.console.forms import validate as validate_form
 from api.console.i18n import Locale
 from api.console.order_actions import ORDER_ACTIONS, Offer, Target, offers
 from api.console.pages.inbox import may_claim
-from api.console.refusals import (
-    Refused,
-    attempt,
-    error_text,
-    risk_text,
-    show_beside,
-    shown_reason,
-)
+from api.console.refusals import Refused, attempt, error_text, show_beside, shown_reason
 from api.console.render import page, redirect
 from api.console.timeline import order_timeline
+from api.console.workflow_words import risk_text
 from api.orders_client import recorded_status
 from api.routes import orders
 from api.schemas import OrderPublic
