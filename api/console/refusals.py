@@ -8,9 +8,10 @@ above the form). Anything else is an error page.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from api.console.forms import FieldError, FormData, Member, place_errors, refill
 from api.console.i18n import Locale
@@ -18,12 +19,18 @@ from api.console.workflow_words import reason_text
 from api.errors import ApiError
 
 
-class ShownForm(Protocol):
-    """An action form as `form.html` renders it."""
+@dataclass(kw_only=True)
+class ShownForm:
+    """An action form as `form.html` renders it (the order page's and the feedback page's)."""
 
+    form_id: str
     members: list[Member]
-    errors: list[str]
-    refusal: str | None
+    #: A fresh Idempotency-Key per form shown: a double click applies the action once.
+    idempotency_key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: Errors not tied to one field, as the viewer reads them.
+    errors: list[str] = field(default_factory=list)
+    #: The workflow's reason when it refused the action (409), in the viewer's words.
+    refusal: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from api.console.feedback_actions import FEEDBACK_ACTIONS
 from api.console.forms import (
     Group,
     Input,
@@ -22,7 +22,9 @@ from api.console.forms import (
 )
 from api.console.i18n import Locale
 from api.console.order_actions import ORDER_ACTIONS, Offer
-from api.console.pages.orders import ActionForm, error_text
+from api.console.pages.feedback import FeedbackForm
+from api.console.pages.orders import ActionForm
+from api.console.refusals import ShownForm, error_text
 from api.console.render import ENV
 from api.console.sessions import Viewer
 from domain.commands import (
@@ -191,29 +193,38 @@ def test_every_action_form_renders_with_a_label_for_each_control_and_its_errors(
     locale = Locale(language, SHANGHAI)
     viewer = Viewer(None, locale, "/console", "csrf", None, ConsoleSettings())
     template = ENV.from_string(
-        '{% from "form.html" import action_form with context %}{{ action_form(form, order) }}'
+        '{% from "form.html" import action_form with context %}'
+        "{{ action_form(form, '/console/orders/JD1/actions') }}"
     )
-    for n, spec in enumerate(ORDER_ACTIONS.values()):
-        form = ActionForm(Offer(spec, "T-1"), f"a{n}", build(spec.body))
-        _, errors = validate(spec.body, {"items.0.sku": ["x"]}, SHANGHAI)
+    forms: list[ShownForm] = [
+        ActionForm(offer=Offer(spec, "T-1"), form_id=f"a{n}", members=build(spec.body))
+        for n, spec in enumerate(ORDER_ACTIONS.values())
+    ]
+    forms += [  # the feedback page's forms render the same way
+        FeedbackForm(spec=spec, form_id=f"f{n}", members=build(spec.body))
+        for n, spec in enumerate(FEEDBACK_ACTIONS.values())
+    ]
+    for form in forms:
+        body = form.offer.action.body if isinstance(form, ActionForm) else form.spec.body
+        _, errors = validate(body, {"items.0.sku": ["x"]}, SHANGHAI)
         form.errors = [e.message for e in place_errors(form.members, errors)]
         html = render_with(template, viewer, form)
         ids = set(re.findall(r'<(?:input|select|textarea)[^>]* id="([^"]+)"', html))
         labelled = set(re.findall(r'<label for="([^"]+)"', html))
-        assert ids <= labelled, (spec.action, ids - labelled)
-        assert f'data-action="{spec.action.value}"' in html
+        assert ids <= labelled, (form.action, ids - labelled)
+        assert f'data-action="{form.action}"' in html
+        assert f'action="/console/orders/JD1/actions/{form.action}"' in html
         for error in errors:
             if error.type in ("missing", "string_too_short"):
                 assert locale.t(f"error.field.{error.type}", **error.params) in html
 
 
-def render_with(template, viewer: Viewer, form: ActionForm) -> str:
+def render_with(template, viewer: Viewer, form: ShownForm) -> str:
     return template.render(
         viewer=viewer,
         t=viewer.t,
         loc=viewer.locale,
         base=viewer.base,
         form=form,
-        order=SimpleNamespace(order_id="JD1"),
         error_text=lambda e: error_text(viewer.locale, e),
     )

@@ -9,8 +9,7 @@ come back beside the form, as on the order page.
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
@@ -19,9 +18,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from api.console.access import ConsoleError, app_state, form_of, staff_of, viewer_of
 from api.console.feedback_actions import FEEDBACK_ACTIONS, FeedbackAction, feedback_offers
 from api.console.filters import choice
-from api.console.forms import FormData, Member, build, first
+from api.console.forms import FormData, build, first
 from api.console.forms import validate as validate_form
-from api.console.refusals import Refused, attempt, error_text, show_beside, shown_reason
+from api.console.refusals import (
+    Refused,
+    ShownForm,
+    attempt,
+    error_text,
+    show_beside,
+    shown_reason,
+)
 from api.console.render import page, redirect
 from api.routes import feedback as feedback_routes
 from domain.feedback import Channel, FeedbackKind, FeedbackState
@@ -29,17 +35,11 @@ from domain.feedback import Channel, FeedbackKind, FeedbackState
 router = APIRouter()
 
 
-@dataclass
-class FeedbackForm:
-    """One action form on the feedback page (the shape `form.html` renders)."""
+@dataclass(kw_only=True)
+class FeedbackForm(ShownForm):
+    """One action form on the feedback page: about the feedback itself, no other target."""
 
     spec: FeedbackAction
-    form_id: str
-    members: list[Member]
-    #: A fresh Idempotency-Key per form shown: a double click replies once.
-    idempotency_key: str = field(default_factory=lambda: uuid.uuid4().hex)
-    errors: list[str] = field(default_factory=list)
-    refusal: str | None = None
     target: str = ""
     about: str = ""
 
@@ -64,7 +64,7 @@ async def _feedback_page(
     staff = staff_of(request)
     item = await feedback_routes.get_feedback(feedback_id, staff, app_state(request))
     forms = [
-        FeedbackForm(spec, f"a{n}", build(spec.body))
+        FeedbackForm(spec=spec, form_id=f"a{n}", members=build(spec.body))
         for n, spec in enumerate(feedback_offers(item, staff.department), start=1)
     ]
     page_errors: list[str] = []

@@ -9,8 +9,7 @@ same page, beside the form that caused them.
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -20,12 +19,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.console.access import ConsoleError, app_state, form_of, staff_of, viewer_of
 from api.console.filters import choice, date_filter
-from api.console.forms import FormData, Member, build, first
+from api.console.forms import FormData, build, first
 from api.console.forms import validate as validate_form
 from api.console.i18n import Locale
 from api.console.order_actions import ORDER_ACTIONS, Offer, Target, offers
 from api.console.pages.inbox import may_claim
-from api.console.refusals import Refused, attempt, error_text, show_beside, shown_reason
+from api.console.refusals import (
+    Refused,
+    ShownForm,
+    attempt,
+    error_text,
+    show_beside,
+    shown_reason,
+)
 from api.console.render import page, redirect
 from api.console.timeline import order_timeline
 from api.console.workflow_words import risk_text
@@ -53,17 +59,9 @@ STAGE_OF: dict[OrderStatus, str] = {
 } | {status: "closed" for status in TERMINAL}
 
 
-@dataclass
-class ActionForm:
+@dataclass(kw_only=True)
+class ActionForm(ShownForm):
     offer: Offer
-    form_id: str
-    members: list[Member]
-    #: A fresh Idempotency-Key per form shown: a double click applies the action once.
-    idempotency_key: str = field(default_factory=lambda: uuid.uuid4().hex)
-    #: Errors not tied to one field, as the viewer reads them.
-    errors: list[str] = field(default_factory=list)
-    #: The workflow's reason when it refused the action (409).
-    refusal: str | None = None
 
     @property
     def action(self) -> str:
@@ -104,7 +102,7 @@ def masked(order: OrderPublic, department: Department) -> OrderPublic:
 def action_forms(order: OrderPublic, department: Department) -> list[ActionForm]:
     """A form for every action this department may take on the order now."""
     return [
-        ActionForm(offer, f"a{n}", build(offer.action.body))
+        ActionForm(offer=offer, form_id=f"a{n}", members=build(offer.action.body))
         for n, offer in enumerate(offers(order, department), start=1)
     ]
 
