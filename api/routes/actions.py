@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentStaff, State
+from api.deps import CurrentStaff, IdempotencyKey, State
 from api.errors import conflict, not_found
 from api.orders_client import recorded_status, run_update, send_signal
 from domain.actions import ACTION_RULES, Action
@@ -30,8 +28,6 @@ from domain.states import OrderStatus
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/api/v1/orders", tags=["actions"])
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
 @router.post("/{order_id}/corrections", response_model=ActionResult)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Header
-
-from api.deps import CurrentStaff, State
+from api.deps import CurrentStaff, IdempotencyKey, State
 from api.orders_client import run_update
 from domain.actions import Action
 from domain.commands import (
@@ -21,8 +19,6 @@ from domain.commands import (
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/api/v1/orders", tags=["changes and cancellation"])
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
 @router.post("/{order_id}/changes", response_model=ActionResult)

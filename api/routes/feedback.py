@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from temporalio.common import (
     SearchAttributePair,
@@ -22,7 +22,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import CurrentStaff, State
+from api.deps import CurrentStaff, IdempotencyKey, State
 from api.errors import ApiError, conflict, not_found
 from api.feedback_client import run_feedback_update
 from api.feedback_schemas import FeedbackCreated, FeedbackList, FeedbackPublic, FeedbackSummary
@@ -46,8 +46,6 @@ from workflows import search_attributes as sa
 from workflows.feedback import FeedbackWorkflow, FeedbackWorkflowInput
 
 router = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 #: How long `POST /feedback` waits for the workflow to open the task before answering.
 TASK_WAIT_SECONDS = 5.0

@@ -26,7 +26,8 @@ from workflows.restock import RestockWorkflow
 router = APIRouter(prefix="/api/v1/inventory", tags=["inventory"])
 
 Sku = Annotated[str, Path(pattern=SKU_PATTERN)]
-IdempotencyKey = Annotated[
+#: Stricter than the actions' key (api/deps.py): it becomes the receipt's id in the ledger of stock.
+ReceiptKey = Annotated[
     str | None, Header(alias="Idempotency-Key", max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 ]
 
@@ -94,7 +95,7 @@ async def set_inventory(
 
 @router.post("/{sku}/receipts", response_model=RestockPublic)
 async def receive(
-    sku: Sku, body: ReceiptRequest, staff: CurrentStaff, state: State, key: IdempotencyKey = None
+    sku: Sku, body: ReceiptRequest, staff: CurrentStaff, state: State, key: ReceiptKey = None
 ) -> RestockPublic:
     """Book a restock receipt; out-of-stock orders of the sku resume (P3.2)."""
     receipt_id = key or uuid.uuid4().hex

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import CurrentStaff, State
+from api.deps import CurrentStaff, IdempotencyKey, State
 from api.errors import ApiError, conflict, not_found
 from api.feedback_client import run_feedback_update
 from api.orders_client import run_update
@@ -30,8 +30,6 @@ from workflows.feedback import FeedbackWorkflow
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
 @router.get("", response_model=TaskList)
