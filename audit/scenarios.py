@@ -525,9 +525,11 @@ async def unpaid_after_failed_payment(r: Recording) -> None:
 # --- P5.2 logistics exceptions ---------------------------------------------------------------
 
 
-async def _in_transit(r: Recording, name: str) -> WorkflowHandle[OrderWorkflow, Any]:
+async def _in_transit(
+    r: Recording, name: str, policy: PolicySettings = RECORDING_POLICY
+) -> WorkflowHandle[OrderWorkflow, Any]:
     r.set_stock("SKU-KETTLE", 100)
-    handle = await r.start_order(goods_order(r.order_id(name)))
+    handle = await r.start_order(goods_order(r.order_id(name)), policy=policy)
     await review(handle, approved=True)
     await handle.execute_update(
         OrderWorkflow.pack,
@@ -607,22 +609,7 @@ AFTER_SALES_POLICY = RECORDING_POLICY.model_copy(
 
 
 async def _delivered(r: Recording, name: str) -> WorkflowHandle[OrderWorkflow, Any]:
-    r.set_stock("SKU-KETTLE", 100)
-    handle = await r.start_order(goods_order(r.order_id(name)), policy=AFTER_SALES_POLICY)
-    await review(handle, approved=True)
-    await handle.execute_update(
-        OrderWorkflow.pack,
-        PackCommand(packages=1, accessories=["manual", "warranty_card"], actor=WAREHOUSE),
-    )
-    await handle.execute_update(
-        OrderWorkflow.dispatch,
-        DispatchCommand(
-            carrier="SF Express",
-            method=DeliveryMethod.STANDARD,
-            tracking_number="SF-1",
-            actor=LOGISTICS,
-        ),
-    )
+    handle = await _in_transit(r, name, AFTER_SALES_POLICY)
     await handle.signal(
         OrderWorkflow.tracking,
         TrackingCommand(event_id="D1", event=TrackingEventKind.DELIVERED, actor=PLATFORM),

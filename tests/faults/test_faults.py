@@ -163,6 +163,32 @@ async def drive(client: PatientClient, plan: Plan, copies: int = 1) -> None:
     await client.until(oid, "completed")
 
 
+def fault_settings(database_url: str, task_queue: str, var_dir: Path) -> Settings:
+    """A system of a fault test's own: its dev server on a free port, no rate limit."""
+    return Settings(
+        database_url=database_url,
+        temporal_address=f"127.0.0.1:{free_port()}",
+        task_queue=task_queue,
+        policy=POLICY,
+        var_dir=var_dir,
+        codec_keys=TEST_KEYRING.to_strings(),
+        codec_active_key=TEST_KEYRING.active,
+        rate_limit_per_second=10_000,
+        rate_limit_burst=10_000,
+    )
+
+
+async def start_system(settings: Settings, var_dir: Path) -> tuple[Cluster, ApiServer]:
+    """Dev server (persistent, so it can be restarted), a worker process and the API."""
+    cluster = Cluster(settings, var_dir)
+    cluster.start_server()
+    await cluster.wait_for_server()
+    cluster.start_worker()
+    api = ApiServer(settings)
+    api.start()
+    return cluster, api
+
+
 def seed(db: Database, units: int) -> dict[Department, str]:
     db.create_schema()
     tokens = {}
@@ -238,27 +264,12 @@ async def test_200_orders_survive_a_worker_kill_9_a_server_restart_and_a_locked_
     tmp_path: Path,
 ):
     database_url = f"sqlite:///{tmp_path / 'oms.db'}"
-    settings = Settings(
-        database_url=database_url,
-        temporal_address=f"127.0.0.1:{free_port()}",
-        task_queue="faults",
-        policy=POLICY,
-        var_dir=tmp_path,
-        codec_keys=TEST_KEYRING.to_strings(),
-        codec_active_key=TEST_KEYRING.active,
-        rate_limit_per_second=10_000,
-        rate_limit_burst=10_000,
-    )
+    settings = fault_settings(database_url, "faults", tmp_path)
     batch = plans(200, "F")
     units = len(batch) + 10
     db = Database(database_url)
     tokens = seed(db, units)
-    cluster = Cluster(settings, tmp_path)
-    cluster.start_server()
-    await cluster.wait_for_server()
-    cluster.start_worker()
-    api = ApiServer(settings)
-    api.start()
+    cluster, api = await start_system(settings, tmp_path)
     figures: dict[str, float] = {}
     try:
         async with httpx.AsyncClient(base_url=api.url) as http:
@@ -346,27 +357,12 @@ async def test_orders_wait_out_a_postgres_outage_and_finish_once(tmp_path: Path)
     with temporary_database() as url:
         name = url.rsplit("/", 1)[1]
         admin = Database(url.rsplit("/", 1)[0] + "/postgres")
-        settings = Settings(
-            database_url=url,
-            temporal_address=f"127.0.0.1:{free_port()}",
-            task_queue="pg-outage",
-            policy=POLICY,
-            var_dir=tmp_path,
-            codec_keys=TEST_KEYRING.to_strings(),
-            codec_active_key=TEST_KEYRING.active,
-            rate_limit_per_second=10_000,
-            rate_limit_burst=10_000,
-        )
+        settings = fault_settings(url, "pg-outage", tmp_path)
         batch = plans(40, "P")
         units = len(batch) + 5
         db = Database(url)
         tokens = seed(db, units)
-        cluster = Cluster(settings, tmp_path)
-        cluster.start_server()
-        await cluster.wait_for_server()
-        cluster.start_worker()
-        api = ApiServer(settings)
-        api.start()
+        cluster, api = await start_system(settings, tmp_path)
         try:
             async with httpx.AsyncClient(base_url=api.url) as http:
                 client = PatientClient(http, tokens)
