@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,12 +35,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Table, create_engine, text
+from sqlalchemy import Table, create_engine
 
 from db import staff as staff_store
 from db.engine import Database
 from db.feedback_tables import feedback, satisfaction_ratings
 from db.tables import ledger_entries, order_events, order_lines, orders, tasks
+from db.throwaway import throwaway_database
 from domain.actors import Department
 from oms.devserver import dev_server_command
 
@@ -57,22 +57,13 @@ def bench_database(backend: str, workdir: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{workdir / 'oms.db'}"
         return
-    name = f"oms_bench_reports_{uuid.uuid4().hex[:8]}"
     admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        with throwaway_database(
+            admin, POSTGRES_ADMIN.rsplit("/", 1)[0], "oms_bench_reports"
+        ) as url:
+            yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
 
