@@ -44,6 +44,7 @@ from db.tables import ledger_entries, order_events, order_lines, orders, tasks
 from db.throwaway import throwaway_database
 from domain.actors import Department
 from oms.devserver import dev_server_command
+from workers.codec import Keyring
 
 POSTGRES_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 BATCH = 20_000
@@ -468,11 +469,14 @@ def running_api(url: str, workdir: Path) -> Iterator[str]:
     api: subprocess.Popen[bytes] | None = None
     try:
         wait_for_port(temporal_port, "the Temporal dev server")
+        keyring = Keyring.generate()  # the API encrypts personal data: a key of its own
         env = os.environ | {
             "OMS_DATABASE_URL": url,
             "OMS_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
             "OMS_API_PORT": str(api_port),
             "OMS_VAR_DIR": str(workdir),
+            "OMS_CODEC_KEYS": json.dumps(keyring.to_strings()),
+            "OMS_CODEC_ACTIVE_KEY": keyring.active,
         }
         api = subprocess.Popen(
             [sys.executable, "-m", "oms", "api"],
