@@ -31,7 +31,7 @@ from bench.procs import Usage, machine_cpu_seconds, rss_bytes, usage
 from domain.policy import PolicySettings
 from oms.devserver import dev_server_command
 from oms.settings import Settings
-from workers.client import connect
+from workers.client import connect_when_up
 from workers.codec import Keyring
 
 #: The settings that shape performance, reported with every result.
@@ -175,17 +175,7 @@ class Cluster:
         await self._wait_for_workers()
 
     async def _wait_for_temporal(self, timeout: float = 60) -> Client:
-        deadline = time.monotonic() + timeout
-        while True:
-            self._check_alive()
-            try:
-                client = await connect(self.settings)
-                await client.service_client.check_health()
-                return client
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.3)
+        return await connect_when_up(self.settings, timeout, alive=self._check_alive)
 
     async def _wait_for_api(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -20,7 +20,7 @@ from oms.demo import seed_demo
 from oms.devserver import dev_server_command
 from oms.schedules import ensure_now
 from oms.settings import Settings
-from workers.client import connect
+from workers.client import connect_when_up
 from workers.codec import Keyring, save_key_file
 from workers.codec_server import ui_endpoint
 
@@ -37,17 +37,12 @@ def _host_port(address: str) -> tuple[str, int]:
 
 
 async def _wait_for_temporal(settings: Settings, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            client = await connect(settings)
-            await client.service_client.check_health()
-            return
-        except Exception as error:  # not up yet
-            last = error
-            await asyncio.sleep(0.5)
-    raise SystemExit(f"the Temporal dev server did not come up in {timeout:.0f}s: {last}")
+    try:
+        await connect_when_up(settings, timeout)
+    except Exception as error:
+        raise SystemExit(
+            f"the Temporal dev server did not come up in {timeout:.0f}s: {error}"
+        ) from None
 
 
 def _wait_for_http(host: str, port: int, timeout: float = 30) -> bool:

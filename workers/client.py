@@ -4,7 +4,10 @@ connection security the deployment asks for (TLS, mTLS, Temporal Cloud API keys)
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from temporalio.client import Client
@@ -72,3 +75,22 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
         api_key=settings.temporal_api_key or None,
         runtime=runtime,
     )
+
+
+async def connect_when_up(
+    settings: Settings, timeout: float = 60, *, alive: Callable[[], None] | None = None
+) -> Client:
+    """Connect once the frontend answers its health check (a server just started), trying
+    until `timeout`; `alive` raises if the process that should answer has died meanwhile."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if alive is not None:
+            alive()
+        try:
+            client = await connect(settings)
+            await client.service_client.check_health()
+            return client
+        except Exception:  # not up yet
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.3)

@@ -6,13 +6,11 @@ API (in this process) keeps serving and clients keep retrying.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from temporalio.client import Client
@@ -20,7 +18,7 @@ from temporalio.client import Client
 from oms.devserver import dev_server_command
 from oms.settings import Settings
 from tests.support.system import free_port
-from workers.client import connect
+from workers.client import connect_when_up
 
 
 class Cluster:
@@ -44,16 +42,7 @@ class Cluster:
         )
 
     async def wait_for_server(self, timeout: float = 60) -> Client:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                client = await connect(self.settings)
-                await client.service_client.check_health()
-                return client
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.3)
+        return await connect_when_up(self.settings, timeout)
 
     def stop_server(self) -> None:
         """A clean stop (SIGTERM): the persistent database keeps every order."""
