@@ -255,6 +255,17 @@ def revenue_report(conn: Connection, window: ReportWindow, group_by: GroupBy) ->
     return out
 
 
+#: The feedback counts of a satisfaction row (P7), zero where a period had none.
+FEEDBACK_COUNTS = (
+    "feedback",
+    "inquiries",
+    "complaints",
+    "praise",
+    "answered",
+    "answered_on_time",
+    "resolved",
+)
+
 SATISFACTION_COLUMNS = (
     "period",
     "channel",
@@ -267,13 +278,7 @@ SATISFACTION_COLUMNS = (
     "score_3",
     "score_4",
     "score_5",
-    "feedback",
-    "inquiries",
-    "complaints",
-    "praise",
-    "answered",
-    "answered_on_time",
-    "resolved",
+    *FEEDBACK_COUNTS,
 )
 
 
@@ -317,18 +322,7 @@ def satisfaction_report(
     )
     dimension = ("channel", [c.value for c in Channel]) if by_channel else None
     rating_zero: Row = {"ratings": 0, "score_sum": 0} | {f"score_{n}": 0 for n in range(1, 6)}
-    feedback_zero: Row = {
-        name: 0
-        for name in (
-            "feedback",
-            "inquiries",
-            "complaints",
-            "praise",
-            "answered",
-            "answered_on_time",
-            "resolved",
-        )
-    }
+    feedback_zero: Row = dict.fromkeys(FEEDBACK_COUNTS, 0)
     ratings = _fill(ratings, window, group_by, rating_zero, dimension)
     received = _fill(received, window, group_by, feedback_zero, dimension)
     out: list[Row] = []
