@@ -60,12 +60,11 @@ class TaskBook:
         kind: TaskKind,
         *,
         department: Department | None = None,
-        summary: str | Summary = "",
+        summary: Summary | None = None,
         case_id: str | None = None,
         deadline: timedelta | None = None,
     ) -> Task:
         now = workflow.now()
-        words = summary if isinstance(summary, Summary) else Summary(summary, "", {})
         due = deadline if deadline is not None else self._policy.deadline_for(kind)
         task = Task(
             task_id=f"{self._order_id}-T{len(self._tasks) + 1}",
@@ -75,9 +74,9 @@ class TaskBook:
             opened_at=now,
             due_at=now + due,
             remind_at=now + due * self._policy.reminder_fraction,
-            summary=words.text[:300],
-            summary_code=words.code or None,
-            summary_params=words.params,
+            summary=summary.text[:300] if summary else "",
+            summary_code=summary.code if summary else None,
+            summary_params=summary.params if summary else {},
             case_id=case_id,
         )
         self._tasks[task.task_id] = task
