@@ -28,6 +28,12 @@ async def test_the_schedule_is_ensured_once_and_a_trigger_stores_yesterdays_snap
     [calendar] = described.schedule.spec.calendars
     assert (calendar.hour[0].start, calendar.minute[0].start) == (0, 10)
 
+    # The workflow takes "yesterday" from its own clock when triggered: a test running
+    # across midnight (UTC, the settings' offset) would seed one day and read another.
+    now = datetime.now(UTC)
+    to_midnight = (datetime.combine(now.date(), clock(0), UTC) - now).total_seconds() + 86_400
+    if to_midnight < 60:
+        await asyncio.sleep(to_midnight + 1)
     yesterday = previous_day(datetime.now(UTC))
     noon = datetime.combine(yesterday, clock(12), UTC)
     order_id = new_order_id("SNAP")
