@@ -4,28 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
 from temporalio import activity
 
 from db.backup import make_backup
 from db.engine import Database
-
-
-class BackupRequest(BaseModel):
-    #: Where the backups go, as the workers see it (a volume mounted from another site).
-    target_dir: str
-    keep: int = Field(default=14, ge=1)
-    #: The Temporal dev server's SQLite file, in the embedded system; None otherwise.
-    temporal_db_file: str | None = None
-
-
-class BackupResult(BaseModel):
-    backup_id: str
-    path: str
-    #: Rows per table, as recorded in the manifest.
-    tables: dict[str, int]
-    files: list[str]
-    pruned: list[str]
+from domain.backups import BackupRequest, BackupResult
 
 
 class BackupActivities:

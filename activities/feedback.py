@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
 from temporalio import activity
 
 from db.engine import Database
 from db.feedback import apply_feedback_changes
-from domain.feedback import FeedbackEvent, FeedbackView
-from domain.tasks import Task
-
-
-class FeedbackChanges(BaseModel):
-    """What changed in one step of a piece of feedback, written in one transaction."""
-
-    view: FeedbackView
-    #: Grows with every write from the workflow; the read model keeps the highest.
-    revision: int
-    #: Hash of the intake request (POST /feedback is idempotent on feedback_id and body).
-    fingerprint: str
-    events: list[FeedbackEvent] = []
-    tasks: list[Task] = []
-
-
-class RecordedFeedback(BaseModel):
-    """The events a step wrote, returned so that they stand in the workflow history too."""
-
-    feedback_id: str
-    revision: int
-    events: list[FeedbackEvent] = []
+from domain.feedback_handling import FeedbackChanges, RecordedFeedback
 
 
 class FeedbackActivities:

@@ -1,4 +1,8 @@
-"""Inventory side effects: reserve, release, ship and receive stock (P3.2, P3.4, P4.2)."""
+"""Inventory side effects: reserve and receive stock, find waiting orders (P3.2).
+
+Shipping and releasing what an order holds ride in the order's read-model write
+(`db.order_records.apply_changes`), one transaction with the step that causes them.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,16 @@ from datetime import UTC, datetime
 
 from temporalio import activity
 
-from activities.contracts import (
+from db import inventory as stock
+from db.engine import Database
+from domain.inventory import (
     BackorderedOrders,
+    InventoryLevel,
     ReceiveStock,
     Reservation,
     ReserveStock,
     SkuQuery,
-    StockMoved,
-    StockMovement,
 )
-from db import inventory as stock
-from db.engine import Database
-from domain.inventory import InventoryLevel
 
 
 class InventoryActivities:
@@ -41,20 +43,6 @@ class InventoryActivities:
                 reservation_key=request.reservation_key, reserved=False, short=short.short
             )
         return Reservation(reservation_key=request.reservation_key, reserved=True)
-
-    @activity.defn
-    def release_stock(self, movement: StockMovement) -> StockMoved:
-        """Give an order's reserved units back to the shelf."""
-        with self.db.write() as conn:
-            moved = stock.release(conn, movement.reservation_key, datetime.now(UTC))
-        return StockMoved(reservation_key=movement.reservation_key, quantities=moved)
-
-    @activity.defn
-    def ship_stock(self, movement: StockMovement) -> StockMoved:
-        """Take an order's reserved units off the shelf at dispatch."""
-        with self.db.write() as conn:
-            moved = stock.ship(conn, movement.reservation_key, datetime.now(UTC))
-        return StockMoved(reservation_key=movement.reservation_key, quantities=moved)
 
     @activity.defn
     def receive_stock(self, receipt: ReceiveStock) -> InventoryLevel:

@@ -7,13 +7,12 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import RefundOutcome, RefundRequest
 from activities.faults import NO_FAULTS, FaultPlan
 from activities.payment_gateway import GatewayDeclined, PaymentGateway
 from db import ledger
 from db.engine import Database
 from domain.actors import SYSTEM_ACTOR
-from domain.ledger import LedgerEntry, LedgerKind
+from domain.ledger import LedgerEntry, LedgerKind, RefundOutcome, RefundRequest
 
 
 class PaymentActivities:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from temporalio import activity
 
-from activities.contracts import OrderChanges, RecordedChanges
 from db.engine import Database
 from db.order_records import apply_changes
+from domain.order.writes import OrderChanges, RecordedChanges
 
 
 class ReadModelActivities:

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
-from pydantic import BaseModel
 from temporalio import activity
 
 from db import reports
 from db.engine import Database
-from domain.reports import day_window
-
-
-class SnapshotRequest(BaseModel):
-    day: date
-    utc_offset_hours: int = 0
-    #: The workflow that asked, recorded with the snapshot.
-    workflow_id: str
-
-
-class SnapshotStored(BaseModel):
-    day: date
-    computed_at: datetime
-    orders: int
-    kpi_rows: int
+from domain.reports import SnapshotRequest, SnapshotStored, day_window
 
 
 class ReportingActivities:

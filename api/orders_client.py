@@ -27,7 +27,7 @@ from domain.actions import Action
 from domain.actors import Actor
 from domain.commands import ActionResult, ReceiveCommand, Received
 from domain.ids import order_workflow_id
-from domain.order import NewOrder
+from domain.order.details import NewOrder
 from domain.states import OrderStatus
 from oms.settings import Settings
 from workflows import search_attributes as sa

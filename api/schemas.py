@@ -13,7 +13,7 @@ from domain.events import OrderEvent
 from domain.intake import IntakeProblem
 from domain.ledger import LedgerEntry, Refund
 from domain.money import Sum
-from domain.order import Customer, OrderItem, OrderKind, Payment, Shipping
+from domain.order.details import Customer, OrderItem, OrderKind, Payment, Shipping
 from domain.states import OrderStatus
 from domain.view import Backorder, OrderView, Shipment
 

@@ -32,9 +32,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
-from activities.contracts import RecordedChanges
 from domain.events import OrderEvent
 from domain.ids import order_id_from_workflow_id
+from domain.order.writes import RecordedChanges
 from workflows.contracts import OrderWorkflowInput
 
 #: The marker the SDK records for a local activity, and the activity that writes the record.

@@ -23,11 +23,10 @@ from typing import Any
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
-from activities.backup import BackupRequest
-from activities.contracts import ReceiveStock
 from db import inventory as stock
 from db.engine import Database
 from domain.actors import Actor, Department
+from domain.backups import BackupRequest
 from domain.commands import (
     ActionResult,
     BackorderCommand,
@@ -65,7 +64,8 @@ from domain.feedback import (
     feedback_workflow_id,
 )
 from domain.ids import fingerprint, order_workflow_id, restock_workflow_id
-from domain.order import NewOrder, OrderItem, PaymentMethod, PaymentStatus, Shipping
+from domain.inventory import ReceiveStock
+from domain.order.details import NewOrder, OrderItem, PaymentMethod, PaymentStatus, Shipping
 from domain.policy import PolicySettings
 from domain.tasks import TaskKind
 from domain.view import OrderView

@@ -33,7 +33,7 @@ from domain.commands import (
     TrackingEventKind,
 )
 from domain.ids import fingerprint, order_id_from_workflow_id, order_workflow_id
-from domain.order import Customer, NewOrder, OrderItem, Payment, PaymentStatus, Shipping
+from domain.order.details import Customer, NewOrder, OrderItem, Payment, PaymentStatus, Shipping
 from oms.settings import Settings
 from workflows import search_attributes as sa
 from workflows.order import OrderWorkflow

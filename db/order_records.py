@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import Connection, delete
 
-from activities.contracts import OrderChanges
 from db import inventory, ledger
 from db.tables import cases, order_events, order_lines, orders, tasks
 from db.upsert import insert_ignore, upsert
 from domain.cases import Case
 from domain.events import OrderEvent
+from domain.order.writes import OrderChanges
 from domain.tasks import Task
 from domain.view import OrderView
 
@@ -98,6 +98,16 @@ def apply_changes(conn: Connection, changes: OrderChanges, now: datetime | None 
     for step in changes.stock:  # idempotent per reservation key: a retry moves nothing twice
         move = inventory.ship if step.action == "ship" else inventory.release
         move(conn, step.reservation_key, now or datetime.now(UTC))
+    for receipt in changes.receipts:  # returned goods (P5.3); idempotent per receipt id
+        inventory.receive(
+            conn,
+            receipt.receipt_id,
+            receipt.sku,
+            receipt.quantity,
+            receipt.note,
+            receipt.actor_id,
+            now or datetime.now(UTC),
+        )
     newer = upsert(
         conn, orders, order_row(view, changes.revision), keys=["order_id"], newer_than="revision"
     )

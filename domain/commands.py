@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from domain.actors import Actor
 from domain.money import Money
-from domain.order import Customer, OrderItem, Payment, Shipping, Strict, check_lines_fit
+from domain.order.details import Customer, OrderItem, Payment, Shipping, Strict, check_lines_fit
 from domain.states import OrderStatus
 
 Note = str  # a free text remark; bounded where it is a field

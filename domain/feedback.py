@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.actors import Actor, Department
 from domain.errors import ActionNotAllowed, NotPermitted
-from domain.order import ORDER_ID_PATTERN, Strict
+from domain.order.details import ORDER_ID_PATTERN, Strict
 from domain.states import OrderStatus
 from domain.tasks import Task
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from domain.actors import Department
-from domain.order import NewOrder, PaymentStatus
+from domain.order.details import NewOrder, PaymentStatus
 
 
 class IntakeProblem(BaseModel):

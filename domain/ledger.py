@@ -82,3 +82,23 @@ def refundable(entries: list[LedgerEntry], refunds: list[Refund]) -> Decimal:
     """What a new refund may still take: paid, less every refund issued or in progress."""
     committed = sum((r.amount for r in refunds), ZERO)
     return max(paid_total(entries) - committed, ZERO)
+
+
+class RefundRequest(BaseModel):
+    """A refund asked of the payment gateway (the activity `issue_refund`)."""
+
+    refund_id: str
+    order_id: str
+    amount: Decimal
+    #: The payment being refunded, for the gateway.
+    transaction_id: str | None = None
+    case_id: str | None = None
+    reason: str = ""
+
+
+class RefundOutcome(BaseModel):
+    refund_id: str
+    issued: bool
+    reference: str | None = None
+    #: Why the gateway refused, when it did (a finance task follows).
+    failure: str | None = None

@@ -168,3 +168,20 @@ def rate(numerator: int | float, denominator: int | float) -> float | None:
     if not denominator:
         return None
     return round(numerator / denominator, 4)
+
+
+# --- the daily snapshot (P6.3): what the reporting workflow asks and is answered ----------
+
+
+class SnapshotRequest(BaseModel):
+    day: date
+    utc_offset_hours: int = 0
+    #: The workflow that asked, recorded with the snapshot.
+    workflow_id: str
+
+
+class SnapshotStored(BaseModel):
+    day: date
+    computed_at: datetime
+    orders: int
+    kpi_rows: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from domain.order import NewOrder
+from domain.order.details import NewOrder
 
 
 def risk_reasons(order: NewOrder, threshold: Decimal) -> list[str]:

@@ -124,21 +124,3 @@ class Task(BaseModel):
         if self.closed_at is None:
             return None
         return self.closed_at <= self.due_at
-
-
-def mark_deadline(task: Task, stage: str) -> list[tuple[str, dict[str, str | int | bool | None]]]:
-    """A task's reminder time ("remind") or deadline ("due") passed while it was open.
-
-    Marks the task (reminded; or overdue and escalated to its department's lead, P8.1)
-    and returns the events to record, as (event kind, data).
-    """
-    due: dict[str, str | int | bool | None] = {"due_at": task.due_at.isoformat()}
-    if stage == "remind":
-        task.reminded = True
-        return [("task_reminded", due)]
-    task.overdue = True
-    task.escalated = True
-    return [
-        ("task_overdue", due),
-        ("task_escalated", {"to": f"{task.department.value}_lead", "kind": task.kind.value}),
-    ]

@@ -14,7 +14,7 @@ from domain.events import OrderEvent
 from domain.intake import IntakeProblem
 from domain.ledger import LedgerEntry, Refund
 from domain.money import Sum
-from domain.order import NewOrder
+from domain.order.details import NewOrder
 from domain.states import OrderStatus
 from domain.tasks import Task
 

@@ -29,7 +29,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from activities.backup import BackupRequest
+from domain.backups import BackupRequest
 from oms.settings import Settings
 from workers.client import connect
 from workflows.backup import BackupWorkflow

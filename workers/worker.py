@@ -43,7 +43,7 @@ WORKFLOWS = [OrderWorkflow, RestockWorkflow, FeedbackWorkflow, ReportingWorkflow
 
 #: Modules loaded once outside the sandbox: pure, deterministic, and costly to re-import
 #: for every workflow run (pydantic models especially).
-PASSTHROUGH = ("domain", "activities", "db", "pydantic", "pydantic_core", "sqlalchemy")
+PASSTHROUGH = ("domain", "pydantic", "pydantic_core")
 
 
 def payment_gateway(settings: Settings, db: Database) -> PaymentGateway:
@@ -62,8 +62,6 @@ def activities_for(
         payments.issue_refund,
         read_model.apply_order_changes,
         inventory.reserve_stock,
-        inventory.release_stock,
-        inventory.ship_stock,
         inventory.receive_stock,
         inventory.list_backordered_orders,
         inventory.get_level,

@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.backup import BackupActivities, BackupRequest, BackupResult
+    from domain.backups import BackupRequest, BackupResult
 
 #: A dump can take a while; a failed one is retried a few times, then the run fails visibly.
 BACKUP_TIMEOUT = timedelta(hours=2)
@@ -26,9 +26,10 @@ BACKUP_RETRY = RetryPolicy(
 class BackupWorkflow:
     @workflow.run
     async def run(self, request: BackupRequest) -> BackupResult:
-        result: BackupResult = await workflow.execute_activity_method(
-            BackupActivities.back_up_read_model,
+        result: BackupResult = await workflow.execute_activity(
+            "back_up_read_model",
             request,
+            result_type=BackupResult,
             start_to_close_timeout=BACKUP_TIMEOUT,
             retry_policy=BACKUP_RETRY,
             summary=f"back up the read model to {request.target_dir}",

@@ -6,10 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from activities.contracts import ReceiveStock
 from domain.actors import Actor
-from domain.inventory import InventoryLevel
-from domain.order import NewOrder
+from domain.inventory import InventoryLevel, ReceiveStock
+from domain.order.details import NewOrder
 from domain.policy import PolicySettings
 from domain.states import OrderStatus
 

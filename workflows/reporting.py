@@ -15,8 +15,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.reporting import ReportingActivities, SnapshotRequest, SnapshotStored
-    from domain.reports import previous_day
+    from domain.reports import SnapshotRequest, SnapshotStored, previous_day
 
 
 class ReportingInput(BaseModel):
@@ -39,8 +38,8 @@ class ReportingWorkflow:
     @workflow.run
     async def run(self, input: ReportingInput) -> SnapshotStored:
         day = input.day or previous_day(workflow.now(), input.utc_offset_hours)
-        stored: SnapshotStored = await workflow.execute_activity_method(
-            ReportingActivities.store_daily_snapshot,
+        stored: SnapshotStored = await workflow.execute_activity(
+            "store_daily_snapshot",
             SnapshotRequest(
                 day=day,
                 utc_offset_hours=input.utc_offset_hours,
@@ -49,6 +48,7 @@ class ReportingWorkflow:
             start_to_close_timeout=timedelta(minutes=5),
             schedule_to_close_timeout=timedelta(hours=1),
             retry_policy=RETRY,
+            result_type=SnapshotStored,
             summary=f"snapshot of {day.isoformat()}",
         )
         return stored

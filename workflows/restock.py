@@ -14,13 +14,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import BackorderedOrders, SkuQuery
-    from activities.inventory import InventoryActivities
     from domain.commands import StockReplenished
     from domain.ids import order_workflow_id
-    from domain.inventory import InventoryLevel
+    from domain.inventory import BackorderedOrders, InventoryLevel, SkuQuery
     from workflows.contracts import RestockInput, RestockResult
-    from workflows.order import OrderWorkflow
 
 RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
@@ -32,16 +29,18 @@ class RestockWorkflow:
     @workflow.run
     async def run(self, input: RestockInput) -> RestockResult:
         if input.receipt is not None:
-            level: InventoryLevel = await workflow.execute_activity_method(
-                InventoryActivities.receive_stock,
+            level = await workflow.execute_activity(
+                "receive_stock",
                 input.receipt,
+                result_type=InventoryLevel,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RETRY,
                 summary=f"book receipt of {input.receipt.quantity} x {input.sku}",
             )
-        waiting: BackorderedOrders = await workflow.execute_activity_method(
-            InventoryActivities.list_backordered_orders,
+        waiting = await workflow.execute_activity(
+            "list_backordered_orders",
             SkuQuery(sku=input.sku),
+            result_type=BackorderedOrders,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RETRY,
             summary=f"orders waiting for {input.sku}",
@@ -50,18 +49,17 @@ class RestockWorkflow:
         signal = StockReplenished(sku=input.sku, receipt_id=input.trigger_id)
         # Longest waiting first: the earliest orders get the first go at the new stock.
         for order_id in waiting.order_ids:
-            handle = workflow.get_external_workflow_handle_for(
-                OrderWorkflow.run, order_workflow_id(order_id)
-            )
+            handle = workflow.get_external_workflow_handle(order_workflow_id(order_id))
             try:
-                await handle.signal(OrderWorkflow.stock_replenished, signal)
+                await handle.signal("stock_replenished", signal)
                 resumed.append(order_id)
             except ApplicationError:
                 workflow.logger.warning("order %s is no longer running", order_id)
         if input.receipt is None:
-            level = await workflow.execute_activity_method(
-                InventoryActivities.get_level,
+            level = await workflow.execute_activity(
+                "get_level",
                 SkuQuery(sku=input.sku),
+                result_type=InventoryLevel,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RETRY,
             )

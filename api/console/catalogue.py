@@ -561,10 +561,7 @@ ZH_CN: dict[str, str] = {
     "refusal.return_already_open": "已有一个退换货申请在处理中。",
     "refusal.not_waiting_for_inspection": "{case_id} 不在等待验货。",
     "refusal.task_closed_by_its_action": "「{task_kind}」任务须通过对应操作完成，不能只填写说明。",
-    "refusal.action_in_progress": "此订单的「{action}」正在处理中。",
-    "refusal.order_changing_course": "订单正在变更流程（{reason}），请稍后再试。",
     "refusal.order_closing": "订单正在结束（{status}）。",
-    "refusal.order_dispatching": "订单正在发货。",
     "refusal.no_such_case": "此订单没有事项 {case_id}。",
     "refusal.case_closed": "事项 {case_id} 已关闭。",
     "refusal.case_already_decided": "{case_id} 已经作出决定。",
@@ -1171,10 +1168,7 @@ EN: dict[str, str] = {
     "refusal.task_closed_by_its_action": (
         "A “{task_kind}” task is closed by its own action, not a note."
     ),
-    "refusal.action_in_progress": "A “{action}” for this order is already being processed.",
-    "refusal.order_changing_course": "The order is changing course ({reason}); try again shortly.",
     "refusal.order_closing": "The order is closing ({status}).",
-    "refusal.order_dispatching": "The order is being dispatched.",
     "refusal.no_such_case": "There is no case {case_id} on this order.",
     "refusal.case_closed": "Case {case_id} is closed.",
     "refusal.case_already_decided": "{case_id} is already decided.",

@@ -11,15 +11,14 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
 from temporalio.common import WorkflowIDConflictPolicy
 
-from activities.contracts import ReceiveStock
 from api.deps import CurrentStaff, State
 from api.errors import ApiError, not_found
 from api.schemas import InventoryPublic, RestockPublic
 from db import inventory as stock
 from domain.commands import InventoryLevelRequest, ReceiptRequest
 from domain.ids import restock_workflow_id
-from domain.inventory import InventoryLevel
-from domain.order import SKU_PATTERN
+from domain.inventory import InventoryLevel, ReceiveStock
+from domain.order.details import SKU_PATTERN
 from workflows.contracts import RestockInput, RestockResult
 from workflows.restock import RestockWorkflow
 

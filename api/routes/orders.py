@@ -21,7 +21,7 @@ from api.orders_client import order_handle, recorded_status, start_order
 from api.schemas import OrderCreated, OrderList, OrderPublic, OrderSummary
 from db import queries
 from domain.ids import fingerprint, order_workflow_id
-from domain.order import NewOrder
+from domain.order.details import NewOrder
 from domain.states import OrderStatus, is_terminal
 from domain.view import OrderView
 from workflows.order import OrderWorkflow

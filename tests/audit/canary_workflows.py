@@ -20,11 +20,10 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import BackorderedOrders, SkuQuery
     from activities.inventory import InventoryActivities
     from domain.commands import StockReplenished
     from domain.ids import order_workflow_id
-    from domain.inventory import InventoryLevel
+    from domain.inventory import BackorderedOrders, InventoryLevel, SkuQuery
     from workflows.contracts import RestockInput, RestockResult
     from workflows.order import OrderWorkflow
     from workflows.restock import RETRY

@@ -17,10 +17,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import OrderChanges
     from activities.read_model import ReadModelActivities
     from domain.events import OrderEvent
-    from domain.order import PaymentStatus
+    from domain.order.details import PaymentStatus
+    from domain.order.writes import OrderChanges
     from domain.view import OrderView
     from workflows.contracts import OrderWorkflowInput
 

@@ -31,7 +31,7 @@ from domain.cases import CaseKind, CaseState
 from domain.events import EventKind
 from domain.feedback import Channel, FeedbackEventKind, FeedbackKind, FeedbackState
 from domain.ledger import LedgerKind, RefundState
-from domain.order import OrderKind
+from domain.order.details import OrderKind
 from domain.reports import ALL_DEPARTMENTS, GroupBy, Kpi
 from domain.states import OrderStatus
 from domain.tasks import TaskKind

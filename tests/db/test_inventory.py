@@ -115,8 +115,8 @@ def test_concurrent_reservations_never_oversell(database):
 
 
 def test_backordered_orders_are_listed_longest_waiting_first(database):
-    from activities.contracts import OrderChanges
     from db.order_records import apply_changes
+    from domain.order.writes import OrderChanges
     from tests.db.test_order_records import changes_for
 
     for n, status in enumerate(["out_of_stock", "ready_to_pack", "out_of_stock"]):

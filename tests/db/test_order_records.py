@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from activities.contracts import OrderChanges
 from db import queries
 from db.order_records import apply_changes
 from db.tables import order_events, order_lines, tasks
 from domain.actors import Actor, Department
 from domain.events import EventKind, OrderEvent
 from domain.money import ZERO
-from domain.order import NewOrder
+from domain.order.details import NewOrder
+from domain.order.writes import OrderChanges
 from domain.states import OrderStatus
 from domain.tasks import Task, TaskKind, TaskState
 from domain.view import OrderView
@@ -132,8 +132,8 @@ def test_the_inbox_lists_open_tasks_soonest_due_first(database):
 
 def test_a_step_moves_its_stock_in_the_same_write_once(database):
     """Dispatch (P3.4) ships the held units with the step's record; a retry ships nothing."""
-    from activities.contracts import StockStep
     from db import inventory as stock
+    from domain.order.writes import StockStep
 
     with database.write() as conn:
         stock.set_on_hand(conn, "SKU-1", 5, T0)

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from domain.intake import validate_intake
-from domain.order import NewOrder
+from domain.order.details import NewOrder
 from domain.risk import needs_phone_verification, reason_parts, risk_reasons
 from tests.support.orders import order_body
 

@@ -29,7 +29,7 @@ from db import staff as staff_store
 from db.engine import Database
 from domain.actors import Actor, Department
 from domain.ids import fingerprint, order_workflow_id
-from domain.order import NewOrder
+from domain.order.details import NewOrder
 from domain.policy import PolicySettings
 from oms.settings import Settings
 from workers.codec import EncryptionCodec, Keyring

@@ -1,4 +1,4 @@
-"""An order as the platform hands it over (P2.1, P2.2) and the figures derived from it."""
+"""An order as the platform hands it over (P2.1, P2.2): customer, items, shipping, payment."""
 
 from __future__ import annotations
 

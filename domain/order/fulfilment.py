@@ -1,0 +1,282 @@
+"""P3.2 stock, P3.3 pick and pack, P3.4 dispatch and delivery: one shipment of the order.
+
+A shipment starts from stock confirmation (`_fulfil`) after the review, and again
+when the goods change (P4.1), a parcel is reshipped (P5.2) or goods are exchanged
+(P5.3): then what the previous shipment held is undone first (`_refulfil`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import summaries
+from domain.actions import Action, check_action
+from domain.cases import CaseKind
+from domain.commands import (
+    EXCEPTION_EVENTS,
+    BackorderCommand,
+    DispatchCommand,
+    PackCommand,
+    StockReplenished,
+    TrackingCommand,
+    TrackingEventKind,
+)
+from domain.errors import PolicyViolation
+from domain.events import EventKind
+from domain.inventory import Reservation
+from domain.order.base import OrderBase, decides
+from domain.order.decision import Reply
+from domain.order.details import OrderKind
+from domain.states import OrderStatus
+from domain.tasks import TaskKind
+from domain.view import Backorder, Shipment
+
+S = OrderStatus
+
+#: Tasks of one shipment: a new shipment (change of goods, reship, exchange) replaces them.
+SHIPMENT_TASKS = frozenset(
+    {
+        TaskKind.RECORD_BACKORDER,
+        TaskKind.INFORM_BACKORDER,
+        TaskKind.PACK,
+        TaskKind.DISPATCH,
+        TaskKind.DELIVER,
+    }
+)
+
+
+class Fulfilment(OrderBase):
+    def _fulfil(self) -> None:
+        """P3.2 for goods (stock is reserved first); a service has nothing to pick (P1.2)."""
+        if self.state.order.kind is OrderKind.GOODS:
+            self._reserve()
+            return
+        self._set_status(S.AWAITING_DISPATCH)
+        self._open_task(TaskKind.DISPATCH, summary=self._lines_summary())
+
+    def _refulfil(self, reason: str) -> None:
+        """Undo what the current shipment holds, then ship anew (P4.1, P5.2, P5.3)."""
+        self._move_stock("release")
+        self._cancel_tasks(SHIPMENT_TASKS, reason)
+        self.state.backorder = None
+        self._fulfil()
+
+    def _lines_summary(self) -> summaries.Summary:
+        order = self.state.order
+        units = sum(line.quantity for line in order.items)
+        return summaries.lines(len(order.items), units, order.total)
+
+    # --- P3.2 stock --------------------------------------------------------------------
+
+    @decides
+    def stock_answer(self, reservation: Reservation) -> None:
+        """The inventory's answer: reserved goods are packed; short ones wait for restock."""
+        state = self.state
+        if reservation.reservation_key != state.reserving:
+            return  # an answer to a reservation the order no longer waits for
+        state.reserving = None
+        if reservation.reserved:
+            state.reservation_key = reservation.reservation_key
+            state.reserved = state.order.quantities()
+            if state.tasks.find_open(TaskKind.RECORD_BACKORDER) is not None:
+                self._cancel_tasks({TaskKind.RECORD_BACKORDER}, "stock arrived")
+            state.backorder = None
+            self._set_status(S.READY_TO_PACK)
+            self._record(
+                EventKind.STOCK_RESERVED,
+                data={"reservation": reservation.reservation_key, "quantities": state.reserved},
+            )
+            self._open_task(TaskKind.PACK, summary=self._lines_summary())
+            return
+        previous = state.backorder
+        self._set_status(S.OUT_OF_STOCK)
+        state.backorder = Backorder(
+            short=reservation.short,
+            reason=previous.reason if previous else None,
+            restock_eta=previous.restock_eta if previous else None,
+        )
+        self._record(EventKind.OUT_OF_STOCK, data={"short": reservation.short})
+        # P3.2: the warehouse records why and until when, once per shortage.
+        if previous is None and state.tasks.find_open(TaskKind.RECORD_BACKORDER) is None:
+            self._open_task(TaskKind.RECORD_BACKORDER, summary=summaries.short(reservation.short))
+
+    @decides
+    def restocked(self, signal: StockReplenished) -> None:
+        """Stock of a sku the order waits for arrived: try the reservation again (P3.2)."""
+        state = self.state
+        waiting = state.status is S.OUT_OF_STOCK and state.reserving is None
+        if waiting and state.backorder is not None and signal.sku in state.backorder.short:
+            self._record(EventKind.STOCK_REPLENISHED)
+            self._reserve()
+
+    def check_record_backorder(self, command: BackorderCommand, now: datetime) -> None:
+        check_action(Action.RECORD_BACKORDER, self.state.status, command.actor.department)
+
+    @decides
+    def record_backorder(self, command: BackorderCommand) -> Reply:
+        """P3.2: why stock is short and when it is expected; sales tells the customer."""
+        self.check_record_backorder(command, self.now)
+        state = self.state
+        state.backorder = Backorder(
+            short=state.backorder.short if state.backorder else {},
+            reason=command.reason,
+            restock_eta=command.restock_eta,
+        )
+        task = state.tasks.find_open(TaskKind.RECORD_BACKORDER)
+        closed = self._close_task(task, command.actor, "recorded") if task else {}
+        self._record(
+            EventKind.BACKORDER_RECORDED,
+            actor=command.actor,
+            note=command.reason,
+            task=task,
+            data={"restock_eta": command.restock_eta.isoformat(), **closed},
+        )
+        # P3.2: "tell sales ... so sales can inform the customer".
+        inform = state.tasks.find_open(TaskKind.INFORM_BACKORDER)
+        if inform is None:
+            inform = self._open_task(
+                TaskKind.INFORM_BACKORDER,
+                summary=summaries.restock_expected(command.restock_eta),
+            )
+        return Reply(task_id=inform.task_id)
+
+    # --- P3.3 pick and pack ------------------------------------------------------------
+
+    def check_pack(self, command: PackCommand, now: datetime) -> None:
+        state = self.state
+        check_action(Action.PACK, state.status, command.actor.department)
+        missing = sorted(set(state.policy.required_accessories) - set(command.accessories))
+        if missing:
+            raise PolicyViolation(
+                f"the package must carry {', '.join(missing)} (P3.3)",
+                status=state.status,
+                code="accessories_missing",
+                params={"missing": list(missing)},
+            )
+
+    @decides
+    def pack(self, command: PackCommand) -> None:
+        """P3.3: picked and packed with its accessories; logistics dispatches it."""
+        self.check_pack(command, self.now)
+        state = self.state
+        state.packages = command.packages
+        task = state.tasks.find_open(TaskKind.PACK)
+        assert task is not None  # the status says so
+        closed = self._close_task(task, command.actor, f"{command.packages} package(s)")
+        self._set_status(S.AWAITING_DISPATCH)
+        self._record(
+            EventKind.PACKED,
+            actor=command.actor,
+            task=task,
+            data={
+                "packages": command.packages,
+                "accessories": sorted(command.accessories),
+                **closed,
+            },
+        )
+        self._open_task(TaskKind.DISPATCH, summary=self._lines_summary())
+
+    # --- P3.4 dispatch and delivery ----------------------------------------------------
+
+    def check_dispatch(self, command: DispatchCommand, now: datetime) -> None:
+        check_action(Action.DISPATCH, self.state.status, command.actor.department)
+
+    @decides
+    def dispatch(self, command: DispatchCommand) -> None:
+        """P3.4: handed to the carrier; the stock leaves the warehouse; delivery is promised."""
+        self.check_dispatch(command, self.now)
+        state = self.state
+        self._move_stock("ship")
+        promised = state.policy.delivery_deadline
+        state.shipments.append(
+            Shipment(
+                carrier=command.carrier,
+                method=command.method,
+                tracking_number=command.tracking_number,
+                packages=state.packages,
+                dispatched_at=self.now,
+                promised_by=self.now + promised,
+            )
+        )
+        state.delivered_by = None
+        task = state.tasks.find_open(TaskKind.DISPATCH)
+        assert task is not None  # the status says so
+        closed = self._close_task(task, command.actor, f"{command.carrier} {command.method}")
+        self._set_status(S.IN_TRANSIT)
+        self._record(
+            EventKind.DISPATCHED,
+            actor=command.actor,
+            task=task,
+            data={
+                "carrier": command.carrier,
+                "method": command.method.value,
+                "tracking_number": command.tracking_number,
+                **closed,
+            },
+        )
+        self._open_task(
+            TaskKind.DELIVER,
+            summary=summaries.shipment(command.carrier, command.tracking_number),
+            deadline=promised,
+        )
+
+    @decides
+    def tracking(self, command: TrackingCommand) -> None:
+        """P3.4: a carrier's tracking event; P5.2: lost, damaged, delayed open a case."""
+        state = self.state
+        if command.event_id in state.tracking_seen:
+            return
+        state.tracking_seen.add(command.event_id)
+        self._record(
+            EventKind.TRACKING,
+            actor=command.actor,
+            note=command.note or "",
+            data={
+                "event_id": command.event_id,
+                "event": command.event.value,
+                "location": command.location,
+            },
+        )
+        shipment = state.shipment
+        if state.status is not S.IN_TRANSIT or shipment is None:
+            return
+        if command.event is TrackingEventKind.DELIVERED:
+            shipment.delivered_at = self.now
+            state.delivered_by = command.actor
+            self._delivered()
+        elif command.event in EXCEPTION_EVENTS:
+            # P5.2: logistics recorded the anomaly; customer service and logistics act on it.
+            event = command.event.value
+            case = self._open_case(
+                CaseKind.LOGISTICS_EXCEPTION,
+                command.actor,
+                reason=command.note or event,
+                data={"event": event, "tracking_number": shipment.tracking_number},
+            )
+            self._open_task(
+                TaskKind.HANDLE_LOGISTICS_EXCEPTION,
+                summary=summaries.parcel_inform(event),
+                case_id=case.case_id,
+            )
+            self._open_task(
+                TaskKind.INVESTIGATE_LOGISTICS_EXCEPTION,
+                summary=summaries.parcel_cause(event),
+                case_id=case.case_id,
+            )
+
+    def _delivered(self) -> None:
+        """P3.4 delivered, on time or not; P5.3's return and exchange windows open."""
+        state = self.state
+        shipment = state.shipment
+        task = state.tasks.find_open(TaskKind.DELIVER)
+        assert shipment is not None and shipment.delivered_at is not None
+        assert task is not None and state.delivered_by is not None
+        closed = self._close_task(task, state.delivered_by, "delivered")
+        self._set_status(S.DELIVERED)
+        state.window_closed = False
+        self._record(
+            EventKind.DELIVERED,
+            actor=state.delivered_by,
+            task=task,
+            data={"on_time": shipment.delivered_at <= shipment.promised_by, **closed},
+        )

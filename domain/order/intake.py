@@ -1,0 +1,165 @@
+"""P2.2 intake and its corrections, P3.1 review: the order's way to the warehouse."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import summaries
+from domain.actions import Action, check_action
+from domain.actors import Actor
+from domain.commands import CorrectionCommand, ReviewCommand
+from domain.errors import NotPermitted, PolicyViolation
+from domain.events import EventKind
+from domain.intake import validate_intake
+from domain.ledger import LedgerKind
+from domain.money import ZERO
+from domain.order.base import decides
+from domain.order.details import PaymentStatus
+from domain.order.fulfilment import Fulfilment
+from domain.risk import risk_reasons
+from domain.states import OrderStatus
+from domain.tasks import TaskKind
+
+S = OrderStatus
+CORRECTED_PARTS = ("customer", "items", "shipping", "payment")
+
+
+class Intake(Fulfilment):
+    # --- P2.2 intake -------------------------------------------------------------------
+
+    def _receive(self) -> None:
+        """The platform handed the order over: on record, paid money booked, data checked."""
+        order = self.state.order
+        self._record(
+            EventKind.RECEIVED,
+            actor=self.state.submitted_by,
+            data={
+                "lines": len(order.items),
+                "total": str(order.total),
+                "payment": order.payment.status.value,
+            },
+        )
+        self._book_intake_payment(self.state.submitted_by)
+        self._validate()
+
+    def _validate(self) -> None:
+        """P2.2: valid data goes to review; faulty data to the department that owns it."""
+        state = self.state
+        problems = validate_intake(state.order)
+        state.problems = problems
+        if problems:
+            self._set_status(S.NEEDS_CORRECTION)
+            task = self._open_task(
+                TaskKind.CORRECT_ORDER,
+                department=problems[0].department,
+                summary=summaries.fix([p.field for p in problems]),
+            )
+            self._record(
+                EventKind.INTAKE_PROBLEMS,
+                task=task,
+                data={"problems": [p.model_dump(mode="json") for p in problems]},
+            )
+            return
+        state.risk_reasons = risk_reasons(state.order, state.policy.risk_amount_threshold)
+        self._set_status(S.UNDER_REVIEW)
+        order = state.order
+        units = sum(line.quantity for line in order.items)
+        summary = summaries.review(len(order.items), units, order.total, state.risk_reasons)
+        self._open_task(TaskKind.REVIEW, summary=summary)
+
+    def _book_intake_payment(self, actor: Actor) -> None:
+        """P2.2: what the payment system says was paid is booked; a correction adjusts it."""
+        state = self.state
+        payment = state.order.payment
+        reported = payment.amount if payment.status is PaymentStatus.PAID else ZERO
+        difference = reported - state.intake_paid
+        if difference == ZERO:
+            return
+        number = sum(1 for e in state.ledger if ":payment:intake" in e.entry_id) + 1
+        self._book(
+            LedgerKind.PAYMENT,
+            difference,
+            f"{self.order_id}:payment:intake-{number}",
+            actor,
+            reference=payment.transaction_id,
+        )
+        state.intake_paid = reported
+
+    def check_correct(self, command: CorrectionCommand, now: datetime) -> None:
+        check_action(Action.CORRECT, self.state.status, command.actor.department)
+        task = self.state.tasks.find_open(TaskKind.CORRECT_ORDER)
+        if task is not None and task.department is not command.actor.department:
+            raise NotPermitted(
+                f"the faulty data belongs to {task.department} (P2.2)",
+                status=self.state.status,
+                code="correction_by_owner",
+                params={"department": task.department.value},
+            )
+
+    @decides
+    def correct(self, command: CorrectionCommand) -> None:
+        """P2.2: the faulty data is replaced, and checked again."""
+        self.check_correct(command, self.now)
+        state = self.state
+        parts = [name for name in CORRECTED_PARTS if getattr(command, name) is not None]
+        state.order = state.order.model_copy(
+            update={name: getattr(command, name) for name in parts}
+        )
+        if "items" in parts:
+            self._writes.lines_changed = True
+        task = state.tasks.find_open(TaskKind.CORRECT_ORDER)
+        assert task is not None  # the status says so
+        closed = self._close_task(task, command.actor, "corrected")
+        self._record(
+            EventKind.CORRECTED,
+            actor=command.actor,
+            note=command.note,
+            task=task,
+            data={"fields": parts, **closed},
+        )
+        self._book_intake_payment(command.actor)
+        self._validate()
+
+    # --- P3.1 review -------------------------------------------------------------------
+
+    def check_review(self, command: ReviewCommand, now: datetime) -> None:
+        state = self.state
+        check_action(Action.REVIEW, state.status, command.actor.department)
+        if command.approved and state.risk_reasons and not command.phone_verified:
+            raise PolicyViolation(
+                "a risky order needs phone verification before approval (P3.1): "
+                + ", ".join(state.risk_reasons),
+                status=state.status,
+                code="phone_verification_required",
+                params={"reasons": list(state.risk_reasons)},
+            )
+
+    @decides
+    def review(self, command: ReviewCommand) -> None:
+        """P3.1: approved goes to the warehouse; rejected is refunded what was paid."""
+        self.check_review(command, self.now)
+        state = self.state
+        state.phone_verified = bool(command.phone_verified)
+        task = state.tasks.find_open(TaskKind.REVIEW)
+        assert task is not None  # the status says so
+        closed = self._close_task(
+            task, command.actor, "approved" if command.approved else "rejected"
+        )
+        self._record(
+            EventKind.REVIEWED,
+            actor=command.actor,
+            note=command.note,
+            task=task,
+            data={
+                "approved": command.approved,
+                "phone_verified": state.phone_verified,
+                "risk_reasons": list(state.risk_reasons),
+                **closed,
+            },
+        )
+        if command.approved:
+            self._fulfil()
+            return
+        self._set_status(S.REJECTED)
+        self._record(EventKind.REJECTED, actor=command.actor, note=command.note)
+        self._refund(self._refundable(), "order rejected at review (P3.1)")

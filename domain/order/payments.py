@@ -1,0 +1,177 @@
+"""P5.1 payment exceptions, and refunds: the gateway's answers and finance's hand."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import summaries
+from domain.actions import Action, check_action
+from domain.actors import SYSTEM_ACTOR
+from domain.cases import CaseKind
+from domain.commands import CompleteRefundCommand, PaymentEventCommand, PaymentEventKind
+from domain.errors import ActionNotAllowed, NotFound
+from domain.events import EventKind
+from domain.ledger import LedgerKind, RefundOutcome, RefundState
+from domain.order.base import OrderBase, decides
+from domain.order.decision import Reply
+from domain.states import BEFORE_SHIPMENT
+from domain.tasks import TaskKind
+
+
+class Payments(OrderBase):
+    @decides
+    def payment_event(self, command: PaymentEventCommand) -> None:
+        """P5.1: the payment system reports a failed, duplicate or late successful payment."""
+        state = self.state
+        if command.event_id in state.payment_events_seen:
+            return
+        state.payment_events_seen.add(command.event_id)
+        self._record(
+            EventKind.PAYMENT_EVENT,
+            actor=command.actor,
+            data={
+                "event_id": command.event_id,
+                "kind": command.kind.value,
+                "amount": str(command.amount),
+                "transaction_id": command.transaction_id,
+            },
+        )
+        entry_id = f"{self.order_id}:payment:{command.event_id}"
+        if command.kind is PaymentEventKind.SUCCEEDED and not self._is_paid():
+            self._book(
+                LedgerKind.PAYMENT,
+                command.amount,
+                entry_id,
+                command.actor,
+                reference=command.transaction_id,
+            )
+            self._record(
+                EventKind.PAYMENT_RECEIVED,
+                actor=command.actor,
+                data={"amount": str(command.amount), "entry_id": entry_id},
+            )
+            return
+        # A payment taken twice (or taken again once paid) is a duplicate (P5.1).
+        duplicate = command.kind is not PaymentEventKind.FAILED
+        case = self._open_case(
+            CaseKind.PAYMENT_EXCEPTION,
+            command.actor,
+            reason=f"payment {command.kind.value}",
+            data={"event": "duplicate" if duplicate else "failed", "amount": str(command.amount)},
+        )
+        self._open_task(
+            TaskKind.CONTACT_CUSTOMER,
+            summary=summaries.payment_contact(duplicate),
+            case_id=case.case_id,
+        )
+        if not duplicate:
+            case.outcome = "payment failure handled"
+            unpaid = not self._is_paid() and state.status in BEFORE_SHIPMENT
+            if unpaid and state.unpaid_deadline is None:
+                # P5.1: an order still unpaid when the deadline passes is cancelled.
+                state.unpaid_deadline = self.now + state.policy.unpaid_payment_deadline
+            return
+        case.outcome = "duplicate payment refunded"
+        self._book(
+            LedgerKind.PAYMENT,
+            command.amount,
+            entry_id,
+            command.actor,
+            case_id=case.case_id,
+            reference=command.transaction_id,
+        )
+        self._open_task(
+            TaskKind.ACCOUNT_PAYMENT,
+            summary=summaries.duplicate_payment(command.amount),
+            case_id=case.case_id,
+        )
+        self._refund(
+            command.amount,
+            "duplicate payment (P5.1)",
+            case.case_id,
+            transaction_id=command.transaction_id,
+        )
+
+    @decides
+    def refund_answer(self, outcome: RefundOutcome) -> None:
+        """The gateway paid the refund out, or refused: then finance refunds by hand."""
+        refund = self.state.refunds[outcome.refund_id]
+        refund.settled_at = self.now
+        if outcome.issued:
+            refund.state = RefundState.ISSUED
+            refund.reference = outcome.reference
+            # Booked by the activity already; the read model's copy is then a no-op.
+            self._add_entry(
+                LedgerKind.REFUND,
+                -refund.amount,
+                refund.refund_id,
+                SYSTEM_ACTOR,
+                case_id=refund.case_id,
+                reference=outcome.reference,
+                note=refund.reason,
+            )
+            self._record_refund_issued(refund, SYSTEM_ACTOR, None, {})
+        else:
+            refund.state = RefundState.FAILED
+            refund.failure = (outcome.failure or "refused")[:300]
+            self._record(
+                EventKind.REFUND_FAILED,
+                case_id=refund.case_id,
+                data={
+                    "refund_id": refund.refund_id,
+                    "amount": str(refund.amount),
+                    "reason": refund.failure,
+                },
+            )
+            task = self._open_task(
+                TaskKind.MANUAL_REFUND,
+                summary=summaries.refund_by_hand(refund.amount, refund.refund_id, refund.failure),
+                case_id=refund.case_id,
+            )
+            self.state.refund_tasks[refund.refund_id] = task.task_id
+        if refund.case_id is not None:
+            self._settle_case(self.state.cases[refund.case_id])
+
+    def check_complete_refund(self, command: CompleteRefundCommand, now: datetime) -> None:
+        state = self.state
+        check_action(Action.COMPLETE_REFUND, state.status, command.actor.department)
+        refund = state.refunds.get(command.refund_id)
+        if refund is None:
+            raise NotFound(
+                f"no refund {command.refund_id} on this order",
+                status=state.status,
+                code="no_such_refund",
+                params={"refund_id": command.refund_id},
+            )
+        if refund.state is not RefundState.FAILED:
+            raise ActionNotAllowed(
+                f"refund {command.refund_id} is {refund.state}",
+                status=state.status,
+                code="refund_not_failed",
+                params={"refund_id": command.refund_id, "refund_state": refund.state.value},
+            )
+
+    @decides
+    def complete_refund(self, command: CompleteRefundCommand) -> Reply:
+        """Finance paid out by hand a refund the gateway refused."""
+        self.check_complete_refund(command, self.now)
+        state = self.state
+        refund = state.refunds[command.refund_id]
+        refund.state = RefundState.COMPLETED_BY_FINANCE
+        refund.reference = command.reference
+        refund.settled_at = self.now
+        self._add_entry(
+            LedgerKind.REFUND,
+            -refund.amount,
+            refund.refund_id,
+            command.actor,
+            case_id=refund.case_id,
+            reference=command.reference,
+            note=command.note,
+        )
+        task = state.tasks.get(state.refund_tasks[refund.refund_id])
+        closed = self._close_task(task, command.actor, "refunded by hand") if task else {}
+        self._record_refund_issued(refund, command.actor, task, closed)
+        if refund.case_id is not None:
+            self._settle_case(state.cases[refund.case_id])
+        return Reply(refund_id=refund.refund_id)

@@ -1,0 +1,185 @@
+"""P5.3 quality problems after delivery: returns and exchanges within their windows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import summaries
+from domain.actions import Action, check_action
+from domain.cases import Case, CaseKind
+from domain.commands import (
+    DecideReturnCommand,
+    InspectionCommand,
+    ReturnCommand,
+    ReturnKind,
+)
+from domain.errors import ActionNotAllowed, PolicyViolation
+from domain.events import EventKind
+from domain.inventory import ReceiveStock
+from domain.order.base import decides
+from domain.order.decision import Reply
+from domain.order.fulfilment import Fulfilment
+from domain.states import OrderStatus
+from domain.tasks import TaskKind
+
+S = OrderStatus
+AFTER_SALES = (CaseKind.RETURN, CaseKind.EXCHANGE)
+
+
+class Returns(Fulfilment):
+    def check_request_return(self, command: ReturnCommand, now: datetime) -> None:
+        state = self.state
+        self._check_course_change(Action.REQUEST_RETURN, command.actor)
+        shipment = state.shipment
+        assert shipment is not None and shipment.delivered_at is not None  # delivered
+        policy = state.policy
+        window = (
+            policy.return_window if command.kind is ReturnKind.RETURN else policy.exchange_window
+        )
+        if now > shipment.delivered_at + window:
+            raise PolicyViolation(
+                f"the {command.kind.value} window of {window} after delivery has closed (P5.3)",
+                status=state.status,
+                code="return_window_closed",
+                params={"return_kind": command.kind.value, "window": str(window)},
+            )
+        if self._open_cases(*AFTER_SALES):
+            raise ActionNotAllowed(
+                "a return or exchange is already open",
+                status=state.status,
+                code="return_already_open",
+            )
+
+    @decides
+    def request_return(self, command: ReturnCommand) -> Reply:
+        """P5.3: a customer asks to return or exchange goods with a quality problem."""
+        self.check_request_return(command, self.now)
+        kind = CaseKind.RETURN if command.kind is ReturnKind.RETURN else CaseKind.EXCHANGE
+        case = self._open_case(
+            kind,
+            command.actor,
+            reason=command.reason,
+            data={"reason_code": command.reason_code.value},
+        )
+        task = self._open_task(
+            TaskKind.REVIEW_RETURN,
+            summary=summaries.return_request(kind.value, command.reason_code.value),
+            case_id=case.case_id,
+        )
+        return Reply(task_id=task.task_id, case_id=case.case_id)
+
+    def check_decide_return(self, command: DecideReturnCommand, now: datetime) -> None:
+        check_action(Action.DECIDE_RETURN, self.state.status, command.actor.department)
+        case = self._case_for(command.case_id, *AFTER_SALES)
+        self._open_task_of_case(
+            TaskKind.REVIEW_RETURN,
+            case,
+            code="case_already_decided",
+            message=f"{case.case_id} is already decided",
+        )
+
+    @decides
+    def decide_return(self, command: DecideReturnCommand) -> Reply:
+        """P5.3: customer service reviews the request; approved goods go to inspection."""
+        self.check_decide_return(command, self.now)
+        case = self.state.cases[command.case_id]
+        task = self.state.tasks.find_open(TaskKind.REVIEW_RETURN, case.case_id)
+        assert task is not None  # checked
+        closed = self._close_task(
+            task, command.actor, "approved" if command.approved else "rejected"
+        )
+        self._record(
+            EventKind.CASE_DECIDED,
+            actor=command.actor,
+            note=command.reason,
+            task=task,
+            data={"kind": case.kind.value, "approved": command.approved, **closed},
+        )
+        if command.approved:
+            inspect = self._open_task(
+                TaskKind.INSPECT_RETURN,
+                summary=summaries.inspect_return(case.kind.value),
+                case_id=case.case_id,
+            )
+            return Reply(task_id=inspect.task_id, case_id=case.case_id)
+        case.outcome = "rejected"
+        self._settle_case(case)
+        return Reply(case_id=case.case_id)
+
+    def check_inspect_return(self, command: InspectionCommand, now: datetime) -> None:
+        check_action(Action.INSPECT_RETURN, self.state.status, command.actor.department)
+        case = self._case_for(command.case_id, *AFTER_SALES)
+        self._open_task_of_case(
+            TaskKind.INSPECT_RETURN,
+            case,
+            code="not_waiting_for_inspection",
+            message=f"{case.case_id} is not waiting for inspection",
+        )
+        if command.quality_confirmed:
+            self._check_not_closing()
+
+    @decides
+    def inspect_return(self, command: InspectionCommand) -> Reply:
+        """P5.3: the warehouse inspects; a confirmed problem is refunded or exchanged."""
+        self.check_inspect_return(command, self.now)
+        case = self.state.cases[command.case_id]
+        task = self.state.tasks.find_open(TaskKind.INSPECT_RETURN, case.case_id)
+        assert task is not None  # checked
+        confirmed = command.quality_confirmed
+        closed = self._close_task(
+            task, command.actor, "quality problem" if confirmed else "no problem"
+        )
+        self._record(
+            EventKind.RETURN_INSPECTED,
+            actor=command.actor,
+            note=command.note,
+            task=task,
+            data={"quality_confirmed": confirmed, "restock": command.restock, **closed},
+        )
+        if not confirmed:
+            case.outcome = "no quality problem found"
+            self._settle_case(case)
+            return Reply(case_id=case.case_id)
+        self._take_back_goods(case, command)
+        # P5.3: "sales and finance are told".
+        self._open_task(
+            TaskKind.SUPPLIER_FOLLOW_UP,
+            summary=summaries.supplier_follow_up(case.kind.value),
+            case_id=case.case_id,
+        )
+        self._open_task(
+            TaskKind.ADJUST_ACCOUNTS,
+            summary=summaries.adjust_accounts(case.kind.value),
+            case_id=case.case_id,
+        )
+        if case.kind is CaseKind.RETURN:
+            case.outcome = "returned and refunded"
+            self._set_status(S.RETURNED)
+            self._record(EventKind.RETURNED, case_id=case.case_id)
+            self._refund(self._refundable(), "goods returned: quality problem (P5.3)", case.case_id)
+        else:
+            case.outcome = "exchanged"
+            self._refulfil("exchange: quality problem (P5.3)")
+        self._settle_case(case)
+        return Reply(case_id=case.case_id)
+
+    def _take_back_goods(self, case: Case, command: InspectionCommand) -> None:
+        """Returned units are booked back into stock or written off, as the warehouse says."""
+        quantities = self.state.order.quantities()
+        if command.restock:
+            for sku, quantity in sorted(quantities.items()):
+                self._book_back(
+                    ReceiveStock(
+                        receipt_id=f"{case.case_id}:{sku}",
+                        sku=sku,
+                        quantity=quantity,
+                        note=f"returned goods of {case.case_id}",
+                        actor_id=command.actor.staff_id,
+                    )
+                )
+        self._record(
+            EventKind.STOCK_RETURNED if command.restock else EventKind.STOCK_WRITTEN_OFF,
+            actor=command.actor,
+            case_id=case.case_id,
+            data={"quantities": quantities},
+        )

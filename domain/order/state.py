@@ -1,0 +1,94 @@
+"""The order's state: everything the policy decides on, as one model.
+
+Serialisable as a whole, so that an order can carry on in a new workflow run
+(continue-as-new) and a test can build an order in any state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.actors import Actor
+from domain.cases import Case
+from domain.commands import ChangeCommand
+from domain.intake import IntakeProblem
+from domain.ledger import LedgerEntry, Refund
+from domain.money import ZERO
+from domain.order.details import NewOrder
+from domain.policy import PolicySettings
+from domain.states import OrderStatus
+from domain.task_book import TaskBook
+from domain.view import Backorder, Shipment
+
+
+class OrderState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order: NewOrder
+    #: The policy in force when the order arrived; kept for the order's whole life.
+    policy: PolicySettings
+    submitted_by: Actor
+    #: Hash of the creating request (POST /orders is idempotent on order id and body).
+    fingerprint: str
+    status: OrderStatus = OrderStatus.RECEIVED
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    #: The main line has ended (a final status, or the after-sales window is over):
+    #: only follow-ups remain, no new course may start.
+    closing: bool = False
+    #: The order's last event is recorded: nothing more will happen to it.
+    closed: bool = False
+    #: The last event's number, and the number of the read model's last write.
+    seq: int = 0
+    revision: int = 0
+
+    # P2.2 intake, P3.1 review
+    problems: list[IntakeProblem] = []
+    risk_reasons: list[str] = []
+    phone_verified: bool = False
+    #: What the payment system reported paid at intake (a correction books the difference).
+    intake_paid: Decimal = ZERO
+    #: P5.1: an unpaid order whose payment failed is cancelled at this time.
+    unpaid_deadline: datetime | None = None
+
+    # P3.2 stock: reservations are numbered per order (`<order>:R<n>`).
+    backorder: Backorder | None = None
+    reservations: int = 0
+    #: The reservation asked of the inventory and not yet answered.
+    reserving: str | None = None
+    #: The reservation the order holds, and what it holds.
+    reservation_key: str | None = None
+    reserved: dict[str, int] = {}
+
+    # P3.3-P3.4 and P5.3: shipments, the current one last.
+    packages: int = 0
+    shipments: list[Shipment] = []
+    #: Who reported the current shipment delivered.
+    delivered_by: Actor | None = None
+    #: P5.3: the return and exchange windows after the last delivery are over.
+    window_closed: bool = False
+
+    # Feeds are deduplicated by their event ids.
+    tracking_seen: set[str] = set()
+    payment_events_seen: set[str] = set()
+
+    tasks: TaskBook
+    cases: dict[str, Case] = {}
+    #: P4.1: what each open change request asks for, until it is decided.
+    proposals: dict[str, ChangeCommand] = {}
+    ledger: list[LedgerEntry] = []
+    refunds: dict[str, Refund] = {}
+    #: The finance task that completes each refund the gateway refused.
+    refund_tasks: dict[str, str] = {}
+
+    @property
+    def order_id(self) -> str:
+        return self.order.order_id
+
+    @property
+    def shipment(self) -> Shipment | None:
+        return self.shipments[-1] if self.shipments else None

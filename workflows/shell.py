@@ -1,0 +1,201 @@
+"""How a workflow carries out what its aggregate decides: the machinery every shell shares.
+
+The order and the feedback workflows are thin: a handler asks the aggregate
+(`domain.order.aggregate.Order`, `domain.feedback_handling.Feedback`) for a
+decision, and a `Shell` carries it out:
+
+- one decision at a time (`decide`): a command waits for the one before it to be
+  carried out, so the aggregate always decides on a settled state;
+- each request of the decision is performed in order (a reservation, a refund)
+  and its answer handed back to the aggregate, which decides again;
+- what changed is written to the read model by one local activity (`flush`),
+  then the Temporal UI's search attributes and details are brought in line;
+- one timer, for the aggregate's next alarm (`keep_time`): a task's reminder or
+  deadline, a window closing. It is moved when the alarm moves, and when it
+  rings the aggregate is asked what fell due.
+
+Imported as a pass-through module: the sandbox does not rebuild it per workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, Generic, Protocol, TypeVar
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+from domain.errors import OrderError
+from workflows.refusals import as_failure
+from workflows.retries import DB_RETRY, DB_TIMEOUT
+
+
+class Decided(Protocol):
+    """A decision as the shell sees it: the requests to perform, in order."""
+
+    @property
+    def requests(self) -> list[Any]: ...
+
+
+D = TypeVar("D", bound=Decided)
+D_co = TypeVar("D_co", bound=Decided, covariant=True)
+
+
+class Aggregate(Protocol[D_co]):
+    """What a shell needs of the aggregate it carries out."""
+
+    def next_alarm(self) -> datetime | None: ...
+
+    def ring(self, now: datetime) -> D_co: ...
+
+    def take_writes(self) -> Any | None: ...
+
+    def written(self, changes: Any) -> None: ...
+
+    def details(self) -> str: ...
+
+
+#: Performs one request of a decision and returns the aggregate's decision on its answer.
+Performer = Callable[[Any], Awaitable[Decided]]
+#: The search attributes the UI filters by, as the aggregate stands now.
+Wanted = Callable[[], Mapping[SearchAttributeKey[Any], Any]]
+
+
+#: A search attribute not sent yet (None is a value: "unset").
+_UNSENT = object()
+
+
+class Shell(Generic[D]):
+    def __init__(
+        self,
+        aggregate: Aggregate[D],
+        *,
+        write_activity: str,
+        write_result: type,
+        search: Wanted,
+        performers: Mapping[type, Performer] | None = None,
+        needs_writes_first: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.aggregate = aggregate
+        self._write_activity = write_activity
+        self._write_result = write_result
+        self._search = search
+        self._performers = dict(performers or {})
+        self._needs_writes_first = needs_writes_first
+        self._lock = asyncio.Lock()
+        #: Grows with every decision carried out: the clock plans again after each.
+        self._decisions = 0
+        self._sent: dict[str, Any] = {}
+        #: The first write is done: the record exists (the platform's hand-over waits for it).
+        self.recorded = False
+
+    async def decide(self, decide: Callable[[datetime], D]) -> D:
+        """Ask the aggregate at the current time and carry the decision out.
+
+        A refusal found only now (another command changed the order while this one
+        waited) fails the caller's update; it never fails the workflow.
+        """
+        async with self._lock:
+            try:
+                decision = decide(workflow.now())
+            except OrderError as refusal:
+                raise as_failure(refusal) from None
+            await self._carry_out(decision)
+            self._decisions += 1
+            return decision
+
+    async def _carry_out(self, decision: D) -> None:
+        pending = list(decision.requests)
+        while pending:
+            request = pending.pop(0)
+            if self._needs_writes_first():
+                await self.flush()
+            answered = await self._performers[type(request)](request)
+            pending += answered.requests
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write what changed to the read model, then keep the Temporal UI's view current."""
+        changes = self.aggregate.take_writes()
+        if changes is not None:
+            await workflow.execute_local_activity(
+                self._write_activity,
+                changes,
+                result_type=self._write_result,
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+                summary=f"record {', '.join(e.kind.value for e in changes.events) or 'tasks'}",
+            )
+            self.aggregate.written(changes)
+            self.recorded = True
+        self._sync_search_attributes()
+
+    def _sync_search_attributes(self) -> None:
+        """Send only the search attributes that changed (each upsert is an event)."""
+        updates: list[SearchAttributeUpdate[Any]] = []
+        for key, value in self._search().items():
+            if self._sent.get(key.name, _UNSENT) != value:
+                updates.append(key.value_unset() if value is None else key.value_set(value))
+                self._sent[key.name] = value
+        if updates:
+            workflow.upsert_search_attributes(updates)
+        workflow.set_current_details(self.aggregate.details())
+
+    def mark_sent(self, initial: Mapping[SearchAttributeKey[Any], Any]) -> None:
+        """The search attributes the workflow was started with (not sent again)."""
+        self._sent.update({key.name: value for key, value in initial.items()})
+
+    async def keep_time(self, is_closed: Callable[[], bool]) -> None:
+        """Keep one timer for the aggregate's next alarm until the aggregate is closed."""
+        clock = AlarmClock()
+        while not is_closed():
+            at = self.aggregate.next_alarm()
+            if at is not None and at <= workflow.now():
+                await self.decide(self.aggregate.ring)
+                continue
+            clock.set(at)
+            seen = self._decisions
+            await workflow.wait_condition(partial(self._woken, seen, clock, is_closed))
+            if clock.rang:
+                clock.reset()
+                await self.decide(self.aggregate.ring)
+        clock.stop()
+
+    def _woken(self, seen: int, clock: AlarmClock, is_closed: Callable[[], bool]) -> bool:
+        """Plan again after any decision; act when the alarm rings."""
+        return self._decisions != seen or clock.rang or is_closed()
+
+
+class AlarmClock:
+    """One timer for the next alarm, moved (cancelled and started again) when it moves."""
+
+    def __init__(self) -> None:
+        self._timer: asyncio.Task[None] | None = None
+        self._at: datetime | None = None
+
+    def set(self, at: datetime | None) -> None:
+        if at == self._at:
+            return
+        self.stop()
+        self._at = at
+        self._timer = asyncio.create_task(self._sleep_until(at)) if at is not None else None
+
+    @property
+    def rang(self) -> bool:
+        return self._timer is not None and self._timer.done()
+
+    def reset(self) -> None:
+        self._timer, self._at = None, None
+
+    def stop(self) -> None:
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+        self.reset()
+
+    @staticmethod
+    async def _sleep_until(at: datetime) -> None:
+        wait = max(at - workflow.now(), timedelta(milliseconds=1))
+        await workflow.sleep(wait, summary=f"next deadline {at:%Y-%m-%d %H:%M:%S} UTC")
