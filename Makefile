@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check clean bench
+.PHONY: run test lint typecheck check clean bench screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ test: $(STAMP)  ## the test suite: domain, activities, workflows, API over real 
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	@echo "== the workflow suites again, with the worker's workflow cache disabled (every step replays)"
 	OMS_TEST_MAX_CACHED_WORKFLOWS=0 $(BIN)/python -m pytest -q -m "not load" tests/workflows tests/api
+
+screenshots: $(STAMP)  ## refresh the README's console screenshots (docs/screenshots/) on purpose
+	OMS_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/console/test_browser.py
 
 bench: $(STAMP)  ## the benchmark (docs/performance.md); BENCH_ARGS="--orders 100" for a short one
 	$(BIN)/python -m bench run $(BENCH_ARGS)

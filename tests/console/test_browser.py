@@ -3,7 +3,9 @@
 One order goes from review to delivery through the console, each department signing
 in in turn; every page is checked for what it shows and audited for accessibility
 (labels, names, headings, keyboard, contrast: tests/support/accessibility.py). The
-screenshots the README shows are taken here (docs/screenshots/).
+screenshots the README shows are taken here: into a temporary folder, and into
+docs/screenshots/ only when asked (`make screenshots`), so a test run leaves the
+tree as it found it.
 
 No browser is downloaded: Chromium comes from Debian (`.ci/run` installs it). Without
 it the tests are skipped with a message, except under CI, where they must run.
@@ -12,6 +14,7 @@ it the tests are skipped with a message, except under CI, where they must run.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,7 +41,10 @@ FLAGS = [
     "--disable-sync",
     "--disable-quic",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: `make screenshots` sets OMS_SCREENSHOTS=docs/screenshots to refresh the README's pictures.
+SCREENSHOTS = Path(
+    os.environ.get("OMS_SCREENSHOTS") or Path(tempfile.gettempdir()) / "oms-console-screenshots"
+)
 VIEWPORT = {"width": 1280, "height": 900}
 
 
