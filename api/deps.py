@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator
 from temporalio.client import Client
 
 from api.errors import ApiError
@@ -77,6 +78,20 @@ State = Annotated[AppState, Depends(get_state)]
 
 #: The client's key for an action: the same key twice acts once (api.md, Idempotency).
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def _in_utc(value: datetime) -> datetime:
+    """A time from a query: without a zone it is UTC; one UTC cannot hold is refused (422)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range once in UTC") from None
+
+
+#: A time in a query string (`created_from=2026-11-27T08:00:00+08:00`), as UTC.
+QueryTime = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 #: Declared as the API's security scheme (OpenAPI); checked by `authorize`, not by FastAPI.

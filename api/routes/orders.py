@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -15,7 +14,7 @@ from temporalio.client import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from api.deps import CurrentStaff, State
+from api.deps import CurrentStaff, QueryTime, State
 from api.errors import conflict, from_update_failure, not_found
 from api.orders_client import order_handle, recorded_status, start_order
 from api.schemas import OrderCreated, OrderList, OrderPublic, OrderSummary
@@ -119,8 +118,8 @@ async def list_orders(
     state: State,
     status: OrderStatus | None = None,
     customer_id: Annotated[str | None, Query(max_length=64)] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: QueryTime | None = None,
+    created_to: QueryTime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> OrderList:

@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from oms.cli import parser
 from oms.settings import Settings
 from workflows import search_attributes as sa
+
+
+async def listed_search_attributes(client: Client, namespace: str) -> Any:
+    """The namespace's search attributes. A namespace registered a moment ago may be
+    answered with CANCELLED while the server's caches learn of it (seen once in a full
+    run): asked again, as an operator would."""
+    for _ in range(20):
+        try:
+            return await client.operator_service.list_search_attributes(
+                ListSearchAttributesRequest(namespace=namespace)
+            )
+        except RPCError as error:
+            if error.status not in (RPCStatusCode.CANCELLED, RPCStatusCode.UNAVAILABLE):
+                raise
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"the search attributes of {namespace} could not be listed")
 
 
 async def test_setup_registers_the_namespace_and_every_search_attribute_once(
@@ -26,9 +44,7 @@ async def test_setup_registers_the_namespace_and_every_search_attribute_once(
     first = capsys.readouterr().out
     assert f"registered namespace {namespace}" in first
 
-    listed = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
-    )
+    listed = await listed_search_attributes(client, namespace)
     registered = {
         name: IndexedValueType.Name(kind).removeprefix("INDEXED_VALUE_TYPE_")
         for name, kind in listed.custom_attributes.items()
