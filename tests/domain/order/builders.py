@@ -1,0 +1,382 @@
+"""Orders in any state, for the aggregate's tests: plain objects, no server, no database.
+
+`Story` drives one `Order` through the policy the way staff and the platform would,
+with a clock that moves on by a minute per step unless told otherwise, and answers
+the aggregate's requests (a reservation, a refund) as the inventory and the gateway
+would. Each step returns the aggregate's `Decision`, so a test reads:
+
+    story = Story.at(OrderStatus.READY_TO_PACK, paid=True)
+    decision = story.cancel("changed my mind")
+    assert decision.refunds[0].amount == Decimal("258.00")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from domain.actors import Actor, Department
+from domain.commands import (
+    BackorderCommand,
+    CancelCommand,
+    CauseCommand,
+    ChangeCommand,
+    ClaimTaskCommand,
+    CompleteRefundCommand,
+    CompleteTaskCommand,
+    CorrectionCommand,
+    DecideChangeCommand,
+    DecideReturnCommand,
+    DeliveryMethod,
+    DispatchCommand,
+    ExceptionDecisionCommand,
+    InspectionCommand,
+    PackCommand,
+    PaymentEventCommand,
+    PaymentEventKind,
+    Resolution,
+    ReturnCommand,
+    ReturnKind,
+    ReviewCommand,
+    StockReplenished,
+    TrackingCommand,
+    TrackingEventKind,
+)
+from domain.inventory import Reservation, ReserveStock
+from domain.ledger import RefundOutcome, RefundRequest
+from domain.order.aggregate import Order
+from domain.order.decision import Decision
+from domain.order.details import NewOrder, OrderItem, Shipping
+from domain.policy import PolicySettings
+from domain.states import OrderStatus
+from domain.tasks import Task, TaskKind
+from tests.support.orders import order_body
+
+S = OrderStatus
+START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+ACCESSORIES = ["manual", "warranty_card"]
+
+
+def actor(department: Department | str, staff_id: str | None = None) -> Actor:
+    department = Department(department)
+    return Actor(staff_id=staff_id or f"{department.value}-1", department=department)
+
+
+def new_order(**changes: Any) -> NewOrder:
+    """An order as the platform hands it over; `order_body`'s options change it."""
+    changes.setdefault("order_id", "JD1")
+    order_id = changes.pop("order_id")
+    return NewOrder.model_validate(order_body(order_id, **changes))
+
+
+class Story:
+    """One order and its clock. Requests are answered at once unless `auto=False`."""
+
+    def __init__(
+        self,
+        order: NewOrder | None = None,
+        *,
+        policy: PolicySettings | None = None,
+        stock: Callable[[ReserveStock], Reservation] | None = None,
+        gateway: Callable[[RefundRequest], RefundOutcome] | None = None,
+        auto: bool = True,
+    ) -> None:
+        self.now = START
+        self.order = Order.new(
+            order or new_order(),
+            policy or PolicySettings(),
+            actor(Department.PLATFORM, "platform"),
+            "fingerprint",
+            self.now,
+        )
+        self.stock = stock or in_stock
+        self.gateway = gateway or refunds_paid
+        self.auto = auto
+        #: Every request the aggregate made, in order, answered or not.
+        self.requests: list[Any] = []
+        self.opening = self._answer(self.order.start(self.now))
+
+    # --- building orders in a given state --------------------------------------------------
+
+    @classmethod
+    def at(cls, status: OrderStatus, **options: Any) -> Story:
+        """An order driven to `status` along the main line; `order_body`'s options change
+        the order (paid=False, kind="service", lines=...), `policy=` the policy."""
+        policy = options.pop("policy", None)
+        story = cls(new_order(**options), policy=policy)
+        story.advance_to(status)
+        return story
+
+    def advance_to(self, status: OrderStatus) -> None:
+        steps: dict[OrderStatus, Callable[[], Any]] = {
+            S.READY_TO_PACK: self.approve,
+            S.AWAITING_DISPATCH: self.pack,
+            S.IN_TRANSIT: self.dispatch,
+            S.DELIVERED: lambda: self.track(TrackingEventKind.DELIVERED),
+            S.COMPLETED: self.after_sales_window_passes,
+        }
+        order = list(steps)
+        if status in (S.UNDER_REVIEW, S.NEEDS_CORRECTION):
+            assert self.status is status, f"the order is {self.status}, not {status}"
+            return
+        assert status in steps, f"no main-line way to {status}"
+        if self.state.order.kind.value == "service" and status is not S.READY_TO_PACK:
+            order.remove(S.AWAITING_DISPATCH)
+        for step in order:
+            if self.status is status:
+                return
+            steps[step]()
+        assert self.status is status, f"the order is {self.status}, not {status}"
+
+    # --- what the aggregate holds ----------------------------------------------------------
+
+    @property
+    def state(self) -> Any:
+        return self.order.state
+
+    @property
+    def status(self) -> OrderStatus:
+        return self.order.status
+
+    def open_task(self, kind: TaskKind) -> Task:
+        task = self.state.tasks.find_open(kind)
+        assert task is not None, f"no open {kind} task; open: {self.open_kinds()}"
+        return task
+
+    def open_kinds(self) -> list[TaskKind]:
+        return sorted(task.kind for task in self.state.tasks.open_tasks())
+
+    def case_id(self, n: int = -1) -> str:
+        return list(self.state.cases)[n]
+
+    def refundable(self) -> Decimal:
+        return self.order._refundable()
+
+    # --- the clock -------------------------------------------------------------------------
+
+    def tick(self, by: timedelta = timedelta(minutes=1)) -> datetime:
+        self.now += by
+        return self.now
+
+    def ring_at(self, when: datetime) -> Decision:
+        """Time passes to `when` and the order is told what fell due (its alarm)."""
+        self.now = when
+        return self._answer(self.order.ring(when))
+
+    def ring_next(self) -> Decision:
+        alarm = self.order.next_alarm()
+        assert alarm is not None, "nothing is due"
+        return self.ring_at(max(alarm, self.now))
+
+    def after_sales_window_passes(self) -> Decision:
+        shipment = self.state.shipment
+        window = self.state.policy.after_sales_window
+        return self.ring_at(shipment.delivered_at + window)
+
+    # --- answering the aggregate's requests ------------------------------------------------
+
+    def _answer(self, decision: Decision) -> Decision:
+        """Answer every request as the world outside would; return the combined decision."""
+        pending = list(decision.requests)
+        self.requests += pending
+        if not self.auto:
+            return decision
+        while pending:
+            request = pending.pop(0)
+            if isinstance(request, ReserveStock):
+                answered = self.order.stock_answer(self.stock(request), self.now)
+            else:
+                answered = self.order.refund_answer(self.gateway(request), self.now)
+            pending += answered.requests
+            self.requests += answered.requests
+            merge(decision, answered)
+        return decision
+
+    def act(self, method: Callable[[Any, datetime], Decision], command: Any) -> Decision:
+        return self._answer(method(command, self.tick()))
+
+    # --- the staff and the platform --------------------------------------------------------
+
+    def approve(self, *, phone_verified: bool | None = None, by: str = "sales") -> Decision:
+        command = ReviewCommand(actor=actor(by), approved=True, phone_verified=phone_verified)
+        return self.act(self.order.review, command)
+
+    def reject(self, note: str = "not legal to sell") -> Decision:
+        command = ReviewCommand(actor=actor("sales"), approved=False, note=note)
+        return self.act(self.order.review, command)
+
+    def correct(self, by: str = "customer_service", **parts: Any) -> Decision:
+        return self.act(self.order.correct, CorrectionCommand(actor=actor(by), **parts))
+
+    def pack(self, accessories: list[str] | None = None, by: str = "warehouse") -> Decision:
+        command = PackCommand(
+            actor=actor(by),
+            packages=1,
+            accessories=ACCESSORIES if accessories is None else accessories,
+        )
+        return self.act(self.order.pack, command)
+
+    def dispatch(self, by: str = "logistics") -> Decision:
+        command = DispatchCommand(
+            actor=actor(by),
+            carrier="SF Express",
+            method=DeliveryMethod.EXPRESS,
+            tracking_number="SF1",
+        )
+        return self.act(self.order.dispatch, command)
+
+    def track(self, event: TrackingEventKind, event_id: str | None = None) -> Decision:
+        command = TrackingCommand(
+            actor=actor("platform", "carrier"),
+            event_id=event_id or f"E{len(self.state.tracking_seen) + 1}",
+            event=event,
+        )
+        return self.act(self.order.tracking, command)
+
+    def record_backorder(self, eta: datetime | None = None) -> Decision:
+        command = BackorderCommand(
+            actor=actor("warehouse"),
+            reason="supplier late",
+            restock_eta=eta or self.now + timedelta(days=3),
+        )
+        return self.act(self.order.record_backorder, command)
+
+    def restock(self, sku: str = "SKU-1") -> Decision:
+        return self.act(self.order.restocked, StockReplenished(sku=sku, receipt_id="R1"))
+
+    def request_change(
+        self,
+        *,
+        shipping: Shipping | None = None,
+        items: list[OrderItem] | None = None,
+        caused_by_error: bool = False,
+    ) -> Decision:
+        command = ChangeCommand(
+            actor=actor("customer_service"),
+            shipping=shipping,
+            items=items,
+            reason="the customer asked",
+            caused_by_error=caused_by_error,
+        )
+        return self.act(self.order.request_change, command)
+
+    def decide_change(self, approved: bool = True, case_id: str | None = None) -> Decision:
+        command = DecideChangeCommand(
+            actor=actor("customer_service"),
+            case_id=case_id or self.case_id(),
+            approved=approved,
+            reason="ok" if approved else "no",
+        )
+        return self.act(self.order.decide_change, command)
+
+    def cancel(self, reason: str = "changed my mind", by: str = "customer_service") -> Decision:
+        return self.act(self.order.cancel, CancelCommand(actor=actor(by), reason=reason))
+
+    def payment_event(
+        self, kind: PaymentEventKind, amount: str = "258.00", event_id: str | None = None
+    ) -> Decision:
+        command = PaymentEventCommand(
+            actor=actor("platform", "payments"),
+            event_id=event_id or f"P{len(self.state.payment_events_seen) + 1}",
+            kind=kind,
+            amount=Decimal(amount),
+            transaction_id="TX-2",
+        )
+        return self.act(self.order.payment_event, command)
+
+    def complete_refund(self, refund_id: str, by: str = "finance") -> Decision:
+        command = CompleteRefundCommand(actor=actor(by), refund_id=refund_id, reference="BANK-1")
+        return self.act(self.order.complete_refund, command)
+
+    def decide_exception(
+        self, resolution: Resolution, compensation: str = "0.00", case_id: str | None = None
+    ) -> Decision:
+        command = ExceptionDecisionCommand(
+            actor=actor("customer_service"),
+            case_id=case_id or self.case_id(),
+            resolution=resolution,
+            compensation=Decimal(compensation),
+        )
+        return self.act(self.order.decide_exception, command)
+
+    def record_cause(self, case_id: str | None = None) -> Decision:
+        command = CauseCommand(
+            actor=actor("logistics"),
+            case_id=case_id or self.case_id(),
+            cause="dropped at the depot",
+            corrective_action="padding",
+        )
+        return self.act(self.order.record_cause, command)
+
+    def request_return(self, kind: ReturnKind = ReturnKind.RETURN) -> Decision:
+        command = ReturnCommand(actor=actor("customer_service"), kind=kind, reason="it broke")
+        return self.act(self.order.request_return, command)
+
+    def decide_return(self, approved: bool = True, case_id: str | None = None) -> Decision:
+        command = DecideReturnCommand(
+            actor=actor("customer_service"), case_id=case_id or self.case_id(), approved=approved
+        )
+        return self.act(self.order.decide_return, command)
+
+    def inspect(
+        self, confirmed: bool = True, restock: bool = False, case_id: str | None = None
+    ) -> Decision:
+        command = InspectionCommand(
+            actor=actor("warehouse"),
+            case_id=case_id or self.case_id(),
+            quality_confirmed=confirmed,
+            restock=restock,
+        )
+        return self.act(self.order.inspect_return, command)
+
+    def complete_task(self, kind: TaskKind, by: str | None = None) -> Decision:
+        task = self.open_task(kind)
+        command = CompleteTaskCommand(
+            actor=actor(by or task.department), task_id=task.task_id, note="done"
+        )
+        return self.act(self.order.complete_task, command)
+
+    def claim(self, kind: TaskKind, assignee: str | None, by: str | None = None) -> Decision:
+        task = self.open_task(kind)
+        command = ClaimTaskCommand(
+            actor=actor(by or task.department), task_id=task.task_id, assignee=assignee
+        )
+        return self.act(self.order.claim_task, command)
+
+
+# --- the world outside, as the aggregate's requests are answered ------------------------------
+
+
+def in_stock(request: ReserveStock) -> Reservation:
+    return Reservation(reservation_key=request.reservation_key, reserved=True)
+
+
+def short_of(**missing: int) -> Callable[[ReserveStock], Reservation]:
+    def answer(request: ReserveStock) -> Reservation:
+        short = {sku.replace("_", "-"): n for sku, n in missing.items()}
+        return Reservation(reservation_key=request.reservation_key, reserved=False, short=short)
+
+    return answer
+
+
+def refunds_paid(request: RefundRequest) -> RefundOutcome:
+    return RefundOutcome(
+        refund_id=request.refund_id, issued=True, reference=f"GW-{request.refund_id}"
+    )
+
+
+def refunds_declined(request: RefundRequest) -> RefundOutcome:
+    return RefundOutcome(refund_id=request.refund_id, issued=False, failure="card closed")
+
+
+def merge(into: Decision, more: Decision) -> None:
+    """One decision and what followed from its answers, read as one."""
+    into.events += more.events
+    into.opened += more.opened
+    into.closed += more.closed
+    into.ledger += more.ledger
+    into.stock += more.stock
+    into.receipts += more.receipts
+    into.requests += more.requests
