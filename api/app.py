@@ -24,8 +24,8 @@ from api.routes import (
     reports,
     tasks,
 )
+from config.settings import Settings, get_settings
 from db.engine import Database
-from oms.settings import Settings, get_settings
 from workers.client import connect
 
 DESCRIPTION = """

@@ -22,10 +22,10 @@ from temporalio.client import Client
 from api.errors import ApiError
 from api.limits import RateLimiter
 from api.roles import rule_for
+from config.settings import Settings
 from db import staff as staff_store
 from db.engine import Database
 from db.staff import StaffMember
-from oms.settings import Settings
 
 
 class TokenCache:

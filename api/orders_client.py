@@ -22,6 +22,7 @@ from temporalio.service import RPCError
 
 from api.deps import AppState
 from api.errors import ApiError, conflict, from_update_failure, is_closed, is_not_found, not_found
+from config.settings import Settings
 from db import queries
 from domain.actions import Action
 from domain.actors import Actor
@@ -29,7 +30,6 @@ from domain.commands import ActionResult, ReceiveCommand, Received
 from domain.ids import order_workflow_id
 from domain.order.details import NewOrder
 from domain.states import OrderStatus
-from oms.settings import Settings
 from workflows import search_attributes as sa
 from workflows.contracts import OrderWorkflowInput
 from workflows.order import OrderWorkflow

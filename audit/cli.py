@@ -50,11 +50,11 @@ from audit.report import (
     timeline_table,
 )
 from audit.timeline import build_timeline
+from config.settings import Settings
 from db.engine import Database
 from db.rectification import list_items
 from domain.actors import Department
 from domain.ids import order_workflow_id
-from oms.settings import Settings
 from workers.client import connect, settings_converter
 from workers.worker import WORKFLOWS
 

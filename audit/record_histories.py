@@ -27,9 +27,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from audit.scenarios import SCENARIOS, Recording
+from config.settings import Settings
 from db.engine import Database
 from oms.devserver import temporal_binary
-from oms.settings import Settings
 from workers.client import data_converter
 from workers.worker import build_worker
 from workflows import search_attributes as sa

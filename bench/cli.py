@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench.optimisations import OPTIMISATIONS
 from bench.options import PHASES, RunOptions, ScaleOptions
-from oms.settings import Settings
+from config.settings import Settings
 
 
 def _setting(text: str) -> tuple[str, str]:

@@ -28,11 +28,11 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from bench.procs import Usage, machine_cpu_seconds, rss_bytes, usage
+from config.keys import Keyring
+from config.settings import Settings
 from domain.policy import PolicySettings
 from oms.devserver import dev_server_command
-from oms.settings import Settings
 from workers.client import connect_when_up
-from workers.codec import Keyring
 
 #: The settings that shape performance, reported with every result.
 TUNING = (

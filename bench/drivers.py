@@ -23,6 +23,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 
 from api.errors import from_update_failure
 from api.orders_client import start_order
+from config.settings import Settings
 from domain.actors import Actor, Department
 from domain.commands import (
     DeliveryMethod,
@@ -34,7 +35,6 @@ from domain.commands import (
 )
 from domain.ids import fingerprint, order_id_from_workflow_id, order_workflow_id
 from domain.order.details import Customer, NewOrder, OrderItem, Payment, PaymentStatus, Shipping
-from oms.settings import Settings
 from workflows import search_attributes as sa
 from workflows.order import OrderWorkflow
 

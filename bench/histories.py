@@ -18,9 +18,9 @@ from temporalio.worker import Replayer
 
 from bench.baseline import BaselineWorkflow
 from bench.progress import Progress
-from oms.settings import Settings
+from config.keys import Keyring
+from config.settings import Settings
 from workers.client import data_converter
-from workers.codec import Keyring
 from workers.worker import WORKFLOWS, keep_bytecode, workflow_runner
 
 

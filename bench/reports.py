@@ -37,6 +37,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Table, create_engine
 
+from config.keys import Keyring
 from db import staff as staff_store
 from db.engine import Database
 from db.feedback_tables import feedback, satisfaction_ratings
@@ -44,7 +45,6 @@ from db.tables import ledger_entries, order_events, order_lines, orders, tasks
 from db.throwaway import throwaway_database
 from domain.actors import Department
 from oms.devserver import dev_server_command
-from workers.codec import Keyring
 
 POSTGRES_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 BATCH = 20_000

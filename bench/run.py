@@ -28,9 +28,9 @@ from bench.options import RunOptions
 from bench.procs import load_average, machine, versions
 from bench.seed import SKUS, database_url, seed
 from bench.stats import summarise
+from config.settings import Settings
 from domain.actors import Department
 from oms.devserver import PERFORMANCE_ARGS, temporal_binary
-from oms.settings import Settings
 from workers.worker import keep_bytecode
 
 

@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 from bench.baseline import BaselineWorkflow, baseline_step
-from oms.settings import Settings
+from config.settings import Settings
 from workers.worker import run_worker
 
 

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from config.settings import Settings
 from db.backup import (
     BackupError,
     list_backups,
@@ -29,7 +30,6 @@ from db.backup import (
 )
 from db.engine import Database
 from oms.schedules import ensure_backup_schedule
-from oms.settings import Settings
 from workers.client import connect
 
 

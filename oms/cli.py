@@ -8,11 +8,11 @@ import importlib
 import sys
 from datetime import UTC, datetime, timedelta
 
+from config.settings import Settings, get_settings
 from db import staff as staff_store
 from db.engine import Database
 from domain.actors import Department
 from oms.logs import configure_logging
-from oms.settings import Settings, get_settings
 
 
 def _db(settings: Settings) -> Database:
@@ -78,7 +78,7 @@ def cmd_codec_server(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_codec_new_key(args: argparse.Namespace, settings: Settings) -> int:
     """Create the key file, or rotate: a new active key, the old ones kept for decryption."""
-    from workers.codec import Keyring, load_key_file, save_key_file
+    from config.keys import Keyring, load_key_file, save_key_file
 
     current = load_key_file(settings.codec_key_file)
     keyring = current.rotated() if current else Keyring.generate()

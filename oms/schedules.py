@@ -29,8 +29,8 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from config.settings import Settings
 from domain.backups import BackupRequest
-from oms.settings import Settings
 from workers.client import connect
 from workflows.backup import BackupWorkflow
 from workflows.reporting import ReportingInput, ReportingWorkflow

@@ -25,7 +25,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, Register
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from oms.settings import Settings
+from config.settings import Settings
 from workers.client import connect
 from workflows import search_attributes as sa
 

@@ -15,13 +15,13 @@ import subprocess
 import sys
 import time
 
+from config.keys import Keyring, save_key_file
+from config.settings import Settings
 from db.engine import Database
 from oms.demo import seed_demo
 from oms.devserver import dev_server_command
 from oms.schedules import ensure_now
-from oms.settings import Settings
 from workers.client import connect_when_up
-from workers.codec import Keyring, save_key_file
 from workers.codec_server import ui_endpoint
 
 

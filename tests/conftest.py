@@ -13,11 +13,11 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from config.keys import Keyring
 from domain.policy import PolicySettings
 from oms.devserver import temporal_binary
 from tests.support.system import System, running_system
 from workers.client import data_converter
-from workers.codec import Keyring
 from workflows import search_attributes as sa
 
 #: The policy of the shared system: real deadlines (nothing goes overdue by accident),

@@ -16,8 +16,9 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
-from oms.settings import Settings
-from workers.codec import EncryptionCodec, Keyring
+from config.keys import Keyring
+from config.settings import Settings
+from workers.codec import EncryptionCodec
 
 
 def data_converter(keyring: Keyring | None) -> DataConverter:

@@ -13,74 +13,17 @@ data = 12-byte nonce || AES-256-GCM(serialized original payload, aad = key id).
 
 from __future__ import annotations
 
-import base64
-import json
 import os
-import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
+from config.keys import Keyring, UnknownKey
+
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
-
-
-class UnknownKey(Exception):
-    """A payload was encrypted with a key this keyring does not hold."""
-
-
-@dataclass(frozen=True)
-class Keyring:
-    """Named 256-bit keys; `active` encrypts, all decrypt."""
-
-    keys: dict[str, bytes]
-    active: str
-
-    def __post_init__(self) -> None:
-        if self.active not in self.keys:
-            raise ValueError(f"the active key {self.active!r} is not in the keyring")
-        for key_id, key in self.keys.items():
-            if len(key) != 32:
-                raise ValueError(f"key {key_id!r} is not 256 bits")
-
-    @classmethod
-    def from_strings(cls, keys: dict[str, str], active: str) -> Keyring:
-        """Keys as base64 text, as they come from settings or a key file."""
-        return cls({k: base64.b64decode(v) for k, v in keys.items()}, active)
-
-    def to_strings(self) -> dict[str, str]:
-        return {k: base64.b64encode(v).decode() for k, v in self.keys.items()}
-
-    def rotated(self) -> Keyring:
-        """A new active key; the old ones stay to decrypt what they encrypted."""
-        key_id = f"k{len(self.keys) + 1}-{secrets.token_hex(3)}"
-        return Keyring({**self.keys, key_id: AESGCM.generate_key(bit_length=256)}, key_id)
-
-    @classmethod
-    def generate(cls) -> Keyring:
-        key_id = f"k1-{secrets.token_hex(3)}"
-        return cls({key_id: AESGCM.generate_key(bit_length=256)}, key_id)
-
-
-def load_key_file(path: Path) -> Keyring | None:
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text())
-    return Keyring.from_strings(data["keys"], data["active"])
-
-
-def save_key_file(path: Path, keyring: Keyring) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(
-        json.dumps({"active": keyring.active, "keys": keyring.to_strings()}, indent=2)
-    )
-    os.chmod(temporary, 0o600)
-    temporary.replace(path)
 
 
 class EncryptionCodec(PayloadCodec):

@@ -27,11 +27,12 @@ from fastapi.responses import JSONResponse
 from google.protobuf.json_format import MessageToDict, ParseDict
 from temporalio.api.common.v1 import Payload
 
+from config.keys import UnknownKey
+from config.settings import Settings
 from db import staff as staff_store
 from db.engine import Database
 from domain.actors import Department
-from oms.settings import Settings
-from workers.codec import EncryptionCodec, UnknownKey
+from workers.codec import EncryptionCodec
 
 MAY_DECODE = frozenset({Department.SUPERVISION, Department.ADMIN})
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from oms.settings import Settings
+from config.settings import Settings
 
 
 def worker_runtime(settings: Settings) -> Runtime | None:

@@ -27,8 +27,8 @@ from activities.payment_gateway import PaymentGateway, SimulatedPaymentGateway
 from activities.payments import PaymentActivities
 from activities.read_model import ReadModelActivities
 from activities.reporting import ReportingActivities
+from config.settings import Settings
 from db.engine import Database
-from oms.settings import Settings
 from workers.client import connect
 from workers.telemetry import worker_runtime
 from workflows.backup import BackupWorkflow

@@ -26,9 +26,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.console.i18n import Locale, pick_language
 from api.deps import AppState
+from config.settings import ConsoleSettings
 from db import console_sessions
 from db.staff import StaffMember
-from oms.settings import ConsoleSettings
 
 SESSION_COOKIE = "oms_console_session"
 SEED_COOKIE = "oms_console_seed"

@@ -24,8 +24,8 @@ from audit.history import (
 from audit.record_histories import record
 from audit.replay import Verdict, replay_histories
 from audit.scenarios import SCENARIOS
+from config.settings import Settings
 from oms.cli import parser
-from oms.settings import Settings
 from tests.audit.canary_workflows import PatchedRestockWorkflow, ReorderedRestockWorkflow
 from workers.worker import WORKFLOWS
 from workflows.order import OrderWorkflow

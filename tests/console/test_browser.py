@@ -24,8 +24,8 @@ import pytest
 import pytest_asyncio
 from temporalio.client import Client
 
+from config.settings import ConsoleSettings
 from domain.actors import Department
-from oms.settings import ConsoleSettings
 from tests.conftest import TEST_POLICY
 from tests.support.accessibility import audit
 from tests.support.flows import create

@@ -27,6 +27,7 @@ from api.console.pages.orders import ActionForm
 from api.console.refusals import ShownForm, error_text
 from api.console.render import ENV
 from api.console.sessions import Viewer
+from config.settings import ConsoleSettings
 from domain.commands import (
     BackorderRequest,
     ChangeRequest,
@@ -35,7 +36,6 @@ from domain.commands import (
     PackRequest,
     ReviewRequest,
 )
-from oms.settings import ConsoleSettings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -23,12 +23,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
+from config.settings import Settings
 from db import inventory as stock
 from db import staff as staff_store
 from db.engine import Database
 from db.tables import ledger_entries, orders, reservations, simulated_gateway_refunds, tasks
 from domain.actors import Department
-from oms.settings import Settings
 from tests.conftest import TEST_KEYRING, TEST_POLICY
 from tests.faults.cluster import Cluster
 from tests.support.orders import order_body

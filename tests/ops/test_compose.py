@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from config.settings import Settings
 from oms.cli import parser
-from oms.settings import Settings
 from workflows import search_attributes as sa
 
 DEPLOY = Path(__file__).resolve().parents[2] / "temporal-docker"

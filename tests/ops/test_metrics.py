@@ -11,7 +11,7 @@ import httpx
 from temporalio.client import Client
 
 from audit.scenarios import Recording, rejection
-from oms.settings import Settings
+from config.settings import Settings
 from tests.support.system import System, free_port
 from workers.client import connect
 from workers.telemetry import worker_runtime

@@ -11,8 +11,8 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from config.settings import Settings
 from oms.cli import parser
-from oms.settings import Settings
 from workflows import search_attributes as sa
 
 

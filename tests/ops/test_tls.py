@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from oms.settings import Settings
+from config.settings import Settings
 from workers.client import tls_config
 
 

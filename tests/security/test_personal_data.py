@@ -15,11 +15,12 @@ from google.protobuf.json_format import MessageToDict
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import Client
 
+from config.keys import Keyring
 from domain.ids import order_workflow_id
 from tests.support.flows import act, create, drive_to
 from tests.support.orders import new_order_id, order_body
 from tests.support.system import ApiServer, System
-from workers.codec import EncryptionCodec, Keyring
+from workers.codec import EncryptionCodec
 from workers.codec_server import create_codec_app, ui_secret
 
 NAME = "Markername Zhaoqian"

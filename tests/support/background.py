@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 
 from temporalio.client import Client
 
+from config.keys import Keyring
 from domain.policy import PolicySettings
 from tests.support.system import System, running_system
 from workers.client import data_converter
-from workers.codec import Keyring
 
 T = TypeVar("T")
 

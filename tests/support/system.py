@@ -24,6 +24,8 @@ from temporalio.client import Client
 
 from activities.faults import NO_FAULTS, FaultPlan
 from api.app import create_app
+from config.keys import Keyring
+from config.settings import Settings
 from db import inventory as stock
 from db import staff as staff_store
 from db.engine import Database
@@ -31,8 +33,7 @@ from domain.actors import Actor, Department
 from domain.ids import fingerprint, order_workflow_id
 from domain.order.details import NewOrder
 from domain.policy import PolicySettings
-from oms.settings import Settings
-from workers.codec import EncryptionCodec, Keyring
+from workers.codec import EncryptionCodec
 from workers.worker import build_worker
 from workflows.contracts import OrderWorkflowInput
 from workflows.order import OrderWorkflow

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.keys import Keyring, load_key_file
 from domain.policy import PolicySettings
 from domain.reports import ReportSettings
-from workers.codec import Keyring, load_key_file
 
 
 class ConsoleSettings(BaseModel):
