@@ -9,10 +9,10 @@ from typing import Any
 
 from temporalio.converter import DataConverter
 
-from audit.history import HistoryError, SourcedHistory, decode_history
 from audit.rules import Finding, check_order
 from db.engine import Database
 from db.rectification import open_items
+from workers.history import HistoryError, SourcedHistory, decode_history
 
 
 @dataclass

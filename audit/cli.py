@@ -25,19 +25,6 @@ from typing import Any
 from temporalio.service import RPCError, RPCStatusCode
 
 from audit.check import check_histories, record_findings
-from audit.history import (
-    ORDER_WORKFLOW,
-    HistoryError,
-    SourcedHistory,
-    count_histories,
-    decode_history,
-    histories_from_files,
-    histories_from_server,
-    history_files,
-    load_history_file,
-    order_history_from_server,
-    visibility_query,
-)
 from audit.replay import ReplaySummary, replay_histories
 from audit.report import (
     ProgressBar,
@@ -49,13 +36,26 @@ from audit.report import (
     table,
     timeline_table,
 )
-from audit.timeline import build_timeline
 from config.settings import Settings
 from db.engine import Database
 from db.rectification import list_items
 from domain.actors import Department
+from domain.history import ORDER_WORKFLOW
 from domain.ids import order_workflow_id
+from domain.timeline import build_timeline
 from workers.client import connect, settings_converter
+from workers.history import (
+    HistoryError,
+    SourcedHistory,
+    count_histories,
+    decode_history,
+    histories_from_files,
+    histories_from_server,
+    history_files,
+    load_history_file,
+    order_history_from_server,
+    visibility_query,
+)
 from workers.worker import WORKFLOWS
 
 

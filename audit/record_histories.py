@@ -29,8 +29,8 @@ from temporalio.testing import WorkflowEnvironment
 from audit.scenarios import SCENARIOS, Recording
 from config.settings import Settings
 from db.engine import Database
-from oms.devserver import temporal_binary
 from workers.client import data_converter
+from workers.devserver import temporal_binary
 from workers.worker import build_worker
 from workflows import search_attributes as sa
 

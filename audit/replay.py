@@ -24,8 +24,8 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from audit.history import SourcedHistory, workflow_type_of
 from workers.client import data_converter
+from workers.history import SourcedHistory, workflow_type_of
 from workers.worker import WORKFLOWS, workflow_runner
 
 

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 from audit.check import AuditResult
 from audit.replay import ReplayOutcome, ReplaySummary, Verdict
 from audit.rules import RULES, Finding
-from audit.timeline import OrderTimeline
+from domain.timeline import OrderTimeline
 
 FINDING_COLUMNS = ("order_id", "seq", "rule", "clause", "department", "at", "message")
 

@@ -54,6 +54,7 @@ from domain.commands import (
     TrackingCommand,
     TrackingEventKind,
 )
+from domain.contracts import OrderWorkflowInput, RestockInput
 from domain.feedback import (
     Channel,
     FeedbackKind,
@@ -70,7 +71,6 @@ from domain.policy import PolicySettings
 from domain.tasks import TaskKind
 from domain.view import OrderView
 from workflows.backup import BackupWorkflow
-from workflows.contracts import OrderWorkflowInput, RestockInput
 from workflows.feedback import FeedbackWorkflow, FeedbackWorkflowInput
 from workflows.order import OrderWorkflow
 from workflows.reporting import ReportingInput, ReportingWorkflow

@@ -31,8 +31,8 @@ from bench.procs import Usage, machine_cpu_seconds, rss_bytes, usage
 from config.keys import Keyring
 from config.settings import Settings
 from domain.policy import PolicySettings
-from oms.devserver import dev_server_command
 from workers.client import connect_when_up
+from workers.devserver import dev_server_command
 
 #: The settings that shape performance, reported with every result.
 TUNING = (

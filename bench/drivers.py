@@ -20,9 +20,8 @@ from typing import Any, Protocol
 
 import httpx
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
-from api.errors import from_update_failure
-from api.orders_client import start_order
 from config.settings import Settings
 from domain.actors import Actor, Department
 from domain.commands import (
@@ -35,6 +34,7 @@ from domain.commands import (
 )
 from domain.ids import fingerprint, order_id_from_workflow_id, order_workflow_id
 from domain.order.details import Customer, NewOrder, OrderItem, Payment, PaymentStatus, Shipping
+from workers.order_start import start_order
 from workflows import search_attributes as sa
 from workflows.order import OrderWorkflow
 
@@ -99,6 +99,16 @@ class Driver(Protocol):
     async def track(self, order_id: str, event_id: str, event: TrackingEventKind) -> None: ...
 
 
+def refusal_of(error: WorkflowUpdateFailedError) -> tuple[str, str | None]:
+    """The workflow's refusal as the API would report it: its message and the order's status
+    (workflows/refusals.py puts the status in the failure's details)."""
+    cause = error.cause
+    if not isinstance(cause, ApplicationError):
+        return "the order could not apply the action", None
+    details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+    return cause.message, details.get("status")
+
+
 class UpdateDriver:
     """Through the Temporal client: a workflow start, Updates for actions, a signal for tracking."""
 
@@ -155,8 +165,7 @@ class UpdateDriver:
                 )
                 result = await handle.execute_update(OrderWorkflow.dispatch, command)
         except WorkflowUpdateFailedError as error:
-            refusal = from_update_failure(error)
-            raise Refused(refusal.detail, refusal.extra.get("status")) from None
+            raise Refused(*refusal_of(error)) from None
         return str(result.status.value)
 
     async def track(self, order_id: str, event_id: str, event: TrackingEventKind) -> None:

@@ -44,7 +44,7 @@ from db.feedback_tables import feedback, satisfaction_ratings
 from db.tables import ledger_entries, order_events, order_lines, orders, tasks
 from db.throwaway import throwaway_database
 from domain.actors import Department
-from oms.devserver import dev_server_command
+from workers.devserver import dev_server_command
 
 POSTGRES_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 BATCH = 20_000

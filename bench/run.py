@@ -30,7 +30,7 @@ from bench.seed import SKUS, database_url, seed
 from bench.stats import summarise
 from config.settings import Settings
 from domain.actors import Department
-from oms.devserver import PERFORMANCE_ARGS, temporal_binary
+from workers.devserver import PERFORMANCE_ARGS, temporal_binary
 from workers.worker import keep_bytecode
 
 

@@ -31,7 +31,7 @@ from bench.seed import SKUS, database_url, seed
 from bench.stats import summarise
 from db.engine import Database
 from db.tables import orders
-from oms.devserver import temporal_binary
+from workers.devserver import temporal_binary
 
 
 def _mb(value: int) -> float:

@@ -19,10 +19,10 @@ from config.keys import Keyring, save_key_file
 from config.settings import Settings
 from db.engine import Database
 from oms.demo import seed_demo
-from oms.devserver import dev_server_command
 from oms.schedules import ensure_now
 from workers.client import connect_when_up
 from workers.codec_server import ui_endpoint
+from workers.devserver import dev_server_command
 
 
 def _port_open(host: str, port: int) -> bool:

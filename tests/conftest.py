@@ -15,9 +15,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.keys import Keyring
 from domain.policy import PolicySettings
-from oms.devserver import temporal_binary
 from tests.support.system import System, running_system
 from workers.client import data_converter
+from workers.devserver import temporal_binary
 from workflows import search_attributes as sa
 
 #: The policy of the shared system: real deadlines (nothing goes overdue by accident),

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         StockReplenished,
         TrackingCommand,
     )
+    from domain.contracts import OrderOutcome, OrderWorkflowInput
     from domain.inventory import Reservation, ReserveStock
     from domain.ledger import RefundOutcome, RefundRequest
     from domain.order.aggregate import Order
@@ -54,7 +55,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.states import OrderStatus
     from domain.view import OrderView
     from workflows import search_attributes as sa
-    from workflows.contracts import OrderOutcome, OrderWorkflowInput
     from workflows.metrics import count_outcome
     from workflows.refusals import refusals
     from workflows.retries import DB_RETRY, DB_TIMEOUT, GATEWAY_RETRY, GATEWAY_TIMEOUT

@@ -8,17 +8,20 @@ comes from the receipt id, so a repeated receipt is booked and announced once.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeVar
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.commands import StockReplenished
+    from domain.contracts import RestockInput, RestockResult
     from domain.ids import order_workflow_id
     from domain.inventory import BackorderedOrders, InventoryLevel, SkuQuery
-    from workflows.contracts import RestockInput, RestockResult
 
+T = TypeVar("T")
 RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
 )
@@ -29,21 +32,11 @@ class RestockWorkflow:
     @workflow.run
     async def run(self, input: RestockInput) -> RestockResult:
         if input.receipt is not None:
-            level = await workflow.execute_activity(
-                "receive_stock",
-                input.receipt,
-                result_type=InventoryLevel,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RETRY,
-                summary=f"book receipt of {input.receipt.quantity} x {input.sku}",
-            )
-        waiting = await workflow.execute_activity(
-            "list_backordered_orders",
-            SkuQuery(sku=input.sku),
-            result_type=BackorderedOrders,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RETRY,
-            summary=f"orders waiting for {input.sku}",
+            summary = f"book receipt of {input.receipt.quantity} x {input.sku}"
+            level = await inventory("receive_stock", input.receipt, InventoryLevel, summary)
+        sku = SkuQuery(sku=input.sku)
+        waiting = await inventory(
+            "list_backordered_orders", sku, BackorderedOrders, f"orders waiting for {input.sku}"
         )
         resumed: list[str] = []
         signal = StockReplenished(sku=input.sku, receipt_id=input.trigger_id)
@@ -56,11 +49,18 @@ class RestockWorkflow:
             except ApplicationError:
                 workflow.logger.warning("order %s is no longer running", order_id)
         if input.receipt is None:
-            level = await workflow.execute_activity(
-                "get_level",
-                SkuQuery(sku=input.sku),
-                result_type=InventoryLevel,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RETRY,
-            )
+            level = await inventory("get_level", sku, InventoryLevel, f"stock of {input.sku}")
         return RestockResult(level=level, resumed_orders=resumed)
+
+
+async def inventory(activity: str, arg: BaseModel, result: type[T], summary: str) -> T:
+    """An inventory activity; a database that is down is waited for."""
+    answer: T = await workflow.execute_activity(
+        activity,
+        arg,
+        result_type=result,
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=RETRY,
+        summary=summary,
+    )
+    return answer

@@ -16,10 +16,10 @@ from temporalio.service import RPCError
 
 from api.deps import AppState
 from api.schemas import OrderPublic
-from audit.history import HistoryError, decode_history, order_history_from_server
-from audit.timeline import build_timeline
 from db.staff import StaffMember
 from domain.ids import order_workflow_id
+from domain.timeline import build_timeline
+from workers.history import HistoryError, decode_history, order_history_from_server
 
 #: Facts of an event shown beside it; ids of the event's own task or case are shown apart.
 HIDDEN_FACTS = frozenset({"task_id", "case_id", "kind"})

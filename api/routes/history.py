@@ -7,9 +7,9 @@ from temporalio.service import RPCError
 
 from api.deps import CurrentStaff, State
 from api.errors import ApiError, is_not_found, not_found
-from audit.history import HistoryError, decode_history, order_history_from_server
-from audit.timeline import OrderTimeline, build_timeline
 from domain.ids import order_workflow_id
+from domain.timeline import OrderTimeline, build_timeline
+from workers.history import HistoryError, decode_history, order_history_from_server
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 

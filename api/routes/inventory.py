@@ -16,10 +16,10 @@ from api.errors import ApiError, not_found
 from api.schemas import InventoryPublic, RestockPublic
 from db import inventory as stock
 from domain.commands import InventoryLevelRequest, ReceiptRequest
+from domain.contracts import RestockInput, RestockResult
 from domain.ids import restock_workflow_id
 from domain.inventory import InventoryLevel, ReceiveStock
 from domain.order.details import SKU_PATTERN
-from workflows.contracts import RestockInput, RestockResult
 from workflows.restock import RestockWorkflow
 
 router = APIRouter(prefix="/api/v1/inventory", tags=["inventory"])

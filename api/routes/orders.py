@@ -16,13 +16,14 @@ from temporalio.service import RPCError
 
 from api.deps import CurrentStaff, QueryTime, State
 from api.errors import conflict, from_update_failure, not_found
-from api.orders_client import order_handle, recorded_status, start_order
+from api.orders_client import order_handle, recorded_status
 from api.schemas import OrderCreated, OrderList, OrderPublic, OrderSummary
 from db import queries
 from domain.ids import fingerprint, order_workflow_id
 from domain.order.details import NewOrder
 from domain.states import OrderStatus, is_terminal
 from domain.view import OrderView
+from workers.order_start import start_order
 from workflows.order import OrderWorkflow
 
 log = logging.getLogger("oms.api.orders")

@@ -22,9 +22,9 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
     from domain.commands import StockReplenished
+    from domain.contracts import RestockInput, RestockResult
     from domain.ids import order_workflow_id
     from domain.inventory import BackorderedOrders, InventoryLevel, SkuQuery
-    from workflows.contracts import RestockInput, RestockResult
     from workflows.order import OrderWorkflow
     from workflows.restock import RETRY
 

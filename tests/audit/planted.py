@@ -18,11 +18,11 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.read_model import ReadModelActivities
+    from domain.contracts import OrderWorkflowInput
     from domain.events import OrderEvent
     from domain.order.details import PaymentStatus
     from domain.order.writes import OrderChanges
     from domain.view import OrderView
-    from workflows.contracts import OrderWorkflowInput
 
 
 class PlantedSteps(BaseModel):

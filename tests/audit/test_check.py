@@ -26,6 +26,7 @@ from audit.rules import Rule
 from audit.scenarios import PLATFORM, Recording, claim_and_unclaim, goods_order, happy_path
 from db.rectification import list_items
 from domain.actors import SYSTEM_ACTOR, Actor, Department
+from domain.contracts import OrderWorkflowInput
 from domain.events import EventKind, OrderEvent
 from domain.ids import fingerprint, order_workflow_id
 from domain.states import OrderStatus
@@ -34,7 +35,6 @@ from tests.audit.planted import PermissiveOrderWorkflow, PlantedSteps
 from tests.conftest import TEST_POLICY
 from tests.support.system import System
 from workers.worker import workflow_runner
-from workflows.contracts import OrderWorkflowInput
 
 D = Department
 E = EventKind

@@ -15,18 +15,13 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from audit.history import (
-    histories_from_files,
-    history_files,
-    load_history_file,
-    workflow_type_of,
-)
 from audit.record_histories import record
 from audit.replay import Verdict, replay_histories
 from audit.scenarios import SCENARIOS
 from config.settings import Settings
 from oms.cli import parser
 from tests.audit.canary_workflows import PatchedRestockWorkflow, ReorderedRestockWorkflow
+from workers.history import histories_from_files, history_files, load_history_file, workflow_type_of
 from workers.worker import WORKFLOWS
 from workflows.order import OrderWorkflow
 

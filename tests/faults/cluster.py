@@ -16,9 +16,9 @@ from pathlib import Path
 from temporalio.client import Client
 
 from config.settings import Settings
-from oms.devserver import dev_server_command
 from tests.support.system import free_port
 from workers.client import connect_when_up
+from workers.devserver import dev_server_command
 
 
 class Cluster:

@@ -30,12 +30,12 @@ from db import inventory as stock
 from db import staff as staff_store
 from db.engine import Database
 from domain.actors import Actor, Department
+from domain.contracts import OrderWorkflowInput
 from domain.ids import fingerprint, order_workflow_id
 from domain.order.details import NewOrder
 from domain.policy import PolicySettings
 from workers.codec import EncryptionCodec
 from workers.worker import build_worker
-from workflows.contracts import OrderWorkflowInput
 from workflows.order import OrderWorkflow
 
 

@@ -32,15 +32,14 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
+from domain.contracts import OrderWorkflowInput
 from domain.events import OrderEvent
-from domain.ids import order_id_from_workflow_id
+from domain.history import Closing, DecodedHistory, StaffRequest
 from domain.order.writes import RecordedChanges
-from workflows.contracts import OrderWorkflowInput
 
 #: The marker the SDK records for a local activity, and the activity that writes the record.
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
 RECORD_ACTIVITY = "apply_order_changes"
-ORDER_WORKFLOW = "OrderWorkflow"
 
 _CLOSE_EVENTS = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "completed",
@@ -162,54 +161,6 @@ async def order_history_from_server(client: Client, order_workflow_id: str) -> W
 
 
 # --- what a history says ---------------------------------------------------------------------
-
-
-class StaffRequest(BaseModel):
-    """A staff action as the workflow received it (an Update), and what became of it."""
-
-    update_id: str
-    name: str
-    accepted_at: datetime
-    #: The Update's argument as sent (commands carry the actor).
-    input: JsonValue = None
-    #: The answer (an ActionResult) when it succeeded; the refusal's message when not.
-    result: JsonValue = None
-    failure: str | None = None
-    completed_at: datetime | None = None
-
-
-class Closing(BaseModel):
-    how: str  # completed | failed | timed_out | canceled | terminated | continued_as_new
-    at: datetime
-    result: JsonValue = None
-    failure: str | None = None
-
-
-class DecodedHistory(BaseModel):
-    """What an auditor reads in one run's history."""
-
-    workflow_id: str
-    run_id: str
-    workflow_type: str
-    started_at: datetime
-    #: The order workflow's start input (None for other workflow types).
-    start: OrderWorkflowInput | None = None
-    #: The order's events, by seq, as the workflow recorded them.
-    events: list[OrderEvent] = []
-    requests: list[StaffRequest] = []
-    closing: Closing | None = None
-    #: Markers whose result could not be decoded (kept for the report, never silently dropped).
-    unreadable: list[str] = []
-
-    @property
-    def order_id(self) -> str | None:
-        if self.start is not None:
-            return self.start.order.order_id
-        return order_id_from_workflow_id(self.workflow_id)
-
-    @property
-    def is_order(self) -> bool:
-        return self.workflow_type == ORDER_WORKFLOW
 
 
 def _at(event: HistoryEvent) -> datetime:

@@ -1,4 +1,4 @@
-"""Inputs and results of the workflows."""
+"""Inputs and results of the workflows, as the API, the tools and the workflows share them."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, JsonValue
 
-from audit.history import DecodedHistory
 from domain.events import EventKind, OrderEvent
+from domain.history import DecodedHistory
 from domain.states import OrderStatus
 
 E = EventKind
