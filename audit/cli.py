@@ -25,7 +25,7 @@ from typing import Any
 from temporalio.service import RPCError, RPCStatusCode
 
 from audit.check import check_histories, record_findings
-from audit.replay import ReplaySummary, replay_histories
+from audit.replay import ReplaySummary, replay_by_release
 from audit.report import (
     ProgressBar,
     findings_csv,
@@ -107,8 +107,11 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> ReplaySummary
     sources = await _sources(args, settings, [w.__name__ for w in WORKFLOWS])
     progress = ProgressBar("replaying", sources.total)
     try:
-        return await replay_histories(
-            sources.histories, on_outcome=progress.advance, converter=settings_converter(settings)
+        return await replay_by_release(
+            sources.histories,
+            settings,
+            on_outcome=progress.advance,
+            converter=settings_converter(settings),
         )
     finally:
         progress.close()

@@ -31,10 +31,12 @@ from config.settings import Settings
 from db.engine import Database
 from workers.client import data_converter
 from workers.devserver import temporal_binary
-from workers.worker import build_worker
+from workers.worker import running_worker
 from workflows import search_attributes as sa
+from workflows.releases import BUILD_ID
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "tests" / "histories"
+#: Histories are kept per release: each replays with the code of the release that ran it.
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "tests" / "histories" / BUILD_ID
 
 
 async def settled_history_json(client: Client, workflow_id: str, timeout: float = 30) -> str:
@@ -56,13 +58,18 @@ async def record(
 ) -> list[Path]:
     """Run the named scenarios with a worker of today's code; write and return the files."""
     task_queue = f"record-{uuid.uuid4().hex[:8]}"
-    settings = Settings(database_url=database_url, task_queue=task_queue, activity_threads=8)
+    settings = Settings(
+        database_url=database_url,
+        task_queue=task_queue,
+        activity_threads=8,
+        worker_deployment_name=f"record-{uuid.uuid4().hex[:6]}",
+    )
     db = Database(database_url)
     db.create_schema()
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     try:
-        async with build_worker(client, settings, db):
+        async with running_worker(client, settings, db):
             for name in names:
                 recording = Recording(client, task_queue, db, suffix=uuid.uuid4().hex[:6])
                 await SCENARIOS[name](recording)

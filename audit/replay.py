@@ -10,12 +10,16 @@ failure (an exception in workflow code, an unknown workflow type) is *failed*.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
+from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
@@ -24,9 +28,17 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from config.settings import Settings
 from workers.client import data_converter
 from workers.history import SourcedHistory, workflow_type_of
+from workers.release_code import (
+    ReleaseCodeUnavailable,
+    oms_command,
+    release_environment,
+    release_tree,
+)
 from workers.worker import WORKFLOWS, workflow_runner
+from workflows.releases import BUILD_ID, Release, UnknownRelease, release, release_of
 
 
 class Verdict(StrEnum):
@@ -46,6 +58,8 @@ class ReplayOutcome:
     #: The first event where the code and the history part ways (nondeterminism only).
     diverging_event_id: int | None = None
     diverging_event_type: str | None = None
+    #: The release whose code replayed it (`workflows.releases`).
+    release: str = ""
 
     @property
     def diverging_event(self) -> str:
@@ -168,6 +182,7 @@ def _outcome(
         message=message,
         diverging_event_id=event_id,
         diverging_event_type=_event_type(history, event_id) if event_id else None,
+        release=BUILD_ID,
     )
 
 
@@ -199,6 +214,98 @@ def replayer(
         workflow_runner=workflow_runner(),
         runtime=_quiet_runtime(),
     )
+
+
+def release_of_history(history: WorkflowHistory) -> Release:
+    """The release that ran this history: the build its workflow tasks were completed by
+    (none for a run from before Worker Versioning)."""
+    for event in history.events:
+        if event.HasField("workflow_task_completed_event_attributes"):
+            build_id = event.workflow_task_completed_event_attributes.deployment_version.build_id
+            if build_id:
+                return release(build_id)
+    return release_of(None)
+
+
+async def replay_by_release(
+    histories: AsyncIterator[SourcedHistory],
+    settings: Settings,
+    *,
+    on_outcome: Callable[[ReplayOutcome], None] | None = None,
+    converter: DataConverter | None = None,
+) -> ReplaySummary:
+    """Replay each history with the code of the release that ran it (architecture rule 6):
+    this checkout's for its own release, an earlier release's tree for its histories
+    (`workers.release_code`). A history of no known release is failed."""
+    started = time.perf_counter()
+    groups: dict[str, list[SourcedHistory]] = {}
+    summary = ReplaySummary()
+
+    def report(outcome: ReplayOutcome) -> None:
+        summary.outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    async for item in histories:
+        try:
+            groups.setdefault(release_of_history(item.history).build_id, []).append(item)
+        except UnknownRelease as unknown:
+            report(_outcome(item, Verdict.FAILED, str(unknown)))
+    for build_id, items in groups.items():
+        if build_id == BUILD_ID:
+            here = await replay_histories(_each(items), on_outcome=report, converter=converter)
+            del here  # its outcomes were reported one by one
+        else:
+            for outcome in await _replay_elsewhere(release(build_id), items, settings):
+                report(outcome)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+async def _each(items: list[SourcedHistory]) -> AsyncIterator[SourcedHistory]:
+    for item in items:
+        yield item
+
+
+async def _replay_elsewhere(
+    earlier: Release, items: list[SourcedHistory], settings: Settings
+) -> list[ReplayOutcome]:
+    """Replay with an earlier release's own `oms audit replay`, in its own tree."""
+    try:
+        tree = release_tree(earlier, settings.var_dir / "releases")
+    except ReleaseCodeUnavailable as missing:
+        return [_outcome(item, Verdict.FAILED, str(missing)) for item in items]
+    with tempfile.TemporaryDirectory(prefix=f"oms-replay-{earlier.build_id}-") as folder:
+        by_name: dict[str, SourcedHistory] = {}
+        for n, item in enumerate(items):
+            path = Path(folder) / f"{n:06d}.json"
+            path.write_text(item.history.to_json())
+            by_name[path.name] = item
+        process = await asyncio.create_subprocess_exec(
+            *oms_command("audit", "replay", "--json", folder),
+            cwd=tree,
+            env=release_environment(earlier, settings, tree),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+    try:
+        answered = json.loads(out)["outcomes"]
+    except (ValueError, KeyError):
+        why = f"release {earlier.build_id} could not replay: {err.decode(errors='replace')[-500:]}"
+        return [_outcome(item, Verdict.FAILED, why) for item in items]
+    outcomes = []
+    for found in answered:
+        item = by_name[Path(found["source"]).name]
+        outcomes.append(
+            replace(
+                _outcome(item, Verdict(found["verdict"]), found.get("message", "")),
+                diverging_event_id=found.get("diverging_event_id"),
+                diverging_event_type=found.get("diverging_event_type"),
+                release=earlier.build_id,
+            )
+        )
+    return outcomes
 
 
 async def replay_histories(

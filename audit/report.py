@@ -91,14 +91,29 @@ def replay_table(summary: ReplaySummary) -> str:
     lines: list[str] = []
     if bad:
         rows = [
-            (o.verdict.value, o.workflow_id, o.workflow_type, o.diverging_event, o.message[:200])
+            (
+                o.verdict.value,
+                o.release,
+                o.workflow_id,
+                o.workflow_type,
+                o.diverging_event,
+                o.message[:200],
+            )
             for o in bad
         ]
-        lines.append(table(rows, ("verdict", "workflow_id", "type", "first diverging", "message")))
+        header = ("verdict", "release", "workflow_id", "type", "first diverging", "message")
+        lines.append(table(rows, header))
+    by_release: dict[str, int] = {}
+    for outcome in summary.outcomes:
+        by_release[outcome.release] = by_release.get(outcome.release, 0) + 1
+    releases = ", ".join(
+        f"{n} with {build or '?'}'s code" for build, n in sorted(by_release.items())
+    )
     lines.append(
         f"replayed {summary.replayed}, nondeterministic {summary.nondeterministic}, "
         f"failed {summary.failed} of {len(summary.outcomes)} history(ies) in "
         f"{summary.seconds:.2f} s ({summary.rate:.1f} histories/s)"
+        + (f"; {releases}" if releases else "")
     )
     return "\n".join(lines)
 
@@ -120,6 +135,7 @@ def replay_json(summary: ReplaySummary) -> str:
                     "verdict": o.verdict.value,
                     "diverging_event_id": o.diverging_event_id,
                     "diverging_event_type": o.diverging_event_type,
+                    "release": o.release,
                     "message": o.message,
                 }
                 for o in summary.outcomes

@@ -57,7 +57,15 @@ class Settings(BaseSettings):
 
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
-    task_queue: str = "orders"
+    #: The task queue the workers of this release poll, as a Worker Deployment version
+    #: (workflows/releases.py). Release r1 (782a8d4) polled `orders`, unversioned: that queue
+    #: stays its own until its last order ends.
+    task_queue: str = "oms-orders"
+    #: The Worker Deployment the workers belong to; each release is a version of it.
+    worker_deployment_name: str = "oms"
+    #: Make this release the deployment's current version once its workers poll (new orders
+    #: then start on it). Off for a rollout that ramps or promotes by hand (docs/ops.md).
+    worker_promote: bool = True
     #: Where people open the Temporal Web UI (links in the API and console).
     temporal_ui_url: str = "http://localhost:8233"
     temporal_ui_port: int = 8233

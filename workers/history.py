@@ -80,11 +80,11 @@ def workflow_type_of(history: WorkflowHistory) -> str:
 
 
 def history_files(paths: Iterable[Path]) -> list[Path]:
-    """The JSON files named, folders expanded to the `*.json` files in them (sorted)."""
+    """The JSON files named, folders expanded to the `*.json` files in and below them (sorted)."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.glob("*.json") if p.is_file())
+            found += sorted(p for p in path.rglob("*.json") if p.is_file())
         elif path.is_file():
             found.append(path)
         else:

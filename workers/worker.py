@@ -6,8 +6,9 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any
 
 from temporalio.client import Client
@@ -30,10 +31,12 @@ from activities.reporting import ReportingActivities
 from config.settings import Settings
 from db.engine import Database
 from workers.client import connect
+from workers.deployment import deployment_config, promote
 from workers.telemetry import worker_runtime
 from workflows.backup import BackupWorkflow
 from workflows.feedback import FeedbackWorkflow
 from workflows.order import OrderWorkflow
+from workflows.releases import BUILD_ID
 from workflows.reporting import ReportingWorkflow
 from workflows.restock import RestockWorkflow
 
@@ -106,7 +109,19 @@ def build_worker(
         workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.workflow_task_pollers),
         activity_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.activity_task_pollers),
         workflow_runner=workflow_runner(settings),
+        deployment_config=deployment_config(settings),
     )
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client, settings: Settings, db: Database, **options: Any
+) -> AsyncIterator[Worker]:
+    """A worker polling, and its build made the current version where the settings say so."""
+    async with build_worker(client, settings, db, **options) as worker:
+        if settings.worker_promote:
+            await promote(client, settings)
+        yield worker
 
 
 def keep_bytecode(settings: Settings) -> None:
@@ -132,7 +147,7 @@ async def run_worker(
     db = Database(settings.resolved_database_url, serialize_writes=settings.sqlite_serialize_writes)
     db.create_schema()
     client = await connect(settings, runtime=worker_runtime(settings))
-    worker = build_worker(
+    worker = running_worker(
         client,
         settings,
         db,
@@ -143,8 +158,14 @@ async def run_worker(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     async with worker:
+        log.info(
+            "worker %s:%s polling task queue %s on %s",
+            settings.worker_deployment_name,
+            BUILD_ID,
+            settings.task_queue,
+            settings.temporal_address,
+        )
         await stop.wait()
         log.info("worker stopping: finishing tasks in flight")
     db.dispose()

@@ -73,12 +73,13 @@ def release(build_id: str) -> Release:
     raise UnknownRelease(f"no release with build id {build_id!r}")
 
 
-def release_of(build_id: str | None, task_queue: str) -> Release:
-    """The release that runs (or ran) a workflow: by the build id its workflow tasks were
-    completed with, or, without one, by the unversioned task queue it was started on."""
+def release_of(build_id: str | None) -> Release:
+    """The release that runs (or ran) a workflow, by the build id its workflow tasks were
+    completed with. A workflow without one is from before Worker Versioning: every release
+    since is versioned, so it is the last unversioned release's."""
     if build_id:
         return release(build_id)
-    for known in RELEASES:
-        if known.unversioned_task_queue == task_queue:
-            return known
-    raise UnknownRelease(f"an unversioned workflow on task queue {task_queue!r}")
+    unversioned = [known for known in RELEASES if not known.versioned]
+    if not unversioned:
+        raise UnknownRelease("an unversioned workflow, and no release before Worker Versioning")
+    return unversioned[-1]

@@ -14,19 +14,15 @@ workflow's type name, they replay the history recorded with the original code.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.inventory import InventoryActivities
     from domain.commands import StockReplenished
     from domain.contracts import RestockInput, RestockResult
     from domain.ids import order_workflow_id
     from domain.inventory import BackorderedOrders, InventoryLevel, SkuQuery
-    from workflows.order import OrderWorkflow
-    from workflows.restock import RETRY
+    from workflows.restock import inventory
 
 PATCH_ID = "restock-list-waiting-orders-first"
 
@@ -34,34 +30,21 @@ PATCH_ID = "restock-list-waiting-orders-first"
 async def _receive(input: RestockInput) -> InventoryLevel | None:
     if input.receipt is None:
         return None
-    level: InventoryLevel = await workflow.execute_activity_method(
-        InventoryActivities.receive_stock,
-        input.receipt,
-        start_to_close_timeout=timedelta(seconds=30),
-        retry_policy=RETRY,
-    )
-    return level
+    return await inventory("receive_stock", input.receipt, InventoryLevel, "book receipt")
 
 
 async def _waiting(input: RestockInput) -> BackorderedOrders:
-    waiting: BackorderedOrders = await workflow.execute_activity_method(
-        InventoryActivities.list_backordered_orders,
-        SkuQuery(sku=input.sku),
-        start_to_close_timeout=timedelta(seconds=30),
-        retry_policy=RETRY,
-    )
-    return waiting
+    sku = SkuQuery(sku=input.sku)
+    return await inventory("list_backordered_orders", sku, BackorderedOrders, "waiting")
 
 
 async def _resume(input: RestockInput, waiting: BackorderedOrders) -> list[str]:
     resumed: list[str] = []
     signal = StockReplenished(sku=input.sku, receipt_id=input.trigger_id)
     for order_id in waiting.order_ids:
-        handle = workflow.get_external_workflow_handle_for(
-            OrderWorkflow.run, order_workflow_id(order_id)
-        )
+        handle = workflow.get_external_workflow_handle(order_workflow_id(order_id))
         try:
-            await handle.signal(OrderWorkflow.stock_replenished, signal)
+            await handle.signal("stock_replenished", signal)
             resumed.append(order_id)
         except ApplicationError:
             pass
@@ -69,13 +52,7 @@ async def _resume(input: RestockInput, waiting: BackorderedOrders) -> list[str]:
 
 
 async def _level(input: RestockInput) -> InventoryLevel:
-    level: InventoryLevel = await workflow.execute_activity_method(
-        InventoryActivities.get_level,
-        SkuQuery(sku=input.sku),
-        start_to_close_timeout=timedelta(seconds=30),
-        retry_policy=RETRY,
-    )
-    return level
+    return await inventory("get_level", SkuQuery(sku=input.sku), InventoryLevel, "level")
 
 
 @workflow.defn(name="RestockWorkflow")

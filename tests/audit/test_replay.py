@@ -1,22 +1,26 @@
-"""Replay in CI (architecture rule 6): today's code replays every recorded history.
+"""Replay in CI (architecture rule 6): every recorded history replays with the code that
+would run it.
 
-`tests/histories/` holds one or more histories per scenario of
-`audit.scenarios` (regenerate with `python -m audit.record_histories`). The
-canary proves the check can fail: a reordered copy of RestockWorkflow does not
-replay a history recorded with the original, and the same change behind
-`workflow.patched` does.
+`tests/histories/<build id>/` holds one or more histories per scenario of
+`audit.scenarios`, recorded by that release's workers (this release's: `python -m
+audit.record_histories`). Each is replayed with the code of its release: this
+checkout's for this release, the previous release's tree (from git) for its own
+(`audit.replay.replay_by_release`). The canary proves the check can fail: a reordered
+copy of RestockWorkflow does not replay a history recorded with the original, and the
+same change behind `workflow.patched` does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from pathlib import Path
 
 from temporalio.client import Client
 
 from audit.record_histories import record
-from audit.replay import Verdict, replay_histories
+from audit.replay import Verdict, release_of_history, replay_by_release, replay_histories
 from audit.scenarios import SCENARIOS
 from config.settings import Settings
 from oms.cli import parser
@@ -24,31 +28,45 @@ from tests.audit.canary_workflows import PatchedRestockWorkflow, ReorderedRestoc
 from workers.history import histories_from_files, history_files, load_history_file, workflow_type_of
 from workers.worker import WORKFLOWS
 from workflows.order import OrderWorkflow
+from workflows.releases import BUILD_ID
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-RESTOCK_WITH_RECEIPT = HISTORIES / "out-of-stock-restock.restock.json"
+RESTOCK_WITH_RECEIPT = HISTORIES / BUILD_ID / "out-of-stock-restock.restock.json"
 
 
 def recorded() -> list[Path]:
     return history_files([HISTORIES])
 
 
-async def test_every_recorded_history_replays_with_todays_workflow_code():
+async def test_every_recorded_history_replays_with_the_code_of_the_release_that_ran_it(
+    tmp_path: Path,
+):
     files = recorded()
-    summary = await replay_histories(histories_from_files(files))
+    settings = Settings(var_dir=tmp_path, codec_disabled=True)
+    summary = await replay_by_release(histories_from_files(files), settings)
     problems = [
         (o.source, o.verdict, o.message) for o in summary.outcomes if o.verdict != "replayed"
     ]
     assert problems == []
     assert summary.replayed == len(files) > 0
+    # The previous release's 23 histories, with its own code (from git); this one's with ours.
+    by_release = Counter((Path(o.source).parent.name, o.release) for o in summary.outcomes)
+    assert by_release == {("r1", "r1"): 23, (BUILD_ID, BUILD_ID): len(SCENARIO_FILES)}
 
 
-def test_the_recorded_histories_cover_every_scenario_and_every_workflow_type():
-    files = recorded()
-    scenarios = {path.name.split(".")[0] for path in files}
+SCENARIO_FILES = history_files([HISTORIES / BUILD_ID])
+
+
+def test_this_releases_histories_cover_every_scenario_and_every_workflow_type():
+    scenarios = {path.name.split(".")[0] for path in SCENARIO_FILES}
     assert scenarios == set(SCENARIOS)
-    types = {workflow_type_of(load_history_file(path)) for path in files}
+    types = {workflow_type_of(load_history_file(path)) for path in SCENARIO_FILES}
     assert types == {w.__name__ for w in WORKFLOWS}
+
+
+def test_a_history_is_attributed_to_the_release_whose_workers_ran_it():
+    for path in recorded():
+        assert release_of_history(load_history_file(path)).build_id == path.parent.name
 
 
 async def test_a_reordered_workflow_fails_replay_at_the_first_step_it_changed():
@@ -89,13 +107,16 @@ async def test_the_recording_script_writes_histories_that_replay(client: Client,
     assert summary.replayed == 1
 
 
-async def test_oms_audit_replay_exits_zero_on_the_recorded_folder_and_reports_the_rate(capsys):
+async def test_oms_audit_replay_exits_zero_on_the_recorded_folder_and_reports_the_rate(
+    capsys, tmp_path: Path
+):
     args = parser().parse_args(["audit", "replay", str(HISTORIES)])
-    status = await asyncio.to_thread(args.fn, args, Settings())
+    status = await asyncio.to_thread(args.fn, args, Settings(var_dir=tmp_path))
     out = capsys.readouterr().out
     assert status == 0, out
     assert f"replayed {len(recorded())}, nondeterministic 0, failed 0" in out
     assert "histories/s" in out
+    assert f"23 with r1's code, {len(SCENARIO_FILES)} with {BUILD_ID}'s code" in out
 
 
 async def test_oms_audit_replay_refuses_a_file_that_is_not_a_history(tmp_path: Path, capsys):

@@ -15,7 +15,7 @@ from config.settings import Settings
 from tests.support.system import System, free_port
 from workers.client import connect
 from workers.telemetry import worker_runtime
-from workers.worker import build_worker
+from workers.worker import running_worker
 
 
 def sample(text: str, name: str, **labels: str) -> float | None:
@@ -78,11 +78,12 @@ async def test_the_worker_exports_sdk_metrics_and_orders_closed_by_outcome(
         temporal_address=client.service_client.config.target_host,
         database_url=system.settings.database_url,
         task_queue=f"metrics-{uuid.uuid4().hex[:8]}",
+        worker_deployment_name=f"metrics-{uuid.uuid4().hex[:8]}",
         worker_metrics_address=f"127.0.0.1:{port}",
         activity_threads=4,
     )
     metered = await connect(settings, runtime=worker_runtime(settings))
-    async with build_worker(metered, settings, system.db):
+    async with running_worker(metered, settings, system.db):
         recording = Recording(metered, settings.task_queue, system.db, suffix=uuid.uuid4().hex[:6])
         await rejection(recording)
         url = f"http://127.0.0.1:{port}/metrics"

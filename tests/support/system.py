@@ -35,7 +35,7 @@ from domain.ids import fingerprint, order_workflow_id
 from domain.order.details import NewOrder
 from domain.policy import PolicySettings
 from workers.codec import EncryptionCodec
-from workers.worker import build_worker
+from workers.worker import running_worker
 from workflows.order import OrderWorkflow
 
 
@@ -191,6 +191,8 @@ def test_settings(
         database_url=database_url,
         temporal_address=temporal_address,
         task_queue=f"orders-{uuid.uuid4().hex[:8]}",
+        # Each test system is a Worker Deployment of its own, its version made current.
+        worker_deployment_name=f"oms-test-{uuid.uuid4().hex[:8]}",
         policy=policy,
         activity_threads=16,
         # Tests drive many requests per token; the limit itself is tested on its own.
@@ -239,7 +241,7 @@ async def running_system(
     server.start()
     try:
         async with (
-            build_worker(client, settings, db, faults=faults),
+            running_worker(client, settings, db, faults=faults),
             httpx.AsyncClient(base_url=server.url, timeout=120) as http,
         ):
             yield System(settings, db, client, http, tokens, staff_ids)
