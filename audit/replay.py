@@ -29,7 +29,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from config.settings import Settings
-from workers.client import data_converter
+from workers.client import data_converter, settings_converter
 from workers.history import SourcedHistory, workflow_type_of
 from workers.release_code import (
     ReleaseCodeUnavailable,
@@ -238,6 +238,7 @@ async def replay_by_release(
     this checkout's for its own release, an earlier release's tree for its histories
     (`workers.release_code`). A history of no known release is failed."""
     started = time.perf_counter()
+    converter = converter or settings_converter(settings)
     groups: dict[str, list[SourcedHistory]] = {}
     summary = ReplaySummary()
 

@@ -14,15 +14,24 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from config.keys import Keyring, save_key_file
 from config.settings import Settings
 from db.engine import Database
 from oms.demo import seed_demo
 from oms.schedules import ensure_now
-from workers.client import connect_when_up
+from workers.client import connect, connect_when_up
 from workers.codec_server import ui_endpoint
 from workers.devserver import dev_server_command
+from workers.release_code import (
+    ReleaseCodeUnavailable,
+    oms_command,
+    release_environment,
+    release_tree,
+    running_on_earlier_releases,
+)
+from workflows.releases import BUILD_ID, Release
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -54,7 +63,12 @@ def _wait_for_http(host: str, port: int, timeout: float = 30) -> bool:
     return False
 
 
-def _banner(settings: Settings, tokens: dict[str, str]) -> str:
+async def _earlier_releases_running(settings: Settings) -> dict[Release, int]:
+    client = await connect(settings)
+    return await running_on_earlier_releases(client, settings)
+
+
+def _banner(settings: Settings, tokens: dict[str, str], draining: list[str]) -> str:
     api = f"http://{settings.api_host}:{settings.api_port}"
     lines = [
         "",
@@ -65,6 +79,9 @@ def _banner(settings: Settings, tokens: dict[str, str]) -> str:
         f"  Temporal UI  {settings.temporal_ui_url}   (payloads decrypted by the codec server "
         f"on :{settings.codec_server_port})",
         f"  Read model   {settings.resolved_database_url}",
+        f"  Workflows    release {BUILD_ID} (Worker Deployment "
+        f"{settings.worker_deployment_name!r}, task queue {settings.task_queue})",
+        *[f"  Draining     release {entry}" for entry in draining],
         "",
         "Demo tokens (Authorization: Bearer <token>):",
     ]
@@ -86,11 +103,23 @@ def up(settings: Settings) -> int:
     logs.mkdir(exist_ok=True)
     host, port = _host_port(settings.temporal_address)
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    draining: list[str] = []
 
-    def start(name: str, command: list[str]) -> subprocess.Popen[bytes]:
+    def start(
+        name: str,
+        command: list[str],
+        *,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:
         log = (logs / f"{name}.log").open("ab")
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=cwd,
+            env=env,
         )
         children.append((name, process))
         print(f"started {name} (pid {process.pid}, log {logs / (name + '.log')})", flush=True)
@@ -143,12 +172,23 @@ def up(settings: Settings) -> int:
             start(
                 "worker" if n == 0 else f"worker-{n + 1}", [sys.executable, "-m", "oms", "worker"]
             )
+        for release, count in asyncio.run(_earlier_releases_running(settings)).items():
+            # Orders started on an earlier release finish on its code (workflows/releases.py).
+            try:
+                tree = release_tree(release, var / "releases")
+            except ReleaseCodeUnavailable as missing:
+                print(f"WARNING: {count} workflow(s) of release {release.build_id} wait: {missing}")
+                continue
+            name = f"worker-{release.build_id}"
+            env = release_environment(release, settings, tree)
+            start(name, oms_command("worker"), cwd=tree, env=env)
+            draining.append(f"{release.build_id} ({count} running, {name})")
         start("codec-server", [sys.executable, "-m", "oms", "codec-server"])
         start("api", [sys.executable, "-m", "oms", "api"])
         if not _wait_for_http(settings.api_host, settings.api_port):
             print("the API did not come up; see var/logs/api.log", flush=True)
             return 1
-        print(_banner(settings, tokens), flush=True)
+        print(_banner(settings, tokens, draining), flush=True)
 
         stopping = False
 

@@ -12,6 +12,7 @@ the previous image, docs/ops.md).
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -19,8 +20,10 @@ import sys
 import tarfile
 from pathlib import Path
 
+from temporalio.client import Client
+
 from config.settings import Settings
-from workflows.releases import Release
+from workflows.releases import PREVIOUS, Release
 
 #: The checkout this code runs from; its git history holds the earlier releases.
 PROJECT = Path(__file__).resolve().parents[1]
@@ -75,13 +78,34 @@ def _unavailable(release: Release, reason: str) -> str:
 def release_environment(release: Release, settings: Settings, tree: Path) -> dict[str, str]:
     """The environment a process of `release` runs with: this one's settings, the paths
     made absolute (it runs in another folder), its own code first on the path."""
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMS_CODEC_", "PYTHONPATH"))}
     env["PYTHONPATH"] = str(tree)
     env["OMS_VAR_DIR"] = str(settings.var_dir.resolve())
     env["OMS_DATABASE_URL"] = absolute_database_url(settings.resolved_database_url)
+    env["OMS_TEMPORAL_ADDRESS"] = settings.temporal_address
+    env["OMS_TEMPORAL_NAMESPACE"] = settings.temporal_namespace
+    # The same payload keys as this process: from the settings, or else the key file in var/.
+    if settings.codec_disabled:
+        env["OMS_CODEC_DISABLED"] = "true"
+    elif settings.codec_keys:
+        env["OMS_CODEC_KEYS"] = json.dumps(settings.codec_keys)
+        env["OMS_CODEC_ACTIVE_KEY"] = settings.codec_active_key
+    # An earlier release drains: it must never make itself the current version again.
+    env["OMS_WORKER_PROMOTE"] = "false"
     if release.unversioned_task_queue is not None:
         env["OMS_TASK_QUEUE"] = release.unversioned_task_queue
     return env
+
+
+async def running_on_earlier_releases(client: Client, settings: Settings) -> dict[Release, int]:
+    """How many workflows each earlier release still runs (those with none are left out)."""
+    running: dict[Release, int] = {}
+    for earlier in PREVIOUS:
+        query = earlier.running_query(settings.worker_deployment_name)
+        count = (await client.count_workflows(query)).count
+        if count:
+            running[earlier] = count
+    return running
 
 
 def absolute_database_url(url: str) -> str:

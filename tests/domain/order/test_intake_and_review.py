@@ -197,9 +197,7 @@ def test_p2_2_faulty_data_needs_correction_by_the_department_that_owns_it(change
 )
 def test_p2_2_only_the_owner_of_the_faulty_data_corrects_it(changes, owner, other):
     story = Story(order_with(changes))
-    refusal = refused(
-        story, lambda: story.correct(by=other, note="not mine"), NotPermitted
-    )
+    refusal = refused(story, lambda: story.correct(by=other, note="not mine"), NotPermitted)
     assert refusal.code == "correction_by_owner"
     assert refusal.params == {"department": owner}
 
@@ -226,7 +224,13 @@ def test_p2_2_an_order_that_needs_no_correction_is_not_corrected(status):
         (
             {"shipping.address": None},
             "customer_service",
-            {"shipping": {"address": "2 Road", "contact_name": "Li", "contact_phone": "13800138000"}},
+            {
+                "shipping": {
+                    "address": "2 Road",
+                    "contact_name": "Li",
+                    "contact_phone": "13800138000",
+                }
+            },
         ),
         ({"customer.name": None}, "customer_service", {"customer": {"id": "C1", "name": "Li"}}),
         (
