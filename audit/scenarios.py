@@ -54,7 +54,7 @@ from domain.commands import (
     TrackingCommand,
     TrackingEventKind,
 )
-from domain.contracts import OrderWorkflowInput, RestockInput
+from domain.contracts import FeedbackWorkflowInput, OrderWorkflowInput, RestockInput
 from domain.feedback import (
     Channel,
     FeedbackKind,
@@ -71,7 +71,7 @@ from domain.policy import PolicySettings
 from domain.tasks import TaskKind
 from domain.view import OrderView
 from workflows.backup import BackupWorkflow
-from workflows.feedback import FeedbackWorkflow, FeedbackWorkflowInput
+from workflows.feedback import FeedbackWorkflow
 from workflows.order import OrderWorkflow
 from workflows.reporting import ReportingInput, ReportingWorkflow
 from workflows.restock import RestockWorkflow

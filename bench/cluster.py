@@ -32,6 +32,7 @@ from config.keys import Keyring
 from config.settings import Settings
 from domain.policy import PolicySettings
 from workers.client import connect_when_up
+from workers.deployment import is_current
 from workers.devserver import dev_server_command
 
 #: The settings that shape performance, reported with every result.
@@ -192,7 +193,9 @@ class Cluster:
                 await asyncio.sleep(0.3)
 
     async def _wait_for_workers(self, timeout: float = 60) -> None:
-        """Every worker process polls the task queue (each has its own identity)."""
+        """Every worker process polls the task queue (each has its own identity), and their
+        build is the current version of the deployment (orders start on it). A tree of
+        another commit (`--compare-code`) from before Worker Versioning polls unversioned."""
         assert self.client is not None
         request = DescribeTaskQueueRequest(
             namespace=self.settings.temporal_namespace,
@@ -203,7 +206,9 @@ class Cluster:
         while True:
             self._check_alive()
             described = await self.client.workflow_service.describe_task_queue(request)
-            if len({p.identity for p in described.pollers}) >= self.config.worker_processes:
+            polling = len({p.identity for p in described.pollers}) >= self.config.worker_processes
+            versioned = any(p.HasField("deployment_options") for p in described.pollers)
+            if polling and (not versioned or await is_current(self.client, self.settings)):
                 return
             if time.monotonic() > deadline:
                 raise RuntimeError("the workers did not poll the task queue in time")

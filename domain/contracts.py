@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from domain.actors import Actor
+from domain.feedback import FeedbackOutcome, FeedbackRequest, FeedbackState
 from domain.inventory import InventoryLevel, ReceiveStock
 from domain.order.details import NewOrder
 from domain.policy import PolicySettings
@@ -39,3 +40,20 @@ class RestockInput(BaseModel):
 class RestockResult(BaseModel):
     level: InventoryLevel
     resumed_orders: list[str]
+
+
+class FeedbackWorkflowInput(BaseModel):
+    feedback_id: str
+    request: FeedbackRequest
+    #: The policy in force when the feedback arrived (its first-reply deadline).
+    policy: PolicySettings
+    submitted_by: Actor
+    #: Hash of the intake request: the same feedback_id with another body is a 409.
+    fingerprint: str
+
+
+class FeedbackClosed(BaseModel):
+    feedback_id: str
+    state: FeedbackState
+    outcome: FeedbackOutcome | None
+    resolved_at: datetime | None

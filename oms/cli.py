@@ -142,6 +142,7 @@ COMMAND_MODULES: list[str] = [
     "audit.cli",
     "oms.backup_cli",
     "oms.temporal_setup",
+    "oms.releases_cli",
     "bench.cli",
 ]
 

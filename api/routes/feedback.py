@@ -28,6 +28,7 @@ from api.feedback_client import run_feedback_update
 from api.feedback_schemas import FeedbackCreated, FeedbackList, FeedbackPublic, FeedbackSummary
 from db import feedback as feedback_store
 from db import queries
+from domain.contracts import FeedbackWorkflowInput
 from domain.feedback import (
     Channel,
     FeedbackKind,
@@ -43,7 +44,7 @@ from domain.feedback import (
 )
 from domain.ids import fingerprint
 from workflows import search_attributes as sa
-from workflows.feedback import FeedbackWorkflow, FeedbackWorkflowInput
+from workflows.feedback import FeedbackWorkflow
 
 router = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])
 

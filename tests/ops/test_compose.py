@@ -18,6 +18,7 @@ import yaml
 from config.settings import Settings
 from oms.cli import parser
 from workflows import search_attributes as sa
+from workflows.releases import CURRENT, PREVIOUS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "temporal-docker"
 COMPOSE = DEPLOY / "docker-compose.yml"
@@ -167,9 +168,10 @@ def test_the_app_services_run_commands_the_oms_binary_has(compose):
         for name, service in services(compose).items()
         if service["image"].startswith("oms-app:")
     }
-    assert set(app_services) == {"oms-setup", "api", "worker"}
+    assert set(app_services) == {"oms-setup", "api", "worker", "worker-previous"}
     for name, service in app_services.items():
-        assert service["build"]["dockerfile"] == "temporal-docker/Dockerfile", name
+        if name != "worker-previous":
+            assert service["build"]["dockerfile"] == "temporal-docker/Dockerfile", name
         words = command_words(service)
         if words[:2] == ["sh", "-c"]:
             commands = [shlex.split(part) for part in words[2].split("&&")]
@@ -178,3 +180,23 @@ def test_the_app_services_run_commands_the_oms_binary_has(compose):
         for command in commands:
             assert command[0] == "oms", name
             parser().parse_args(command[1:])  # exits (fails the test) on an unknown command
+
+
+def test_each_release_runs_its_own_image_and_the_previous_one_drains_on_its_queue(compose):
+    """workflows/releases.py: this release's image carries its version; the previous
+    release's workers run its image (profile `drain`) on its own task queue, and never
+    make themselves current again."""
+    all_services = services(compose)
+    for name in ("oms-setup", "api", "worker"):
+        assert all_services[name]["image"] == f"oms-app:{CURRENT.version}", name
+    assert environment(all_services["worker"])["OMS_TASK_QUEUE"] == "oms-orders"
+    previous = all_services["worker-previous"]
+    assert previous["image"] == f"oms-app:{PREVIOUS[-1].version}"
+    assert previous["profiles"] == ["drain"]
+    env = environment(previous)
+    assert env["OMS_TASK_QUEUE"] == PREVIOUS[-1].unversioned_task_queue
+    assert env["OMS_WORKER_PROMOTE"] == "false"
+    pyproject = (DEPLOY.parent / "pyproject.toml").read_text()
+    assert f'version = "{CURRENT.version}"' in pyproject
+    dynamic = (DEPLOY / "dynamicconfig" / "production.yaml").read_text()
+    assert "system.enableDeploymentVersions" in dynamic

@@ -32,6 +32,7 @@ from audit.replay import replay_by_release
 from config.keys import load_key_file
 from config.settings import Settings
 from domain.ids import order_workflow_id
+from oms.releases_cli import running_per_release
 from tests.support.orders import new_order_id, order_body
 from tests.support.postgres import temporary_database
 from tests.support.system import free_port
@@ -227,6 +228,29 @@ async def finish_on_the_new_release(new: Running, orders: dict[str, str]) -> Non
         await new.post(department, f"/tasks/{task['task_id']}/complete", {"note": "done"})
 
 
+async def drained(settings: Settings, timeout: float = 15) -> dict[str, int]:
+    """Workflows running per release, once none is (visibility follows within moments)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = await running_per_release(settings)
+        if not any(counts.values()) or time.monotonic() > deadline:
+            return counts
+        await asyncio.sleep(0.5)
+
+
+def settings_of(env: dict[str, str], var: Path) -> Settings:
+    """The upgraded system's settings, with the keys `oms up` made under var/ (not the test
+    session's)."""
+    keys = load_key_file(var / "codec-keys.json")
+    assert keys is not None
+    return Settings(
+        temporal_address=env["OMS_TEMPORAL_ADDRESS"],
+        var_dir=var,
+        codec_keys=keys.to_strings(),
+        codec_active_key=keys.active,
+    )
+
+
 async def histories(client: Client, order_ids: list[str]) -> AsyncIterator[SourcedHistory]:
     for order_id in order_ids:
         history = await client.get_workflow_handle(order_workflow_id(order_id)).fetch_history()
@@ -247,6 +271,8 @@ async def test_orders_left_at_every_stage_by_the_previous_release_finish_after_t
         async with oms_up(PROJECT, env, tmp_path / "up.log") as new:
             banner = (tmp_path / "up.log").read_text()
             assert f"Draining     release {PREVIOUS.build_id} (6 running" in banner, banner
+            running = await running_per_release(settings_of(env, var))
+            assert running[PREVIOUS.build_id] == 6
             fresh = await create(new, "SKU-UPGRADE")
             await ship(new, fresh, review=True, pack=True, dispatch=True)
             await finish_on_the_new_release(new, orders)
@@ -255,15 +281,8 @@ async def test_orders_left_at_every_stage_by_the_previous_release_finish_after_t
                 await new.wait_for(order_id, final, timeout=120)
             await new.wait_for(fresh, "completed", timeout=120)
 
-            # The keys `oms up` made under var/, not the test session's.
-            keys = load_key_file(var / "codec-keys.json")
-            assert keys is not None
-            settings = Settings(
-                temporal_address=env["OMS_TEMPORAL_ADDRESS"],
-                var_dir=var,
-                codec_keys=keys.to_strings(),
-                codec_active_key=keys.active,
-            )
+            settings = settings_of(env, var)
+            assert await drained(settings) == {PREVIOUS.build_id: 0, BUILD_ID: 0}
             client = await connect(settings)
             replayed = await replay_by_release(
                 histories(client, [*orders.values(), fresh]), settings
