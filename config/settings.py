@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.keys import Keyring, load_key_file
@@ -83,7 +83,10 @@ class Settings(BaseSettings):
     max_cached_workflows: int = Field(default=10_000, ge=0)
     #: Workflow tasks one worker process runs at once, and its long polls for them
     #: (docs/performance.md has the measurements behind the defaults).
-    max_concurrent_workflow_tasks: int = Field(default=100, ge=2)
+    #: Without a cache (max_cached_workflows=0: every step replays, as `make test`'s second
+    #: pass runs) it must be 1: the SDK evicts a run the moment another workflow task needs
+    #: the cache, cancelling its local activities in flight, and the task then times out.
+    max_concurrent_workflow_tasks: int = Field(default=100, ge=1)
     workflow_task_pollers: int = Field(default=5, ge=2)
     activity_task_pollers: int = Field(default=5, ge=1)
     #: Run workflows in Temporal's import sandbox (catches non-determinism at run time).
@@ -125,6 +128,18 @@ class Settings(BaseSettings):
     #: The codec server the Temporal UI decrypts payloads through (`oms codec-server`).
     codec_server_host: str = "127.0.0.1"
     codec_server_port: int = 8081
+
+    @model_validator(mode="after")
+    def _workflow_tasks_fit_the_cache(self) -> Settings:
+        cached = self.max_cached_workflows
+        if cached and self.max_concurrent_workflow_tasks < 2:
+            raise ValueError("max_concurrent_workflow_tasks must be 2 or more with a cache")
+        if not cached and self.max_concurrent_workflow_tasks != 1:
+            raise ValueError(
+                "without a workflow cache (max_cached_workflows=0) workflow tasks must run one at "
+                "a time: set max_concurrent_workflow_tasks=1"
+            )
+        return self
 
     @property
     def codec_key_file(self) -> Path:

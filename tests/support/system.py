@@ -225,7 +225,12 @@ async def running_system(
     address = client.service_client.config.target_host
     settings = test_settings(database_url, address, policy, keyring_of(client))
     if max_cached_workflows is not None:
-        settings = settings.model_copy(update={"max_cached_workflows": max_cached_workflows})
+        # No cache: workflow tasks one at a time (config.settings says why).
+        tasks = settings.max_concurrent_workflow_tasks if max_cached_workflows else 1
+        settings = Settings.model_validate(
+            settings.model_dump()
+            | {"max_cached_workflows": max_cached_workflows, "max_concurrent_workflow_tasks": tasks}
+        )
     db = Database(database_url)
     db.create_schema()
     tokens: dict[Department, str] = {}
