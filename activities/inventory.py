@@ -48,15 +48,7 @@ class InventoryActivities:
     def receive_stock(self, receipt: ReceiveStock) -> InventoryLevel:
         """Book a restock receipt (once per receipt id)."""
         with self.db.write() as conn:
-            return stock.receive(
-                conn,
-                receipt.receipt_id,
-                receipt.sku,
-                receipt.quantity,
-                receipt.note,
-                receipt.actor_id,
-                datetime.now(UTC),
-            )
+            return stock.receive_receipt(conn, receipt, datetime.now(UTC))
 
     @activity.defn
     def list_backordered_orders(self, query: SkuQuery) -> BackorderedOrders:

@@ -66,6 +66,13 @@ def figures(histories: Sequence[WorkflowHistory]) -> dict[str, Any]:
         "bytes_mean": round(sum(sizes) / n),
         "bytes_max": max(sizes),
         "workflow_tasks_mean": round(kinds["workflow_task_completed"] / n, 2),
+        # A stall: a task the worker took and never answered (each costs the task timeout).
+        "workflow_task_timeouts": kinds["workflow_task_timed_out"],
+        "histories_with_timeouts": sum(
+            1
+            for h in histories
+            if any(_kind(e.event_type) == "workflow_task_timed_out" for e in h.events)
+        ),
         "by_kind": {
             kind: {"events": round(count / n, 2), "bytes": round(kind_bytes[kind] / n)}
             for kind, count in kinds.most_common()

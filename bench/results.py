@@ -159,7 +159,9 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             f"Events: mean {history['events_mean']}, min {history['events_min']}, max "
             f"{history['events_max']}; bytes: mean {history['bytes_mean']}, max "
-            f"{history['bytes_max']}; workflow tasks: mean {history['workflow_tasks_mean']}.",
+            f"{history['bytes_max']}; workflow tasks: mean {history['workflow_tasks_mean']}; "
+            f"workflow task timeouts: {history.get('workflow_task_timeouts', 0)} (in "
+            f"{history.get('histories_with_timeouts', 0)} of {history['histories']} histories).",
             "",
         ]
         lines += table(

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select, update
 
 from db.tables import inventory, inventory_receipts, order_lines, orders, reservations
 from db.upsert import insert_ignore
-from domain.inventory import InventoryLevel
+from domain.inventory import InventoryLevel, ReceiveStock
 
 
 class StockShort(Exception):
@@ -113,6 +113,19 @@ def _ensure_row(conn: Connection, sku: str, now: datetime, name: str | None = No
         conn,
         inventory,
         [{"sku": sku, "name": name or "", "on_hand": 0, "reserved": 0, "updated_at": now}],
+    )
+
+
+def receive_receipt(conn: Connection, receipt: ReceiveStock, now: datetime) -> InventoryLevel:
+    """Book a receipt as the warehouse or a return hands it over (once per receipt id)."""
+    return receive(
+        conn,
+        receipt.receipt_id,
+        receipt.sku,
+        receipt.quantity,
+        receipt.note,
+        receipt.actor_id,
+        now,
     )
 
 

@@ -99,15 +99,7 @@ def apply_changes(conn: Connection, changes: OrderChanges, now: datetime | None 
         move = inventory.ship if step.action == "ship" else inventory.release
         move(conn, step.reservation_key, now or datetime.now(UTC))
     for receipt in changes.receipts:  # returned goods (P5.3); idempotent per receipt id
-        inventory.receive(
-            conn,
-            receipt.receipt_id,
-            receipt.sku,
-            receipt.quantity,
-            receipt.note,
-            receipt.actor_id,
-            now or datetime.now(UTC),
-        )
+        inventory.receive_receipt(conn, receipt, now or datetime.now(UTC))
     newer = upsert(
         conn, orders, order_row(view, changes.revision), keys=["order_id"], newer_than="revision"
     )

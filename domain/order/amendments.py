@@ -80,19 +80,7 @@ class Amendments(Fulfilment):
         """P4.1: approved changes are applied; new goods are confirmed and paid for again."""
         self.check_decide_change(command, self.now)
         state = self.state
-        case = state.cases[command.case_id]
-        task = state.tasks.find_open(TaskKind.REVIEW_CHANGE, case.case_id)
-        assert task is not None  # checked
-        closed = self._close_task(
-            task, command.actor, "approved" if command.approved else "rejected"
-        )
-        self._record(
-            EventKind.CASE_DECIDED,
-            actor=command.actor,
-            note=command.reason,
-            task=task,
-            data={"kind": case.kind.value, "approved": command.approved, **closed},
-        )
+        case = self._decide_request(state.cases[command.case_id], TaskKind.REVIEW_CHANGE, command)
         proposal = state.proposals.pop(case.case_id)
         case.outcome = "approved" if command.approved else "rejected"
         goods_changed = command.approved and self._apply_change(proposal, command.actor, case)

@@ -22,6 +22,7 @@ from domain import summaries
 from domain.actions import Action, check_action
 from domain.actors import SYSTEM_ACTOR, Actor
 from domain.cases import Case, CaseKind, CaseState
+from domain.commands import DecideChangeCommand, DecideReturnCommand
 from domain.errors import ActionNotAllowed, NotFound
 from domain.events import EventKind, OrderEvent
 from domain.inventory import ReceiveStock, ReserveStock
@@ -293,6 +294,25 @@ class OrderBase:
             data={"kind": case.kind.value, "outcome": case.outcome},
         )
 
+    def _decide_request(
+        self, case: Case, kind: TaskKind, command: DecideChangeCommand | DecideReturnCommand
+    ) -> Case:
+        """A customer's request (P4.1 change, P5.3 return or exchange) approved or rejected:
+        its review task closes and the decision is recorded."""
+        task = self.state.tasks.find_open(kind, case.case_id)
+        assert task is not None  # checked
+        closed = self._close_task(
+            task, command.actor, "approved" if command.approved else "rejected"
+        )
+        self._record(
+            EventKind.CASE_DECIDED,
+            actor=command.actor,
+            note=command.reason,
+            task=task,
+            data={"kind": case.kind.value, "approved": command.approved, **closed},
+        )
+        return case
+
     def _end_pending_requests(self, outcome: str) -> None:
         """Requests still awaiting a decision lose their point when the order ends."""
         for case in self._open_cases(CaseKind.CHANGE, CaseKind.RETURN, CaseKind.EXCHANGE):
@@ -312,7 +332,10 @@ class OrderBase:
         case_id: str | None = None,
         reference: str | None = None,
         note: str = "",
+        announce: bool = False,
     ) -> LedgerEntry:
+        """Book a money movement. `announce` records it as a `ledger` event too: the moves
+        the order books itself (payments, compensation); a refund has its own events."""
         entry = LedgerEntry(
             entry_id=entry_id,
             order_id=self.order_id,
@@ -328,29 +351,14 @@ class OrderBase:
         self.state.ledger.append(entry)
         self._writes.ledger.append(entry)
         self._decision.ledger.append(entry)
+        if announce:
+            self._record(
+                EventKind.LEDGER,
+                actor=actor,
+                case_id=case_id,
+                data={"entry_id": entry_id, "kind": kind.value, "amount": str(entry.amount)},
+            )
         return entry
-
-    def _book(
-        self,
-        kind: LedgerKind,
-        amount: Decimal,
-        entry_id: str,
-        actor: Actor,
-        *,
-        case_id: str | None = None,
-        reference: str | None = None,
-        note: str = "",
-    ) -> None:
-        """A movement the order books itself (payments, compensation), with its event."""
-        entry = self._add_entry(
-            kind, amount, entry_id, actor, case_id=case_id, reference=reference, note=note
-        )
-        self._record(
-            EventKind.LEDGER,
-            actor=actor,
-            case_id=case_id,
-            data={"entry_id": entry_id, "kind": kind.value, "amount": str(entry.amount)},
-        )
 
     def _refundable(self) -> Decimal:
         return refundable(self.state.ledger, list(self.state.refunds.values()))

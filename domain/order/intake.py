@@ -76,12 +76,13 @@ class Intake(Fulfilment):
         if difference == ZERO:
             return
         number = sum(1 for e in state.ledger if ":payment:intake" in e.entry_id) + 1
-        self._book(
+        self._add_entry(
             LedgerKind.PAYMENT,
             difference,
             f"{self.order_id}:payment:intake-{number}",
             actor,
             reference=payment.transaction_id,
+            announce=True,
         )
         state.intake_paid = reported
 

@@ -81,13 +81,14 @@ class Parcels(Fulfilment):
             },
         )
         if command.compensation > ZERO:
-            self._book(
+            self._add_entry(
                 LedgerKind.COMPENSATION,
                 -command.compensation,
                 f"{self.order_id}:compensation:{case.case_id}",
                 command.actor,
                 case_id=case.case_id,
                 note=command.note,
+                announce=True,
             )
         self._settle_case(case)
         reason = f"parcel {case.data.get('event')} (P5.2)"

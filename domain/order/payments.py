@@ -38,12 +38,13 @@ class Payments(OrderBase):
         )
         entry_id = f"{self.order_id}:payment:{command.event_id}"
         if command.kind is PaymentEventKind.SUCCEEDED and not self._is_paid():
-            self._book(
+            self._add_entry(
                 LedgerKind.PAYMENT,
                 command.amount,
                 entry_id,
                 command.actor,
                 reference=command.transaction_id,
+                announce=True,
             )
             self._record(
                 EventKind.PAYMENT_RECEIVED,
@@ -72,13 +73,14 @@ class Payments(OrderBase):
                 state.unpaid_deadline = self.now + state.policy.unpaid_payment_deadline
             return
         case.outcome = "duplicate payment refunded"
-        self._book(
+        self._add_entry(
             LedgerKind.PAYMENT,
             command.amount,
             entry_id,
             command.actor,
             case_id=case.case_id,
             reference=command.transaction_id,
+            announce=True,
         )
         self._open_task(
             TaskKind.ACCOUNT_PAYMENT,

@@ -82,18 +82,8 @@ class Returns(Fulfilment):
     def decide_return(self, command: DecideReturnCommand) -> Reply:
         """P5.3: customer service reviews the request; approved goods go to inspection."""
         self.check_decide_return(command, self.now)
-        case = self.state.cases[command.case_id]
-        task = self.state.tasks.find_open(TaskKind.REVIEW_RETURN, case.case_id)
-        assert task is not None  # checked
-        closed = self._close_task(
-            task, command.actor, "approved" if command.approved else "rejected"
-        )
-        self._record(
-            EventKind.CASE_DECIDED,
-            actor=command.actor,
-            note=command.reason,
-            task=task,
-            data={"kind": case.kind.value, "approved": command.approved, **closed},
+        case = self._decide_request(
+            self.state.cases[command.case_id], TaskKind.REVIEW_RETURN, command
         )
         if command.approved:
             inspect = self._open_task(

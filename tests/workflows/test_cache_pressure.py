@@ -33,7 +33,9 @@ async def test_actions_on_evicted_orders_answer_without_a_stall(client: Client, 
     ) as system:
         sku = f"SKU-CACHE-{new_order_id()}"
         system.set_stock(sku, OPEN_ORDERS)
-        orders = [await create(system, order_body(lines=[(sku, 1, "10.00")])) for _ in range(OPEN_ORDERS)]
+        orders = [
+            await create(system, order_body(lines=[(sku, 1, "10.00")])) for _ in range(OPEN_ORDERS)
+        ]
 
         async def review(order_id: str) -> float:
             started = time.monotonic()
