@@ -32,6 +32,7 @@ from config.settings import Settings
 from db.engine import Database
 from workers.client import connect
 from workers.deployment import deployment_config, promote
+from workers.shared_code import share_workflow_code
 from workers.telemetry import worker_runtime
 from workflows.backup import BackupWorkflow
 from workflows.feedback import FeedbackWorkflow
@@ -79,6 +80,7 @@ def workflow_runner(settings: Settings | None = None) -> WorkflowRunner:
     settings turn `workflow_sandbox` off."""
     if settings is not None and not settings.workflow_sandbox:
         return UnsandboxedWorkflowRunner()
+    share_workflow_code()
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
     )

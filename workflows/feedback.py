@@ -24,9 +24,8 @@ with workflow.unsafe.imports_passed_through():
         FeedbackResult,
         FeedbackView,
     )
-    from domain.feedback_handling import Feedback, RecordedFeedback
+    from domain.feedback_handling import Feedback, FeedbackDecision, RecordedFeedback
     from workflows import search_attributes as sa
-    from workflows.refusals import refusals
     from workflows.shell import Shell
 
 
@@ -48,7 +47,7 @@ class FeedbackWorkflow:
         )
         # Received and its task opened at once, so that an update arriving with the
         # start finds the task (P7.2).
-        self._opening = self.feedback.start(workflow.now())
+        self._opening: FeedbackDecision | None = self.feedback.start(workflow.now())
         self.shell = Shell(
             self.feedback,
             write_activity="apply_feedback_changes",
@@ -59,7 +58,9 @@ class FeedbackWorkflow:
 
     @workflow.run
     async def run(self, input: FeedbackWorkflowInput) -> FeedbackClosed:
-        await self.shell.decide(lambda _: self._opening)
+        opening, self._opening = self._opening, None  # its events are not kept for the order's life
+        assert opening is not None
+        await self.shell.decide(lambda _: opening)
         await self.shell.keep_time(lambda: self.feedback.closed)
         await workflow.wait_condition(workflow.all_handlers_finished)
         record = self.feedback.record
@@ -79,9 +80,8 @@ class FeedbackWorkflow:
         return self.feedback.result()
 
     @reply.validator
-    @refusals
     def _validate_reply(self, command: FeedbackReplyCommand) -> None:
-        self.feedback.check_reply(command, workflow.now())
+        self.shell.check(self.feedback.check_reply, command)
 
     @workflow.update
     async def resolve(self, command: FeedbackResolveCommand) -> FeedbackResult:
@@ -90,9 +90,8 @@ class FeedbackWorkflow:
         return self.feedback.result()
 
     @resolve.validator
-    @refusals
     def _validate_resolve(self, command: FeedbackResolveCommand) -> None:
-        self.feedback.check_resolve(command, workflow.now())
+        self.shell.check(self.feedback.check_resolve, command)
 
     @workflow.update
     async def claim_task(self, command: ClaimTaskCommand) -> FeedbackResult:
@@ -101,9 +100,8 @@ class FeedbackWorkflow:
         return self.feedback.result()
 
     @claim_task.validator
-    @refusals
     def _validate_claim_task(self, command: ClaimTaskCommand) -> None:
-        self.feedback.check_claim_task(command, workflow.now())
+        self.shell.check(self.feedback.check_claim_task, command)
 
     # --- queries ---------------------------------------------------------------------------
 

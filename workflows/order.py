@@ -58,7 +58,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.view import OrderView
     from workflows import search_attributes as sa
     from workflows.metrics import count_outcome
-    from workflows.refusals import refusals
     from workflows.retries import DB_RETRY, DB_TIMEOUT, GATEWAY_RETRY, GATEWAY_TIMEOUT
     from workflows.shell import Shell
 
@@ -74,7 +73,7 @@ class OrderWorkflow:
         )
         # Received and checked at once (P2.2), so that an update arriving with the start
         # is validated against the order as it stands after intake.
-        self._opening = self.order.start(workflow.now())
+        self._opening: Decision | None = self.order.start(workflow.now())
         self.shell = Shell(
             self.order,
             write_activity="apply_order_changes",
@@ -95,7 +94,9 @@ class OrderWorkflow:
 
     @workflow.run
     async def run(self, input: OrderWorkflowInput) -> OrderOutcome:
-        await self.shell.decide(lambda _: self._opening)
+        opening, self._opening = self._opening, None  # its events are not kept for the order's life
+        assert opening is not None
+        await self.shell.decide(lambda _: opening)
         await self.shell.keep_time(lambda: self.order.state.closed)
         count_outcome(self.order.status)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -113,9 +114,8 @@ class OrderWorkflow:
         return self.order.receipt(first=self._receipts == 1)
 
     @receive.validator
-    @refusals
     def _validate_receive(self, command: ReceiveCommand) -> None:
-        self.order.check_receive(command, workflow.now())
+        self.shell.check(self.order.check_receive, command)
 
     # --- staff actions on the main line (Updates) ------------------------------------------
 
@@ -125,9 +125,8 @@ class OrderWorkflow:
         return await self._act(self.order.correct, command)
 
     @correct.validator
-    @refusals
     def _validate_correct(self, command: CorrectionCommand) -> None:
-        self.order.check_correct(command, workflow.now())
+        self.shell.check(self.order.check_correct, command)
 
     @workflow.update
     async def review(self, command: ReviewCommand) -> ActionResult:
@@ -135,9 +134,8 @@ class OrderWorkflow:
         return await self._act(self.order.review, command)
 
     @review.validator
-    @refusals
     def _validate_review(self, command: ReviewCommand) -> None:
-        self.order.check_review(command, workflow.now())
+        self.shell.check(self.order.check_review, command)
 
     @workflow.update
     async def record_backorder(self, command: BackorderCommand) -> ActionResult:
@@ -145,9 +143,8 @@ class OrderWorkflow:
         return await self._act(self.order.record_backorder, command)
 
     @record_backorder.validator
-    @refusals
     def _validate_record_backorder(self, command: BackorderCommand) -> None:
-        self.order.check_record_backorder(command, workflow.now())
+        self.shell.check(self.order.check_record_backorder, command)
 
     @workflow.update
     async def pack(self, command: PackCommand) -> ActionResult:
@@ -155,9 +152,8 @@ class OrderWorkflow:
         return await self._act(self.order.pack, command)
 
     @pack.validator
-    @refusals
     def _validate_pack(self, command: PackCommand) -> None:
-        self.order.check_pack(command, workflow.now())
+        self.shell.check(self.order.check_pack, command)
 
     @workflow.update
     async def dispatch(self, command: DispatchCommand) -> ActionResult:
@@ -165,9 +161,8 @@ class OrderWorkflow:
         return await self._act(self.order.dispatch, command)
 
     @dispatch.validator
-    @refusals
     def _validate_dispatch(self, command: DispatchCommand) -> None:
-        self.order.check_dispatch(command, workflow.now())
+        self.shell.check(self.order.check_dispatch, command)
 
     # --- P4 changes and cancellation ----------------------------------------------------
 
@@ -177,9 +172,8 @@ class OrderWorkflow:
         return await self._act(self.order.request_change, command)
 
     @request_change.validator
-    @refusals
     def _validate_request_change(self, command: ChangeCommand) -> None:
-        self.order.check_request_change(command, workflow.now())
+        self.shell.check(self.order.check_request_change, command)
 
     @workflow.update
     async def decide_change(self, command: DecideChangeCommand) -> ActionResult:
@@ -187,9 +181,8 @@ class OrderWorkflow:
         return await self._act(self.order.decide_change, command)
 
     @decide_change.validator
-    @refusals
     def _validate_decide_change(self, command: DecideChangeCommand) -> None:
-        self.order.check_decide_change(command, workflow.now())
+        self.shell.check(self.order.check_decide_change, command)
 
     @workflow.update
     async def cancel(self, command: CancelCommand) -> ActionResult:
@@ -197,9 +190,8 @@ class OrderWorkflow:
         return await self._act(self.order.cancel, command)
 
     @cancel.validator
-    @refusals
     def _validate_cancel(self, command: CancelCommand) -> None:
-        self.order.check_cancel(command, workflow.now())
+        self.shell.check(self.order.check_cancel, command)
 
     # --- P5 exceptions, refunds -------------------------------------------------------------
 
@@ -209,9 +201,8 @@ class OrderWorkflow:
         return await self._act(self.order.complete_refund, command)
 
     @complete_refund.validator
-    @refusals
     def _validate_complete_refund(self, command: CompleteRefundCommand) -> None:
-        self.order.check_complete_refund(command, workflow.now())
+        self.shell.check(self.order.check_complete_refund, command)
 
     @workflow.update
     async def decide_exception(self, command: ExceptionDecisionCommand) -> ActionResult:
@@ -219,9 +210,8 @@ class OrderWorkflow:
         return await self._act(self.order.decide_exception, command)
 
     @decide_exception.validator
-    @refusals
     def _validate_decide_exception(self, command: ExceptionDecisionCommand) -> None:
-        self.order.check_decide_exception(command, workflow.now())
+        self.shell.check(self.order.check_decide_exception, command)
 
     @workflow.update
     async def record_cause(self, command: CauseCommand) -> ActionResult:
@@ -229,9 +219,8 @@ class OrderWorkflow:
         return await self._act(self.order.record_cause, command)
 
     @record_cause.validator
-    @refusals
     def _validate_record_cause(self, command: CauseCommand) -> None:
-        self.order.check_record_cause(command, workflow.now())
+        self.shell.check(self.order.check_record_cause, command)
 
     @workflow.update
     async def request_return(self, command: ReturnCommand) -> ActionResult:
@@ -239,9 +228,8 @@ class OrderWorkflow:
         return await self._act(self.order.request_return, command)
 
     @request_return.validator
-    @refusals
     def _validate_request_return(self, command: ReturnCommand) -> None:
-        self.order.check_request_return(command, workflow.now())
+        self.shell.check(self.order.check_request_return, command)
 
     @workflow.update
     async def decide_return(self, command: DecideReturnCommand) -> ActionResult:
@@ -249,9 +237,8 @@ class OrderWorkflow:
         return await self._act(self.order.decide_return, command)
 
     @decide_return.validator
-    @refusals
     def _validate_decide_return(self, command: DecideReturnCommand) -> None:
-        self.order.check_decide_return(command, workflow.now())
+        self.shell.check(self.order.check_decide_return, command)
 
     @workflow.update
     async def inspect_return(self, command: InspectionCommand) -> ActionResult:
@@ -259,9 +246,8 @@ class OrderWorkflow:
         return await self._act(self.order.inspect_return, command)
 
     @inspect_return.validator
-    @refusals
     def _validate_inspect_return(self, command: InspectionCommand) -> None:
-        self.order.check_inspect_return(command, workflow.now())
+        self.shell.check(self.order.check_inspect_return, command)
 
     # --- tasks -----------------------------------------------------------------------------
 
@@ -271,9 +257,8 @@ class OrderWorkflow:
         return await self._act(self.order.complete_task, command)
 
     @complete_task.validator
-    @refusals
     def _validate_complete_task(self, command: CompleteTaskCommand) -> None:
-        self.order.check_complete_task(command, workflow.now())
+        self.shell.check(self.order.check_complete_task, command)
 
     @workflow.update
     async def claim_task(self, command: ClaimTaskCommand) -> ActionResult:
@@ -281,9 +266,8 @@ class OrderWorkflow:
         return await self._act(self.order.claim_task, command)
 
     @claim_task.validator
-    @refusals
     def _validate_claim_task(self, command: ClaimTaskCommand) -> None:
-        self.order.check_claim_task(command, workflow.now())
+        self.shell.check(self.order.check_claim_task, command)
 
     # --- feeds (Signals) -------------------------------------------------------------------
 

@@ -7,31 +7,12 @@ Kept out of the workflow modules so that the sandbox imports it once (pass-throu
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
-
 from temporalio.exceptions import ApplicationError
 
 from domain.errors import OrderError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def as_failure(error: OrderError) -> ApplicationError:
     """A refusal as it crosses the Temporal boundary; api/errors.py maps the type to HTTP."""
     details = {"status": error.status, "code": error.code, "params": error.params}
     return ApplicationError(error.message, details, type=type(error).__name__, non_retryable=True)
-
-
-def refusals(fn: F) -> F:
-    """Let validators raise domain errors; Temporal sees them as ApplicationErrors."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except OrderError as error:
-            raise as_failure(error) from None
-
-    return wrapper  # type: ignore[return-value]

@@ -41,6 +41,7 @@ class Decided(Protocol):
 
 
 D = TypeVar("D", bound=Decided)
+C = TypeVar("C")
 D_co = TypeVar("D_co", bound=Decided, covariant=True)
 
 
@@ -91,6 +92,14 @@ class Shell(Generic[D]):
         self._sent: dict[str, Any] = {}
         #: The first write is done: the record exists (the platform's hand-over waits for it).
         self.recorded = False
+
+    @staticmethod
+    def check(check: Callable[[C, datetime], None], command: C) -> None:
+        """An update's validator: the aggregate's check, its refusal as the update's rejection."""
+        try:
+            check(command, workflow.now())
+        except OrderError as refusal:
+            raise as_failure(refusal) from None
 
     async def decide(self, decide: Callable[[datetime], D]) -> D:
         """Ask the aggregate at the current time and carry the decision out.
