@@ -1,4 +1,7 @@
-"""P6.2: a backup of the read model, as the nightly workflow asks for it and is answered."""
+"""P6.2: a backup of the read model, as the nightly workflow asks for it and is answered.
+
+No key travels in these: the worker encrypts with its own backup key (db/backup.py).
+"""
 
 from __future__ import annotations
 
@@ -20,3 +23,6 @@ class BackupResult(BaseModel):
     tables: dict[str, int]
     files: list[str]
     pruned: list[str]
+    #: The backup key that encrypted the files and signed the manifest (its id only).
+    #: Empty in results recorded before backups were encrypted.
+    key_id: str = ""

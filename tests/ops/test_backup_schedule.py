@@ -1,4 +1,5 @@
-"""The nightly backup (P6.2): a Temporal Schedule starts BackupWorkflow, which writes a backup."""
+"""The nightly backup (P6.2): a Temporal Schedule starts BackupWorkflow, which writes a backup,
+encrypted with the workers' backup key (the key never travels through Temporal)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from temporalio.client import Client, ScheduleHandle, WorkflowExecutionStatus
 
-from db.backup import list_backups, verify_files
+from db.backup import backup_keyring, list_backups, verify_files
 from oms.schedules import ensure_backup_schedule
 from tests.support.system import System
 
@@ -53,5 +54,12 @@ async def test_the_schedule_runs_a_backup_workflow_that_writes_a_verified_backup
         await handle.delete()
 
     [(folder, manifest)] = list_backups(tmp_path / "offsite")
-    assert verify_files(folder) == manifest
+    # The worker takes the backup keys of its settings, as `oms worker` does
+    # (OMS_BACKUP_KEYS, else the key file under its var/).
+    keyring = backup_keyring(system.settings)
+    assert manifest is not None and verify_files(folder, keyring) == manifest
+    assert manifest.key_id == keyring.active
     assert manifest.dialect == "sqlite" and manifest.tables["orders"].rows >= 0
+    names = sorted(p.name for p in folder.iterdir())
+    assert "read-model.sqlite.enc" in names
+    assert all(name == "manifest.json" or name.endswith(".enc") for name in names)
