@@ -3,7 +3,9 @@
 `authorize` runs before every route (an app-level dependency): it finds the route's
 rule in the role matrix (`api/roles.py`; no rule, no entry), authenticates the bearer
 token (401), applies the caller's rate limit (429) and checks the department (403).
-Routes then get the caller as `CurrentStaff`.
+Routes then get the caller as `CurrentStaff`. A public route (no token: /healthz,
+/metrics) is limited per client address instead (`admit_address`), as are the
+console's pages reachable without a session (api/console/access.py).
 """
 
 from __future__ import annotations
@@ -62,11 +64,38 @@ class AppState:
     settings: Settings
     db: Database
     client: Client
+    #: Per member of staff (a token or a console session).
     limiter: RateLimiter
     tokens: TokenCache = field(init=False)
+    #: Per client address, for what is reachable without a token or a session.
+    address_limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.tokens = TokenCache(self.settings.api_token_cache_seconds)
+        self.address_limiter = RateLimiter(
+            self.settings.public_rate_limit_per_second, self.settings.public_rate_limit_burst
+        )
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the server sees it (behind a proxy: what uvicorn's
+    `--forwarded-allow-ips` lets the proxy's `X-Forwarded-For` say)."""
+    return request.client.host if request.client else "unknown"
+
+
+def admit_address(request: Request, state: AppState) -> float:
+    """Charge one request without a token to its client address: 0 when it may go on,
+    else the seconds until it may (the caller answers 429 with Retry-After)."""
+    return state.address_limiter.admit(client_address(request))
+
+
+def temporal_ui_link(state: AppState, workflow_id: str) -> str:
+    """A workflow in the Temporal UI (the API gives it only to departments that may decode)."""
+    settings = state.settings
+    return (
+        f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
+        f"/workflows/{workflow_id}"
+    )
 
 
 def get_state(request: Request) -> AppState:
@@ -119,6 +148,9 @@ async def authorize(
     if rule is None:
         raise ApiError(403, "no access rule covers this endpoint")
     if rule.public:
+        wait = admit_address(request, state)
+        if wait:
+            raise ApiError(429, "too many requests from this address", retry_after=round(wait, 2))
         return
     token = (credentials.credentials if credentials else "").strip()
     member = state.tokens.get(token) if token else None

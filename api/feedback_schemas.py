@@ -97,10 +97,14 @@ class FeedbackPublic(BaseModel):
     overdue: bool
     escalated: bool
     events: list[FeedbackEventPublic]
-    temporal_ui_url: str
+    #: The feedback's workflow in the Temporal UI: only for the departments that may read
+    #: histories decrypted (supervision, admin); null for the others.
+    temporal_ui_url: str | None
 
     @classmethod
-    def build(cls, view: FeedbackView, events: list[dict[str, Any]], ui_url: str) -> FeedbackPublic:
+    def build(
+        cls, view: FeedbackView, events: list[dict[str, Any]], ui_url: str | None
+    ) -> FeedbackPublic:
         task = view.task
         return cls(
             **view.model_dump(exclude={"task", "received_by", "replies"}),

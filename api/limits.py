@@ -1,4 +1,10 @@
-"""Protection of the API: per-token rate limits (429) and a request body size limit (413)."""
+"""Protection of the API: rate limits (429) and a request body size limit (413).
+
+Two token-bucket limiters share one class: per member of staff (a bearer token or a
+console session; `OMS_RATE_LIMIT_*`) and per client address for whatever is reachable
+without either: sign-in, /healthz, /metrics, the console's public pages
+(`OMS_PUBLIC_RATE_LIMIT_*`).
+"""
 
 from __future__ import annotations
 
@@ -17,10 +23,14 @@ class _Bucket:
 
 @dataclass
 class RateLimiter:
-    """A token bucket per key (a staff member): `per_second` sustained, `burst` at once."""
+    """A token bucket per key (a staff member, a client address): `per_second` sustained,
+    `burst` at once."""
 
     per_second: float
     burst: int
+    #: Beyond this many keys, buckets that have filled up again are forgotten (a full
+    #: bucket is what a new key gets anyway), so many addresses cannot fill the memory.
+    max_keys: int = 100_000
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
 
     def admit(self, key: str) -> float:
@@ -28,6 +38,8 @@ class RateLimiter:
         now = time.monotonic()
         bucket = self._buckets.get(key)
         if bucket is None:
+            if len(self._buckets) >= self.max_keys:
+                self._forget_full(now)
             bucket = self._buckets[key] = _Bucket(tokens=float(self.burst), updated=now)
         bucket.tokens = min(
             float(self.burst), bucket.tokens + (now - bucket.updated) * self.per_second
@@ -37,6 +49,14 @@ class RateLimiter:
             bucket.tokens -= 1
             return 0.0
         return (1 - bucket.tokens) / self.per_second
+
+    def _forget_full(self, now: float) -> None:
+        refill = self.burst / self.per_second
+        self._buckets = {
+            key: bucket for key, bucket in self._buckets.items() if now - bucket.updated < refill
+        }
+        if len(self._buckets) >= self.max_keys:  # all busy at once: start afresh
+            self._buckets.clear()
 
 
 class BodySizeLimit:

@@ -8,7 +8,9 @@
 
 `route` is the path template (`/api/v1/orders/{order_id}`), never the raw path,
 so that the number of series stays bounded. Every request also writes one
-access-log record with the order id and the actor when the route names them.
+access-log record with the client's address (`client`; behind a proxy, the address
+uvicorn's `--forwarded-allow-ips` lets the proxy report), and the order id and the
+actor when the route names them.
 The worker's own metrics (Temporal SDK, orders by outcome) are on the worker's
 endpoint (`OMS_WORKER_METRICS_ADDRESS`).
 """
@@ -146,6 +148,9 @@ def _log_access(scope: Scope, route: str, status: int, seconds: float) -> None:
         "status": status,
         "duration_ms": round(seconds * 1000, 1),
     }
+    client = scope.get("client")
+    if client:
+        fields["client"] = str(client[0])
     path_params = scope.get("path_params") or {}
     for name in ("order_id", "task_id", "sku"):
         if name in path_params:

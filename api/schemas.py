@@ -13,7 +13,8 @@ from domain.events import OrderEvent
 from domain.intake import IntakeProblem
 from domain.ledger import LedgerEntry, Refund
 from domain.money import Sum
-from domain.order.details import Customer, OrderItem, OrderKind, Payment, Shipping
+from domain.order.details import OrderItem, OrderKind, Payment
+from domain.personal_data import customer_for, masked_fields, may_decode, shipping_for
 from domain.states import OrderStatus
 from domain.view import Backorder, OrderView, Shipment
 
@@ -86,13 +87,33 @@ class EventPublic(BaseModel):
         )
 
 
+class CustomerPublic(BaseModel):
+    """The customer as the caller's department may see them (domain/personal_data.py)."""
+
+    id: str
+    name: str | None = None
+    #: In full for sales, customer service and logistics; `138****8000` for the others.
+    phone: str | None = None
+    new_customer: bool = False
+
+
+class ShippingPublic(BaseModel):
+    """Where the order goes, as the caller's department may see it (domain/personal_data.py)."""
+
+    #: In full for customer service and logistics; `***` for the others.
+    address: str | None = None
+    contact_name: str | None = None
+    #: In full for sales, customer service and logistics; `138****8000` for the others.
+    contact_phone: str | None = None
+
+
 class OrderPublic(BaseModel):
     order_id: str
     status: OrderStatus
     kind: OrderKind
-    customer: Customer
+    customer: CustomerPublic
     items: list[OrderItem]
-    shipping: Shipping
+    shipping: ShippingPublic
     payment: Payment
     total: Sum
     paid_amount: Sum
@@ -117,20 +138,33 @@ class OrderPublic(BaseModel):
     events: list[EventPublic]
     #: "workflow" when read live from the running order, "read_model" otherwise.
     source: str
-    temporal_ui_url: str
+    #: The order's workflow in the Temporal UI: only for the departments that may read
+    #: histories decrypted (supervision, admin); null for the others.
+    temporal_ui_url: str | None
+    #: The fields masked for the caller's department (`customer.phone`, `shipping.address`...).
+    masked_fields: list[str] = []
 
     @classmethod
     def build(
-        cls, view: OrderView, events: list[dict[str, Any]], *, source: str, ui_url: str
+        cls,
+        view: OrderView,
+        events: list[dict[str, Any]],
+        *,
+        source: str,
+        ui_url: str,
+        department: Department,
     ) -> OrderPublic:
+        """The order as this department may see it: phones and addresses masked at the source."""
         order = view.order
+        customer = customer_for(department, order.customer)
+        shipping = shipping_for(department, order.shipping)
         return cls(
             order_id=order.order_id,
             status=view.status,
             kind=order.kind,
-            customer=order.customer,
+            customer=CustomerPublic.model_validate(customer.model_dump()),
             items=order.items,
-            shipping=order.shipping,
+            shipping=ShippingPublic.model_validate(shipping.model_dump()),
             payment=order.payment,
             total=view.total,
             paid_amount=view.paid_amount,
@@ -154,7 +188,8 @@ class OrderPublic(BaseModel):
             open_tasks=[TaskPublic.model_validate(t.model_dump()) for t in view.open_tasks],
             events=merged_events(events, view.unwritten_events),
             source=source,
-            temporal_ui_url=ui_url,
+            temporal_ui_url=ui_url if may_decode(department) else None,
+            masked_fields=masked_fields(department),
         )
 
 

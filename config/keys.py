@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from config.private_files import write_private
 
 
 class UnknownKey(Exception):
@@ -61,10 +62,7 @@ def load_key_file(path: Path) -> Keyring | None:
 
 
 def save_key_file(path: Path, keyring: Keyring) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(
-        json.dumps({"active": keyring.active, "keys": keyring.to_strings()}, indent=2)
+    """Write the key file, readable by its owner only from the moment it exists."""
+    write_private(
+        path, json.dumps({"active": keyring.active, "keys": keyring.to_strings()}, indent=2)
     )
-    os.chmod(temporary, 0o600)
-    temporary.replace(path)

@@ -7,6 +7,10 @@ Writers of one process also queue on a lock of their own first: SQLite's busy
 handler waits for a held lock by sleeping up to 100 ms at a time, so thirty
 threads polling it spend most of their time asleep while the lock is free
 (docs/performance.md). PostgreSQL uses one pooled engine for both.
+
+Engines hide statement parameters (`hide_parameters=True`): a database error's message
+and any log of it name the statement, never the values (customers' names, phones and
+addresses among them).
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ def _write_lock(database: str) -> threading.Lock:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -70,7 +76,9 @@ class Database:
             if serialize_writes:
                 self._write_lock = _write_lock(database)
         else:
-            self.writer = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.writer = create_engine(
+                url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+            )
             self.reader = self.writer
 
     @property

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from config.private_files import write_private
 from db import inventory as stock
 from db import staff as staff_store
 from db.engine import Database
@@ -43,7 +44,5 @@ def seed_demo(db: Database, var_dir: Path) -> dict[str, str]:
         for sku, (name, on_hand) in DEMO_STOCK.items():
             if stock.level(conn, sku) is None:
                 stock.set_on_hand(conn, sku, on_hand, now, name)
-    var_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(tokens, indent=2))
-    path.chmod(0o600)
+    write_private(path, json.dumps(tokens, indent=2))
     return tokens

@@ -17,6 +17,7 @@ from domain.commands import ReceiveCommand, Received
 from domain.contracts import OrderWorkflowInput
 from domain.ids import order_workflow_id
 from domain.order.details import NewOrder
+from domain.personal_data import customer_ref
 from domain.states import OrderStatus
 from workflows import search_attributes as sa
 from workflows.order import OrderWorkflow
@@ -53,7 +54,9 @@ async def start_order(
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(sa.ORDER_STATUS, OrderStatus.RECEIVED.value),
-                SearchAttributePair(sa.CUSTOMER_ID, order.customer.id),
+                SearchAttributePair(
+                    sa.CUSTOMER_ID, customer_ref(order.customer.id, settings.customer_ref_secret())
+                ),
                 SearchAttributePair(sa.ORDER_TOTAL, float(order.total)),
                 SearchAttributePair(sa.OVERDUE, False),
             ]

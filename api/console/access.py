@@ -4,14 +4,17 @@ The console is mounted beside the API as an application of its own, so the API's
 bearer-token `authorize` dependency does not run for it; this gate does instead, with
 the same shape: deny by default (a console route with no entry here is a 403), then
 the session (sign-in page when there is none), the caller's rate limit (429), the CSRF
-token of a form, and the department. The department check is the API's: every console
-route names the API route functions it runs, and each of their endpoints' rules in
-`api/roles.py` must admit the caller's department (403 otherwise). No department is
-named in this module.
+token of a form, and the department. What is reachable without a session (the
+sign-in page and form, the language form, any page that sends the browser to sign in)
+is limited per client address instead (429 with Retry-After), before the form is read.
+The department check is the API's: every console route names the API route functions
+it runs, and each of their endpoints' rules in `api/roles.py` must admit the caller's
+department (403 otherwise). No department is named in this module.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,7 +27,7 @@ from api.console.endpoints import admits_route, endpoint_of
 from api.console.feedback_actions import FEEDBACK_ACTIONS
 from api.console.order_actions import ORDER_ACTIONS
 from api.console.sessions import CSRF_FIELD, Viewer, identify
-from api.deps import AppState
+from api.deps import AppState, admit_address
 from api.roles import rule_for
 from api.routes import feedback, orders, reports, tasks
 from db.staff import StaffMember
@@ -169,6 +172,10 @@ async def gate(request: Request) -> None:
     rule = CONSOLE_ROUTES.get((method, getattr(route, "path", "")))
     if rule is None:
         raise ConsoleError(403, "error.no_rule")
+    if rule.access is Access.PUBLIC or viewer.staff is None:
+        wait = admit_address(request, state)
+        if wait:
+            raise ConsoleError(429, "error.too_many", seconds=max(1, math.ceil(wait)))
     form: dict[str, list[str]] = {}
     if method == "POST":
         form = await read_form(request)
@@ -180,7 +187,7 @@ async def gate(request: Request) -> None:
         raise SignInRequired()
     wait = state.limiter.admit(viewer.staff.staff_id)
     if wait:
-        raise ConsoleError(429, "error.too_many", seconds=max(1, round(wait)))
+        raise ConsoleError(429, "error.too_many", seconds=max(1, math.ceil(wait)))
     _check_csrf(viewer, method, form)
     if rule.access is Access.API:
         functions = rule.route_functions(request)

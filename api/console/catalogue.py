@@ -128,6 +128,7 @@ ZH_CN: dict[str, str] = {
     "order.temporal_ui": "在 Temporal UI 中查看此订单的工作流（运维）",
     "order.customer": "客户与收货",
     "order.phone_masked": "（已隐藏，本部门无需联系客户）",
+    "order.address_masked": "（已隐藏，本部门的工作无需收货地址）",
     "order.shipping": "收货信息",
     "order.shipment": "第 {n} 个包裹",
     "order.dispatched": "发货时间",
@@ -142,6 +143,8 @@ ZH_CN: dict[str, str] = {
     "order.open_tasks": "未完成任务",
     "order.no_open_tasks": "没有未完成的任务。",
     "order.timeline": "处理记录",
+    "order.timeline_from_history": "取自订单工作流的历史（审计记录）。",
+    "order.timeline_from_record": "取自订单的处理记录。",
     "order.cases": "事项（变更、取消、异常、退换货）",
     "order.no_cases": "没有事项。",
     "order.money": "退款与账目",
@@ -349,6 +352,9 @@ ZH_CN: dict[str, str] = {
     "event.task_claimed": "任务认领",
     "event.task_reminded": "任务提醒",
     "event.task_overdue": "任务超时",
+    "event.feed_refused": "拒收不可信的推送",
+    "event.capture_unconfirmed": "重复扣款未获支付网关确认",
+    "event.feed_limit_reached": "推送事件达到上限",
     "event.task_escalated": "任务上报",
     "event.cancelled": "取消订单",
     "event.returned": "退货完成",
@@ -546,6 +552,13 @@ ZH_CN: dict[str, str] = {
     "refusal.orders_come_from_the_platform": "订单由平台系统移交（P2.2）。",
     "refusal.order_id_reused": "该订单号已存在，且内容不同。",
     "refusal.order_id_in_use": "该订单号已被使用。",
+    "refusal.command_unsigned": "该指令没有签名，只接受经由 API 发出的指令。",
+    "refusal.command_forged": "该指令的签名无效。",
+    "refusal.command_stale": "该指令的签名已过期，请重新提交。",
+    "refusal.command_replayed": "该指令已执行过一次。",
+    "refusal.claim_limit_reached": (
+        "任务 {task_id} 已被认领、放回或转交 {limit} 次，请联系部门主管。"
+    ),
     "refusal.correction_by_owner": "有误的数据由{department}更正（P2.2）。",
     "refusal.phone_verification_required": (
         "风险订单须先电话核实，才能审核通过（P3.1）。风险原因：{reasons}"
@@ -586,6 +599,9 @@ ZH_CN: dict[str, str] = {
     "summary.payment_duplicate_contact": "重复扣款：请联系客户",
     "summary.payment_failed_contact": "支付失败：请联系客户",
     "summary.duplicate_payment": "重复支付 {amount}：请做账务处理",
+    "summary.verify_duplicate": (
+        "核实重复扣款 {transaction_id}：报告 {claimed}，网关记录 {captured}"
+    ),
     "summary.return_request": "{return_kind}：{reason_code}",
     "summary.inspect_return": "收货并验货（{case_kind}）",
     "summary.supplier_follow_up": "{case_kind}：与供应商交涉",
@@ -713,6 +729,7 @@ EN: dict[str, str] = {
     "order.temporal_ui": "This order's workflow in the Temporal UI (ops)",
     "order.customer": "Customer and shipping",
     "order.phone_masked": "(masked: your department does not call customers)",
+    "order.address_masked": "(masked: your department's work does not need the address)",
     "order.shipping": "Shipping",
     "order.shipment": "Shipment {n}",
     "order.dispatched": "Dispatched",
@@ -727,6 +744,8 @@ EN: dict[str, str] = {
     "order.open_tasks": "Open tasks",
     "order.no_open_tasks": "No open task.",
     "order.timeline": "Timeline",
+    "order.timeline_from_history": "From the order's workflow history (the audit record).",
+    "order.timeline_from_record": "From the order's record of its steps.",
     "order.cases": "Cases (changes, cancellations, exceptions, returns)",
     "order.no_cases": "No case.",
     "order.money": "Refunds and ledger",
@@ -944,6 +963,9 @@ EN: dict[str, str] = {
     "event.task_claimed": "Task claimed",
     "event.task_reminded": "Task reminder",
     "event.task_overdue": "Task overdue",
+    "event.feed_refused": "Untrusted feed refused",
+    "event.capture_unconfirmed": "Duplicate capture not confirmed by the gateway",
+    "event.feed_limit_reached": "Feed reached its limit",
     "event.task_escalated": "Task escalated",
     "event.cancelled": "Cancelled",
     "event.returned": "Returned",
@@ -1145,6 +1167,16 @@ EN: dict[str, str] = {
     "refusal.orders_come_from_the_platform": "Orders are handed over by the platform (P2.2).",
     "refusal.order_id_reused": "This order number exists already, with other contents.",
     "refusal.order_id_in_use": "This order number is already in use.",
+    "refusal.command_unsigned": (
+        "This command is not signed: only commands sent through the API are taken."
+    ),
+    "refusal.command_forged": "This command's signature is not valid.",
+    "refusal.command_stale": "This command's signature has expired: send it again.",
+    "refusal.command_replayed": "This command has already been carried out once.",
+    "refusal.claim_limit_reached": (
+        "Task {task_id} has been claimed, released or handed over {limit} times: ask the "
+        "department's lead."
+    ),
     "refusal.correction_by_owner": "The faulty data is corrected by {department} (P2.2).",
     "refusal.phone_verification_required": (
         "A risky order needs phone verification before approval (P3.1). Risk: {reasons}"
@@ -1195,6 +1227,9 @@ EN: dict[str, str] = {
     "summary.payment_duplicate_contact": "payment taken twice: contact the customer",
     "summary.payment_failed_contact": "payment failed: contact the customer",
     "summary.duplicate_payment": "duplicate payment of {amount}: account for it",
+    "summary.verify_duplicate": (
+        "verify duplicate {transaction_id}: reported {claimed}, gateway has {captured}"
+    ),
     "summary.return_request": "{return_kind}: {reason_code}",
     "summary.inspect_return": "receive and inspect ({case_kind})",
     "summary.supplier_follow_up": "{case_kind}: take it up with the supplier",

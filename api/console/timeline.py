@@ -1,9 +1,12 @@
-"""An order's timeline: who did what, and when, read from its workflow history.
+"""An order's timeline: who did what, and when.
 
-The history is the order's own record (P6.1): every step's events stand in it with
-their actors (`audit.timeline`), decrypted with the installation's keys. Should the
-history be out of reach (Temporal restarting), the page falls back to the read model's
-copy of the same events, as `GET /api/v1/orders/{id}` returns them.
+The workflow history is the order's own record (P6.1): every step's events stand in
+it with their actors (`audit.timeline`), decrypted with the installation's keys. The
+API serves it as `GET /api/v1/orders/{id}/history` to the departments the role matrix
+admits there (supervision, admin), and the console shows it to the same departments,
+by the same rule (`api/roles.py`). Everyone else sees the order's events as
+`GET /api/v1/orders/{id}` gives them (its `events`), and so does an auditor when the
+history is out of reach (Temporal restarting). The page says which one it shows.
 """
 
 from __future__ import annotations
@@ -12,14 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from temporalio.service import RPCError
-
+from api.console.endpoints import admits_route
 from api.deps import AppState
+from api.errors import ApiError
+from api.routes.history import order_history
 from api.schemas import OrderPublic
 from db.staff import StaffMember
-from domain.ids import order_workflow_id
-from domain.timeline import build_timeline
-from workers.history import HistoryError, decode_history, order_history_from_server
+from domain.timeline import TimelineStep
 
 #: Facts of an event shown beside it; ids of the event's own task or case are shown apart.
 HIDDEN_FACTS = frozenset({"task_id", "case_id", "kind"})
@@ -49,15 +51,31 @@ def _facts(data: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
     )
 
 
-async def order_timeline(
-    state: AppState, staff: StaffMember, order: OrderPublic
-) -> list[TimelineEntry]:
-    """The order's timeline, oldest first."""
+@dataclass(frozen=True)
+class Timeline:
+    entries: list[TimelineEntry]
+    #: "history" (the workflow history, the audit record) or "record" (the order's events).
+    source: str
+
+
+def shows_history(staff: StaffMember) -> bool:
+    """The role matrix's rule for `GET /api/v1/orders/{id}/history`, for this member."""
+    return admits_route(staff.department, order_history)
+
+
+async def order_timeline(state: AppState, staff: StaffMember, order: OrderPublic) -> Timeline:
+    """The order's timeline, oldest first, from the history where the member may read it."""
+    if not shows_history(staff):
+        return Timeline(recorded_timeline(order), "record")
     try:
-        history = await order_history_from_server(state.client, order_workflow_id(order.order_id))
-        steps = build_timeline(await decode_history(history, state.client.data_converter)).steps
-    except (RPCError, HistoryError):
-        return recorded_timeline(order)
+        # The API's own route, as the console runs every other one.
+        audit = await order_history(order.order_id, staff, state)
+    except ApiError:  # the history is out of reach (503) or not there yet (404)
+        return Timeline(recorded_timeline(order), "record")
+    return Timeline(history_entries(audit.steps), "history")
+
+
+def history_entries(steps: list[TimelineStep]) -> list[TimelineEntry]:
     return [
         TimelineEntry(
             at=step.at,

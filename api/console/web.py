@@ -69,7 +69,10 @@ async def _error_page(
 def install_handlers(console: FastAPI) -> None:
     @console.exception_handler(ConsoleError)
     async def _console_error(request: Request, error: ConsoleError) -> Response:
-        return await _error_page(request, error.status_code, error.key, dict(error.params))
+        response = await _error_page(request, error.status_code, error.key, dict(error.params))
+        if error.status_code == 429 and "seconds" in error.params:
+            response.headers["Retry-After"] = str(error.params["seconds"])
+        return response
 
     @console.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _: SignInRequired) -> RedirectResponse:

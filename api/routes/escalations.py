@@ -2,7 +2,8 @@
 
 A breached task is escalated to `<department>_lead` (the `task_escalated` event);
 this is that lead's list. Staff of a working department see their own
-department's; supervision and admin see any.
+department's; supervision and admin see any. `GET /api/v1/tasks?escalated=true`
+answers by the same rule (`escalations_of`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,28 @@ from api.deps import CurrentStaff, State
 from api.errors import ApiError
 from api.schemas import TaskPublic
 from db import queries
+from db.staff import StaffMember
 from domain.actors import WORKING_DEPARTMENTS, Department
 from domain.tasks import TaskState
 
 router = APIRouter(prefix="/api/v1/escalations", tags=["tasks"])
 
 OVERSEERS = frozenset({Department.SUPERVISION, Department.ADMIN})
+
+
+def escalations_of(staff: StaffMember, department: Department | None) -> Department | None:
+    """The department whose escalations this member may list (None: every department's).
+
+    Supervision and admin see any; a working department its own (asking for another's
+    is 403); the systems none (403).
+    """
+    if staff.department in OVERSEERS:
+        return department
+    if staff.department not in WORKING_DEPARTMENTS:
+        raise ApiError(403, f"{staff.department.value} has no escalations to see")
+    if department is not None and department is not staff.department:
+        raise ApiError(403, f"{staff.department.value} sees its own escalations only")
+    return staff.department
 
 
 class EscalationPublic(TaskPublic):
@@ -47,12 +64,7 @@ async def list_escalations(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> EscalationList:
     """Escalated tasks, oldest breach first (still open unless `state` says otherwise)."""
-    if staff.department not in OVERSEERS:
-        if staff.department not in WORKING_DEPARTMENTS:
-            raise ApiError(403, f"{staff.department.value} has no escalations to see")
-        if department is not None and department is not staff.department:
-            raise ApiError(403, f"{staff.department.value} sees its own escalations only")
-        department = staff.department
+    department = escalations_of(staff, department)
 
     def read() -> queries.Page:
         with state.db.read() as conn:

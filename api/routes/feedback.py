@@ -22,7 +22,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import CurrentStaff, IdempotencyKey, State
+from api.deps import CurrentStaff, IdempotencyKey, State, temporal_ui_link
 from api.errors import ApiError, conflict, not_found
 from api.feedback_client import run_feedback_update
 from api.feedback_schemas import FeedbackCreated, FeedbackList, FeedbackPublic, FeedbackSummary
@@ -43,6 +43,7 @@ from domain.feedback import (
     feedback_workflow_id,
 )
 from domain.ids import fingerprint
+from domain.personal_data import customer_ref, may_decode
 from workflows import search_attributes as sa
 from workflows.feedback import FeedbackWorkflow
 
@@ -135,7 +136,10 @@ async def create_feedback(
             static_summary=f"Feedback {feedback_id} · {body.kind.value} via {body.channel.value}",
             search_attributes=TypedSearchAttributes(
                 [
-                    SearchAttributePair(sa.CUSTOMER_ID, body.customer_id),
+                    SearchAttributePair(
+                        sa.CUSTOMER_ID,
+                        customer_ref(body.customer_id, state.settings.customer_ref_secret()),
+                    ),
                     SearchAttributePair(sa.OVERDUE, False),
                 ]
             ),
@@ -205,11 +209,8 @@ async def get_feedback(feedback_id: str, staff: CurrentStaff, state: State) -> F
     view, events = await run_in_threadpool(read)
     if view is None:
         raise not_found(f"feedback {feedback_id}")
-    ui = (
-        f"{state.settings.temporal_ui_url}/namespaces/{state.settings.temporal_namespace}"
-        f"/workflows/{feedback_workflow_id(feedback_id)}"
-    )
-    return FeedbackPublic.build(view, events, ui)
+    ui = temporal_ui_link(state, feedback_workflow_id(feedback_id))
+    return FeedbackPublic.build(view, events, ui if may_decode(staff.department) else None)
 
 
 @router.post("/{feedback_id}/replies", response_model=FeedbackResult)

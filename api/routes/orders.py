@@ -14,7 +14,7 @@ from temporalio.client import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from api.deps import CurrentStaff, QueryTime, State
+from api.deps import CurrentStaff, QueryTime, State, temporal_ui_link
 from api.errors import conflict, from_update_failure, not_found
 from api.orders_client import order_handle, recorded_status
 from api.schemas import OrderCreated, OrderList, OrderPublic, OrderSummary
@@ -93,7 +93,12 @@ async def _live(state: State, order_id: str) -> OrderView | None:
 
 @router.get("/orders/{order_id}", response_model=OrderPublic)
 async def get_order(order_id: str, staff: CurrentStaff, state: State) -> OrderPublic:
-    """One order: live from its workflow while it runs, from the read model once closed."""
+    """One order: live from its workflow while it runs, from the read model once closed.
+
+    Phones and addresses are masked for departments whose work does not need them
+    (domain/personal_data.py); `masked_fields` names them. The Temporal UI link is
+    given to supervision and admin only (they alone may read histories decrypted).
+    """
     status = await recorded_status(state, order_id)
     view, source = None, "read_model"
     if status is None or not is_terminal(OrderStatus(status)):
@@ -106,11 +111,13 @@ async def get_order(order_id: str, staff: CurrentStaff, state: State) -> OrderPu
         view, source = recorded, "read_model"
     if view is None:
         raise not_found(f"order {order_id}")
-    ui = (
-        f"{state.settings.temporal_ui_url}/namespaces/{state.settings.temporal_namespace}"
-        f"/workflows/{order_workflow_id(order_id)}"
+    return OrderPublic.build(
+        view,
+        events,
+        source=source,
+        ui_url=temporal_ui_link(state, order_workflow_id(order_id)),
+        department=staff.department,
     )
-    return OrderPublic.build(view, events, source=source, ui_url=ui)
 
 
 @router.get("/orders", response_model=OrderList)

@@ -11,6 +11,7 @@ from api.deps import CurrentStaff, IdempotencyKey, State
 from api.errors import ApiError, conflict, not_found
 from api.feedback_client import run_feedback_update
 from api.orders_client import run_update
+from api.routes.escalations import escalations_of
 from api.schemas import TaskList, TaskPublic
 from db import queries
 from db import staff as staff_store
@@ -46,7 +47,13 @@ async def list_tasks(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> TaskList:
-    """Tasks, soonest due first (open ones unless `state` says otherwise)."""
+    """Tasks, soonest due first (open ones unless `state` says otherwise).
+
+    `escalated=true` lists escalations, by the rule of `GET /api/v1/escalations`: a
+    working department its own, supervision and admin any, the systems none (403).
+    """
+    if escalated:
+        department = escalations_of(staff, department)
 
     def read() -> queries.Page:
         with state.db.read() as conn:

@@ -243,6 +243,7 @@ def every_summary() -> list[summaries.Summary]:
         summaries.payment_contact(True),
         summaries.payment_contact(False),
         summaries.duplicate_payment(total),
+        summaries.verify_duplicate("TX-2", total, Decimal("100.00")),
         summaries.return_request("return", "quality"),
         summaries.inspect_return("return"),
         summaries.supplier_follow_up("exchange"),
@@ -261,7 +262,8 @@ def every_summary() -> list[summaries.Summary]:
     }
     assert makers == {
         "lines", "review", "fix", "short", "shipment", "restock_expected", "change_of",
-        "payment_contact", "duplicate_payment", "return_request", "inspect_return",
+        "payment_contact", "duplicate_payment", "verify_duplicate",
+        "return_request", "inspect_return",
         "supplier_follow_up", "adjust_accounts", "parcel_inform", "parcel_cause",
         "refund_by_hand", "replan_route", "feedback",
     }  # fmt: skip

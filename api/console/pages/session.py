@@ -38,13 +38,13 @@ async def sign_in_form(request: Request) -> HTMLResponse | RedirectResponse:
     viewer = viewer_of(request)
     form = form_of(request)
     target = local_path(viewer, first(form, "next"))
-    session_id = await sign_in(app_state(request), first(form, "token"))
-    if session_id is None:
+    signed_in = await sign_in(app_state(request), first(form, "token"))
+    if signed_in is None:
         return page(
             request, "sign_in.html", status_code=401, next=target, error="sign_in.bad_token"
         )
     response = redirect(viewer, target)
-    start_session(response, viewer, session_id)
+    start_session(response, viewer, signed_in)
     return response
 
 
