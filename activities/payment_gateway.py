@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy import select
 
 from db.engine import Database
-from db.tables import simulated_gateway_refunds
+from db.tables import simulated_gateway_captures, simulated_gateway_refunds
 from db.upsert import insert_ignore
 
 
@@ -26,6 +26,14 @@ class GatewayDeclined(Exception):
 
 
 class PaymentGateway(Protocol):
+    def captured(self, transaction_id: str) -> Decimal | None:
+        """What the provider captured under this transaction; None when it knows none.
+
+        A transient failure raises (worth retrying); the answer is a fact the provider
+        vouches for, never what a caller claims.
+        """
+        ...
+
     def refund(
         self, refund_id: str, order_id: str, amount: Decimal, transaction_id: str | None
     ) -> str:
@@ -43,6 +51,31 @@ class SimulatedPaymentGateway:
     def __init__(self, db: Database, decline_prefix: str = "FAIL-") -> None:
         self.db = db
         self.decline_prefix = decline_prefix
+
+    def captured(self, transaction_id: str) -> Decimal | None:
+        with self.db.read() as conn:
+            found = conn.execute(
+                select(simulated_gateway_captures.c.amount).where(
+                    simulated_gateway_captures.c.transaction_id == transaction_id
+                )
+            ).scalar_one_or_none()
+        return None if found is None else Decimal(found)
+
+    def record_capture(self, transaction_id: str, order_id: str, amount: Decimal) -> None:
+        """The stand-in's own books: a customer's card was charged (tests, the demo)."""
+        with self.db.write() as conn:
+            insert_ignore(
+                conn,
+                simulated_gateway_captures,
+                [
+                    {
+                        "transaction_id": transaction_id,
+                        "order_id": order_id,
+                        "amount": amount,
+                        "at": datetime.now(UTC),
+                    }
+                ],
+            )
 
     def refund(
         self, refund_id: str, order_id: str, amount: Decimal, transaction_id: str | None

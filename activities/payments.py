@@ -12,7 +12,14 @@ from activities.payment_gateway import GatewayDeclined, PaymentGateway
 from db import ledger
 from db.engine import Database
 from domain.actors import SYSTEM_ACTOR
-from domain.ledger import LedgerEntry, LedgerKind, RefundOutcome, RefundRequest
+from domain.ledger import (
+    CaptureAnswer,
+    CaptureQuery,
+    LedgerEntry,
+    LedgerKind,
+    RefundOutcome,
+    RefundRequest,
+)
 
 
 class PaymentActivities:
@@ -22,6 +29,14 @@ class PaymentActivities:
         self.db = db
         self.gateway = gateway
         self.faults = faults
+
+    @activity.defn
+    def find_capture(self, query: CaptureQuery) -> CaptureAnswer:
+        """Ask the gateway what it captured under a transaction (P5.1, a reported duplicate)."""
+        captured = self.gateway.captured(query.transaction_id)
+        return CaptureAnswer(
+            transaction_id=query.transaction_id, event_id=query.event_id, captured=captured
+        )
 
     @activity.defn
     def issue_refund(self, request: RefundRequest) -> RefundOutcome:

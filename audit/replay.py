@@ -30,14 +30,14 @@ from temporalio.workflow import NondeterminismError
 
 from config.settings import Settings
 from workers.client import data_converter, settings_converter
-from workers.history import SourcedHistory, workflow_type_of
+from workers.history import SourcedHistory, public_command_keys_beside, workflow_type_of
 from workers.release_code import (
     ReleaseCodeUnavailable,
     oms_command,
     release_environment,
     release_tree,
 )
-from workers.worker import WORKFLOWS, workflow_runner
+from workers.worker import WORKFLOWS, command_trust, workflow_runner
 from workflows.releases import BUILD_ID, Release, UnknownRelease, release, release_of
 
 
@@ -202,9 +202,13 @@ def _quiet_runtime() -> Runtime:
 
 
 def replayer(
-    workflows: Sequence[type] = WORKFLOWS, converter: DataConverter | None = None
+    workflows: Sequence[type] = WORKFLOWS,
+    converter: DataConverter | None = None,
+    settings: Settings | None = None,
 ) -> Replayer:
-    """A replayer set up like the workers: same workflows, data converter and sandbox.
+    """A replayer set up like the workers: same workflows, data converter, sandbox, and the
+    check of every command's signature (with the public keys of the settings: a history
+    replays to the same verdicts only with the keys that signed its commands).
 
     Encrypted histories need the converter with the keys (`settings_converter`); the
     plaintext default reads the recorded test fixtures."""
@@ -213,7 +217,18 @@ def replayer(
         data_converter=converter or data_converter(None),
         workflow_runner=workflow_runner(),
         runtime=_quiet_runtime(),
+        interceptors=[command_trust(settings or Settings())],
     )
+
+
+def with_keys_beside(settings: Settings, files: Sequence[Path]) -> Settings:
+    """The settings with the public command keys kept beside these history files added:
+    exported histories replay with the keys that signed them, wherever they were run."""
+    found = public_command_keys_beside(files)
+    if not found:
+        return settings
+    merged = {**settings.command_key_set().public_strings(), **found}
+    return settings.model_copy(update={"command_keys": merged})
 
 
 def release_of_history(history: WorkflowHistory) -> Release:
@@ -254,7 +269,9 @@ async def replay_by_release(
             report(_outcome(item, Verdict.FAILED, str(unknown)))
     for build_id, items in groups.items():
         if build_id == BUILD_ID:
-            here = await replay_histories(_each(items), on_outcome=report, converter=converter)
+            here = await replay_histories(
+                _each(items), on_outcome=report, converter=converter, settings=settings
+            )
             del here  # its outcomes were reported one by one
         else:
             for outcome in await _replay_elsewhere(release(build_id), items, settings):
@@ -315,11 +332,12 @@ async def replay_histories(
     workflows: Sequence[type] = WORKFLOWS,
     on_outcome: Callable[[ReplayOutcome], None] | None = None,
     converter: DataConverter | None = None,
+    settings: Settings | None = None,
 ) -> ReplaySummary:
     """Replay every history with the given workflow code (today's by default)."""
     summary = ReplaySummary()
     pending: list[SourcedHistory] = []
-    replay = replayer(workflows, converter)
+    replay = replayer(workflows, converter, settings)
 
     async def feed() -> AsyncIterator[WorkflowHistory]:
         async for item in histories:

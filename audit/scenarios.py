@@ -23,6 +23,7 @@ from typing import Any
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
+from activities.payment_gateway import SimulatedPaymentGateway
 from db import inventory as stock
 from db.engine import Database
 from domain.actors import Actor, Department
@@ -471,16 +472,17 @@ async def refund_completed_by_finance(r: Recording) -> None:
 
 async def duplicate_payment(r: Recording) -> None:
     """P5.1: a payment taken twice is booked and refunded; service and finance follow up."""
-    handle = await r.start_order(
-        goods_order(r.order_id("duplicate"), sku="SVC-INSTALL", kind="service")
-    )
+    order_id = r.order_id("duplicate")
+    handle = await r.start_order(goods_order(order_id, sku="SVC-INSTALL", kind="service"))
+    # The gateway did charge the customer twice: it confirms the second capture.
+    SimulatedPaymentGateway(r.db).record_capture(f"TX-DUP-{r.suffix}", order_id, Decimal("258.00"))
     await handle.signal(
         OrderWorkflow.payment_event,
         PaymentEventCommand(
             event_id="PE1",
             kind=PaymentEventKind.DUPLICATE,
             amount=Decimal("258.00"),
-            transaction_id="TX-DUP",
+            transaction_id=f"TX-DUP-{r.suffix}",
             actor=PLATFORM,
         ),
     )

@@ -8,8 +8,10 @@ PostgreSQL database); the after-sales windows are seconds, so orders complete.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -28,6 +30,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from bench.procs import Usage, machine_cpu_seconds, rss_bytes, usage
+from config.command_keys import CommandKeys
 from config.keys import Keyring
 from config.settings import Settings
 from domain.policy import PolicySettings
@@ -91,9 +94,15 @@ class Cluster:
         window = timedelta(seconds=config.after_sales_seconds)
         # Payloads are encrypted as in production (its cost is part of what is measured).
         self.keyring = Keyring.generate()
+        # Commands are signed and checked as in production (workers/signing.py).
+        self.command_keys = CommandKeys.generate()
+        self.customer_ref_key = base64.b64encode(secrets.token_bytes(32)).decode()
         self.settings = Settings(
+            customer_ref_key=self.customer_ref_key,
             codec_keys=self.keyring.to_strings(),
             codec_active_key=self.keyring.active,
+            command_keys=self.command_keys.public_strings(),
+            command_signing_key=self.command_keys.signing_string(),
             var_dir=workdir,
             database_url=config.database_url,
             temporal_address=f"127.0.0.1:{self.port}",
@@ -117,6 +126,9 @@ class Cluster:
                 "OMS_VAR_DIR": str(self.workdir),
                 "OMS_CODEC_KEYS": json.dumps(self.keyring.to_strings()),
                 "OMS_CODEC_ACTIVE_KEY": self.keyring.active,
+                "OMS_COMMAND_KEYS": json.dumps(self.command_keys.public_strings()),
+                "OMS_COMMAND_SIGNING_KEY": self.command_keys.signing_string(),
+                "OMS_CUSTOMER_REF_KEY": self.customer_ref_key,
                 "OMS_DATABASE_URL": self.config.database_url,
                 "OMS_TEMPORAL_ADDRESS": self.settings.temporal_address,
                 "OMS_TASK_QUEUE": self.task_queue,

@@ -21,7 +21,7 @@ from bench.progress import Progress
 from config.keys import Keyring
 from config.settings import Settings
 from workers.client import data_converter
-from workers.worker import WORKFLOWS, keep_bytecode, workflow_runner
+from workers.worker import WORKFLOWS, command_trust, keep_bytecode, workflow_runner
 
 
 async def fetch(
@@ -85,18 +85,20 @@ async def _stream(histories: Sequence[WorkflowHistory]) -> AsyncIterator[Workflo
         yield history
 
 
-#: The run's payload keys as text (picklable for the pool processes): histories are
-#: encrypted as in production, so replaying them decrypts as an auditor would.
-Keys = tuple[dict[str, str], str] | None
+#: The run's payload keys and the public keys of its command signatures, as text
+#: (picklable for the pool processes): histories are encrypted and commands signed as in
+#: production, so replaying them decrypts and checks as an auditor's replay would.
+Keys = tuple[dict[str, str], str, dict[str, str]] | None
 
 
 def _replayer(workflows: Sequence[type], sandbox: bool, keys: Keys) -> Replayer:
-    settings = Settings(workflow_sandbox=sandbox)
-    keyring = Keyring.from_strings(*keys) if keys else None
+    settings = Settings(workflow_sandbox=sandbox, command_keys=keys[2] if keys else {})
+    keyring = Keyring.from_strings(keys[0], keys[1]) if keys else None
     return Replayer(
         workflows=list(workflows),
         data_converter=data_converter(keyring),
         workflow_runner=workflow_runner(settings),
+        interceptors=[command_trust(settings)],
     )
 
 

@@ -207,7 +207,11 @@ async def main_phases(options: RunOptions, workdir: Path) -> dict[str, Any]:
         staff = seed(url)
         config = _config(options, url)
         async with Cluster(workdir, config, name="main") as cluster:
-            keys = (cluster.keyring.to_strings(), cluster.keyring.active)
+            keys = (
+                cluster.keyring.to_strings(),
+                cluster.keyring.active,
+                cluster.command_keys.public_strings(),
+            )
             session = Session(cluster, staff, options)
             results["tuning"] = cluster.tuning()
             results["task_queue"] = cluster.task_queue

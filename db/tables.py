@@ -216,6 +216,17 @@ cases = Table(
 
 #: The simulated payment gateway's own books (it stands in for an outside system, so
 #: its state lives in its own table): refunds it has executed, by idempotency key.
+#: What the simulated gateway captured (activities/payment_gateway.py): the facts a reported
+#: duplicate payment is checked against before it is refunded (P5.1).
+simulated_gateway_captures = Table(
+    "simulated_gateway_captures",
+    metadata,
+    Column("transaction_id", String(100), primary_key=True),
+    Column("order_id", String(64), nullable=False),
+    Column("amount", Cents, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
 simulated_gateway_refunds = Table(
     "simulated_gateway_refunds",
     metadata,

@@ -10,6 +10,7 @@ from domain.actors import Actor
 from domain.feedback import FeedbackOutcome, FeedbackRequest, FeedbackState
 from domain.inventory import InventoryLevel, ReceiveStock
 from domain.order.details import NewOrder
+from domain.order.state import OrderState
 from domain.policy import PolicySettings
 from domain.states import OrderStatus
 
@@ -21,6 +22,9 @@ class OrderWorkflowInput(BaseModel):
     submitted_by: Actor
     #: Hash of the creating request (POST /orders is idempotent on order id and body).
     fingerprint: str
+    #: The order as its previous run left it, when the workflow continued as new (its
+    #: history had grown long): the new run carries on from there.
+    carried: OrderState | None = None
 
 
 class OrderOutcome(BaseModel):

@@ -2,6 +2,8 @@
 
     OrderError                   every refusal; carries the order's status when known
     ├── NotPermitted             the actor's department may not take this action
+    │   └── NotTrusted           the command's signature is missing, wrong, stale or
+    │                            replayed (domain/trust.py): who acts cannot be trusted
     ├── ActionNotAllowed         not in the order's current state (wrong step, too late)
     │   └── PolicyViolation      the state is right but a rule of the policy is not met
     │                            (e.g. a risky order approved without phone verification)
@@ -42,6 +44,10 @@ class OrderError(Exception):
 
 class NotPermitted(OrderError):
     pass
+
+
+class NotTrusted(NotPermitted):
+    """A command whose actor the workflow cannot trust: refused before anything changes."""
 
 
 class ActionNotAllowed(OrderError):

@@ -50,6 +50,15 @@ class EventKind(StrEnum):
     STOCK_WRITTEN_OFF = "stock_written_off"
     CHANGE_APPLIED = "change_applied"
     LOGISTICS_CAUSE_RECORDED = "logistics_cause_recorded"
+    #: A feed (tracking, payment event) the order cannot trust or that came from a
+    #: department that may not send it: dropped, and recorded (up to a limit).
+    FEED_REFUSED = "feed_refused"
+    #: P5.1: the gateway did not confirm a reported duplicate capture: no money moved,
+    #: finance verifies it.
+    CAPTURE_UNCONFIRMED = "capture_unconfirmed"
+    #: A feed passed the events one order records (`PolicySettings.feed_event_limit`):
+    #: its events that would change nothing are dropped from now on.
+    FEED_LIMIT_REACHED = "feed_limit_reached"
 
 
 class OrderEvent(BaseModel):
@@ -66,3 +75,10 @@ class OrderEvent(BaseModel):
     task_id: str | None = None
     case_id: str | None = None
     data: dict[str, JsonValue] = {}
+
+
+#: Events that ops must look at as they happen: the workers count them as alerts
+#: (`oms_alerts{kind}`, workflows/metrics.py).
+ALERTING = frozenset(
+    {EventKind.FEED_REFUSED, EventKind.FEED_LIMIT_REACHED, EventKind.CAPTURE_UNCONFIRMED}
+)

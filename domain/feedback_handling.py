@@ -36,6 +36,7 @@ from domain.feedback import (
 from domain.policy import PolicySettings
 from domain.task_book import TaskBook, deadline_events
 from domain.tasks import Task, TaskKind
+from domain.trust import NonceBook
 
 
 class FeedbackChanges(BaseModel):
@@ -82,6 +83,8 @@ class FeedbackRecord(BaseModel):
     tasks: TaskBook
     seq: int = 0
     revision: int = 0
+    #: The signed commands accepted within the trust window (replays are refused).
+    nonces: NonceBook = NonceBook()
 
 
 @dataclass
@@ -210,14 +213,16 @@ class Feedback:
         return self._decision
 
     def check_claim_task(self, command: ClaimTaskCommand, now: datetime) -> None:
-        self._task_for(command)
+        task = self._task_for(command)
+        record = self.record
+        record.tasks.check_claim(task, record.policy.claim_limit, status=record.state.value)
 
     def claim_task(self, command: ClaimTaskCommand, now: datetime) -> FeedbackDecision:
         """Claim, release or hand over the reply task within customer service."""
+        self.check_claim_task(command, now)
         task = self._task_for(command)
         self._begin(now)
-        previous = task.assignee
-        task.assignee = command.assignee
+        previous = self.record.tasks.claim(task, command.assignee)
         self._task_changed(task)
         self._record(
             FeedbackEventKind.TASK_CLAIMED,

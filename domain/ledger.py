@@ -102,3 +102,22 @@ class RefundOutcome(BaseModel):
     reference: str | None = None
     #: Why the gateway refused, when it did (a finance task follows).
     failure: str | None = None
+
+
+class CaptureQuery(BaseModel):
+    """P5.1: does the gateway know this capture? Asked before a duplicate is refunded."""
+
+    order_id: str
+    transaction_id: str
+    #: The payment event that reported it, and the amount it claims.
+    event_id: str
+    claimed: Decimal
+
+
+class CaptureAnswer(BaseModel):
+    transaction_id: str
+    event_id: str
+    #: What the gateway captured under that transaction; None when it knows no such capture.
+    captured: Decimal | None = None
+    #: Why the gateway could not be asked (unreachable): then finance verifies by hand.
+    failure: str | None = None

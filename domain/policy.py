@@ -46,6 +46,18 @@ class PolicySettings(BaseModel):
     # A reminder goes out at this fraction of a task's deadline; escalation at the deadline.
     reminder_fraction: float = Field(default=0.75, gt=0, lt=1)
 
+    # Limits on what one order records, so that no one can grow it without bound (a flood
+    # of feed events or claims): not the policy's, the engine's (Temporal ends a workflow
+    # whose history passes 51,200 events or 50 MB).
+    #: Tracking events, and payment events, recorded per order: past it a feed event that
+    #: would change nothing is dropped (counted; the first drop is recorded and alerts).
+    feed_event_limit: int = Field(default=200, ge=1)
+    #: Claims, releases and hand-overs of one task: past it the claim is refused.
+    claim_limit: int = Field(default=50, ge=1)
+    #: A run of the order's workflow continues as new once its history has this many
+    #: events (or sooner, when Temporal suggests it): the order carries on in a fresh run.
+    history_event_budget: int = Field(default=2_000, ge=200)
+
     def deadline_for(self, kind: TaskKind) -> timedelta:
         return getattr(self, TASK_DEADLINE_SETTING[kind])  # type: ignore[no-any-return]
 

@@ -69,6 +69,18 @@ def duplicate_payment(amount: Decimal) -> Summary:
     return Summary(text, "duplicate_payment", {"amount": str(amount)})
 
 
+def verify_duplicate(transaction_id: str, claimed: Decimal, captured: Decimal | None) -> Summary:
+    """P5.1: a duplicate the gateway did not confirm; finance verifies before any refund."""
+    found = "no capture" if captured is None else f"captured {captured}"
+    params: Params = {
+        "transaction_id": transaction_id,
+        "claimed": str(claimed),
+        "captured": "" if captured is None else str(captured),
+    }
+    text = f"verify duplicate {transaction_id}: reported {claimed}, gateway: {found}"
+    return Summary(text, "verify_duplicate", params)
+
+
 def return_request(return_kind: str, reason_code: str) -> Summary:
     params: Params = {"return_kind": return_kind, "reason_code": reason_code}
     return Summary(f"{return_kind}: {reason_code}", "return_request", params)

@@ -40,6 +40,9 @@ class TaskBook(BaseModel):
     #: The order the tasks are about, shown in the inbox (None for feedback of no order).
     order_id: str | None
     tasks: dict[str, Task] = {}
+    #: How often each task was claimed, released or handed over: each is an event of the
+    #: record, so it is capped (`PolicySettings.claim_limit`).
+    claims: dict[str, int] = {}
 
     def get(self, task_id: str) -> Task | None:
         return self.tasks.get(task_id)
@@ -111,6 +114,22 @@ class TaskBook(BaseModel):
         )
         self.tasks[task.task_id] = task
         return task
+
+    def check_claim(self, task: Task, limit: int, *, status: str) -> None:
+        if self.claims.get(task.task_id, 0) >= limit:
+            raise ActionNotAllowed(
+                f"task {task.task_id} has been claimed, released or handed over {limit} times: "
+                "ask the department's lead",
+                status=status,
+                code="claim_limit_reached",
+                params={"task_id": task.task_id, "limit": str(limit)},
+            )
+
+    def claim(self, task: Task, assignee: str | None) -> str | None:
+        """Give the task to `assignee` (None releases it); returns who had it."""
+        previous, task.assignee = task.assignee, assignee
+        self.claims[task.task_id] = self.claims.get(task.task_id, 0) + 1
+        return previous
 
     @staticmethod
     def close(

@@ -19,6 +19,7 @@ from temporalio.service import TLSConfig
 from config.keys import Keyring
 from config.settings import Settings
 from workers.codec import EncryptionCodec
+from workers.signing import CommandSigner
 
 
 def data_converter(keyring: Keyring | None) -> DataConverter:
@@ -67,7 +68,12 @@ def tls_config(settings: Settings) -> TLSConfig | None:
 
 
 async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
-    """Connect to the configured namespace; `runtime` carries a metrics exporter (the worker's)."""
+    """Connect to the configured namespace; `runtime` carries a metrics exporter (the worker's).
+
+    A process that holds the command-signing key (the API) signs every command that
+    carries an actor (workers/signing.py); the others only verify.
+    """
+    signer = CommandSigner.of(settings.command_key_set())
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
@@ -75,6 +81,7 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
         tls=tls_config(settings),
         api_key=settings.temporal_api_key or None,
         runtime=runtime,
+        interceptors=[signer] if signer else [],
     )
 
 

@@ -32,6 +32,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
+from config.command_keys import CommandKeys
 from domain.contracts import OrderWorkflowInput
 from domain.events import OrderEvent
 from domain.history import Closing, DecodedHistory, StaffRequest
@@ -89,6 +90,37 @@ def history_files(paths: Iterable[Path]) -> list[Path]:
             found.append(path)
         else:
             raise HistoryError(f"{path}: no such file or folder")
+    return found
+
+
+#: Beside exported histories: the public keys that verify the commands they carry
+#: (`{key id: base64}`), without which a replay would refuse those commands.
+PUBLIC_COMMAND_KEYS = "command-keys.pub"
+
+
+def save_public_command_keys(folder: Path, keys: CommandKeys) -> Path:
+    path = folder / PUBLIC_COMMAND_KEYS
+    path.write_text(json.dumps(keys.public_strings(), indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def public_command_keys_beside(files: Iterable[Path]) -> dict[str, str]:
+    """The public command keys found in the folders of these history files and above them
+    (up to the first folder that has none), merged: base64 by key id."""
+    found: dict[str, str] = {}
+    seen: set[Path] = set()
+    for file in files:
+        for folder in file.resolve().parents:
+            if folder in seen:
+                break
+            seen.add(folder)
+            keys = folder / PUBLIC_COMMAND_KEYS
+            if not keys.exists():
+                break
+            try:
+                found.update(json.loads(keys.read_text()))
+            except ValueError as error:
+                raise HistoryError(f"{keys}: not a JSON key list ({error})") from None
     return found
 
 

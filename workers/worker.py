@@ -40,14 +40,18 @@ from workflows.order import OrderWorkflow
 from workflows.releases import BUILD_ID
 from workflows.reporting import ReportingWorkflow
 from workflows.restock import RestockWorkflow
+from workflows.trust import CommandTrust
 
 log = logging.getLogger("oms.worker")
 
 WORKFLOWS = [OrderWorkflow, RestockWorkflow, FeedbackWorkflow, ReportingWorkflow, BackupWorkflow]
 
 #: Modules loaded once outside the sandbox: pure, deterministic, and costly to re-import
-#: for every workflow run (pydantic models especially).
-PASSTHROUGH = ("domain", "pydantic", "pydantic_core")
+#: for every workflow run (pydantic models especially). `cryptography` (the signatures of
+#: commands, domain/trust.py) must never be imported afresh: its Rust core cannot be
+#: initialised twice in a process, and the first InvalidSignature raised in a sandbox
+#: imported it there and aborted the worker (a forged command was a way to kill workers).
+PASSTHROUGH = ("domain", "pydantic", "pydantic_core", "cryptography")
 
 
 def payment_gateway(settings: Settings, db: Database) -> PaymentGateway:
@@ -64,6 +68,7 @@ def activities_for(
     payments = PaymentActivities(db, payment_gateway(settings, db), faults)
     return [
         payments.issue_refund,
+        payments.find_capture,
         read_model.apply_order_changes,
         inventory.reserve_stock,
         inventory.receive_stock,
@@ -71,7 +76,7 @@ def activities_for(
         inventory.get_level,
         FeedbackActivities(db).apply_feedback_changes,
         ReportingActivities(db).store_daily_snapshot,
-        BackupActivities(db).back_up_read_model,
+        BackupActivities(db, settings).back_up_read_model,
     ]
 
 
@@ -112,7 +117,13 @@ def build_worker(
         activity_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.activity_task_pollers),
         workflow_runner=workflow_runner(settings),
         deployment_config=deployment_config(settings),
+        interceptors=[command_trust(settings)],
     )
+
+
+def command_trust(settings: Settings) -> CommandTrust:
+    """The interceptor that checks every command's signature (workflows/trust.py)."""
+    return CommandTrust(settings.command_key_set().verifiers(), settings.command_window)
 
 
 @asynccontextmanager

@@ -18,6 +18,7 @@ from temporalio.common import SearchAttributeKey
 with workflow.unsafe.imports_passed_through():
     from domain.commands import ClaimTaskCommand
     from domain.contracts import FeedbackClosed, FeedbackWorkflowInput
+    from domain.errors import NotTrusted
     from domain.feedback import (
         FeedbackReplyCommand,
         FeedbackResolveCommand,
@@ -25,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         FeedbackView,
     )
     from domain.feedback_handling import Feedback, FeedbackDecision, RecordedFeedback
+    from domain.trust import NonceBook
     from workflows import search_attributes as sa
     from workflows.shell import Shell
 
@@ -102,6 +104,14 @@ class FeedbackWorkflow:
     @claim_task.validator
     def _validate_claim_task(self, command: ClaimTaskCommand) -> None:
         self.shell.check(self.feedback.check_claim_task, command)
+
+    @property
+    def nonces(self) -> NonceBook:
+        """The signed commands accepted lately (workflows/trust.py refuses replays)."""
+        return self.feedback.record.nonces
+
+    async def refuse_feed(self, name: str, command: Any, refusal: NotTrusted) -> None:
+        """Feedback takes no feeds (no signals): nothing can be refused here."""
 
     # --- queries ---------------------------------------------------------------------------
 

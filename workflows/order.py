@@ -24,6 +24,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.actors import Actor
     from domain.commands import (
         ActionResult,
         BackorderCommand,
@@ -49,55 +50,76 @@ with workflow.unsafe.imports_passed_through():
         TrackingCommand,
     )
     from domain.contracts import OrderOutcome, OrderWorkflowInput
+    from domain.errors import NotTrusted
     from domain.inventory import Reservation, ReserveStock
-    from domain.ledger import RefundOutcome, RefundRequest
+    from domain.ledger import CaptureAnswer, CaptureQuery, RefundOutcome, RefundRequest
     from domain.order.aggregate import Order
+    from domain.order.base import RefusedFeed
     from domain.order.decision import Decision
     from domain.order.writes import RecordedChanges
     from domain.states import OrderStatus
+    from domain.trust import NonceBook
     from domain.view import OrderView
     from workflows import search_attributes as sa
-    from workflows.metrics import count_outcome
+    from workflows.metrics import count_continued_as_new, count_outcome
     from workflows.retries import DB_RETRY, DB_TIMEOUT, GATEWAY_RETRY, GATEWAY_TIMEOUT
     from workflows.shell import Shell
 
 C = TypeVar("C")
+A = TypeVar("A")
 
 
 @workflow.defn
 class OrderWorkflow:
     @workflow.init
     def __init__(self, input: OrderWorkflowInput) -> None:
-        self.order = Order.new(
-            input.order, input.policy, input.submitted_by, input.fingerprint, workflow.now()
-        )
-        # Received and checked at once (P2.2), so that an update arriving with the start
-        # is validated against the order as it stands after intake.
-        self._opening: Decision | None = self.order.start(workflow.now())
+        self._opening: Decision | None = None
+        if input.carried is not None:
+            # Continued as new: the order as the previous run left it, written and on record.
+            self.order = Order(input.carried, first_write=False)
+        else:
+            self.order = Order.new(
+                input.order, input.policy, input.submitted_by, input.fingerprint, workflow.now()
+            )
+            # Received and checked at once (P2.2), so that an update arriving with the start
+            # is validated against the order as it stands after intake.
+            self._opening = self.order.start(workflow.now())
         self.shell = Shell(
             self.order,
             write_activity="apply_order_changes",
             write_result=RecordedChanges,
             search=self._search_attributes,
-            performers={ReserveStock: self._reserve, RefundRequest: self._refund},
+            performers={
+                ReserveStock: self._reserve,
+                RefundRequest: self._refund,
+                CaptureQuery: self._find_capture,
+            },
             needs_writes_first=lambda: self.order.holds_unwritten_money_or_stock,
         )
-        # What the API starts the workflow with (api/orders_client.py).
-        self.shell.mark_sent(
-            {
-                sa.ORDER_STATUS: OrderStatus.RECEIVED.value,
-                sa.PENDING_DEPARTMENT: None,
-                sa.OVERDUE: False,
-            }
-        )
-        self._receipts = 0
+        if input.carried is None:
+            # What the API starts the workflow with (workers/order_start.py).
+            self.shell.mark_sent(
+                {
+                    sa.ORDER_STATUS: OrderStatus.RECEIVED.value,
+                    sa.PENDING_DEPARTMENT: None,
+                    sa.OVERDUE: False,
+                }
+            )
+            self._receipts = 0
+        else:
+            # A new run keeps the search attributes of the last; its record exists.
+            self.shell.mark_sent(self._search_attributes())
+            self.shell.recorded = True
+            self._receipts = 1
 
     @workflow.run
     async def run(self, input: OrderWorkflowInput) -> OrderOutcome:
         opening, self._opening = self._opening, None  # its events are not kept for the order's life
-        assert opening is not None
-        await self.shell.decide(lambda _: opening)
-        await self.shell.keep_time(lambda: self.order.state.closed)
+        if opening is not None:
+            await self.shell.decide(lambda _: opening)
+        await self.shell.keep_time(lambda: self.order.state.closed or self._history_is_long())
+        if not self.order.state.closed:
+            await self._continue_as_new(input)
         count_outcome(self.order.status)
         await workflow.wait_condition(workflow.all_handlers_finished)
         state = self.order.state
@@ -286,6 +308,17 @@ class OrderWorkflow:
         """P3.2: stock of a sku this order waits for arrived; try the reservation again."""
         await self.shell.decide(lambda now: self.order.restocked(signal, now))
 
+    async def refuse_feed(self, name: str, command: Any, refusal: NotTrusted) -> None:
+        """A signal the trust interceptor dropped (workflows/trust.py): recorded."""
+        actor = getattr(command, "actor", None)
+        refused = RefusedFeed(name, actor if isinstance(actor, Actor) else None, refusal)
+        await self.shell.decide(lambda now: self.order.refuse_feed(refused, now))
+
+    @property
+    def nonces(self) -> NonceBook:
+        """The signed commands accepted lately (workflows/trust.py refuses replays)."""
+        return self.order.state.nonces
+
     # --- queries ---------------------------------------------------------------------------
 
     @workflow.query
@@ -293,6 +326,21 @@ class OrderWorkflow:
         """The order's live state, as the API and the console show it."""
         unwritten = list(self.order.unwritten)
         return self.order.view().model_copy(update={"unwritten_events": unwritten})
+
+    # --- a long history ---------------------------------------------------------------------
+
+    def _history_is_long(self) -> bool:
+        """Temporal ends a run whose history passes 51,200 events: well before, the order
+        carries on in a new run (at the policy's budget, or when Temporal suggests it)."""
+        info = workflow.info()
+        budget = self.order.state.policy.history_event_budget
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= budget
+
+    async def _continue_as_new(self, input: OrderWorkflowInput) -> None:
+        """Once every command in hand is carried out and written: the same order, a new run."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        count_continued_as_new(workflow.info().get_current_history_length())
+        workflow.continue_as_new(input.model_copy(update={"carried": self.order.state}))
 
     # --- carrying decisions out ------------------------------------------------------------
 
@@ -315,22 +363,55 @@ class OrderWorkflow:
 
     async def _refund(self, request: RefundRequest) -> Decision:
         """A refund through the gateway; when it stays unreachable, finance takes over."""
-        try:
-            outcome = await workflow.execute_activity(
-                "issue_refund",
-                request,
-                result_type=RefundOutcome,
-                start_to_close_timeout=GATEWAY_TIMEOUT,
-                retry_policy=GATEWAY_RETRY,
-                summary=f"refund {request.amount}",
-            )
-        except ActivityError as error:
-            outcome = RefundOutcome(
+        outcome = await self._ask_gateway(
+            "issue_refund",
+            request,
+            RefundOutcome,
+            f"refund {request.amount}",
+            lambda error: RefundOutcome(
                 refund_id=request.refund_id,
                 issued=False,
                 failure=f"gateway unavailable: {error.cause or error}",
-            )
+            ),
+        )
         return self.order.refund_answer(outcome, workflow.now())
+
+    async def _find_capture(self, query: CaptureQuery) -> Decision:
+        """P5.1: the gateway's word on a reported duplicate; unreachable, finance verifies."""
+        answer = await self._ask_gateway(
+            "find_capture",
+            query,
+            CaptureAnswer,
+            f"capture {query.transaction_id}",
+            lambda error: CaptureAnswer(
+                transaction_id=query.transaction_id,
+                event_id=query.event_id,
+                failure=f"{error.cause or error}",
+            ),
+        )
+        return self.order.capture_answer(answer, workflow.now())
+
+    @staticmethod
+    async def _ask_gateway(
+        activity: str,
+        request: Any,
+        answer_type: type[A],
+        summary: str,
+        unreachable: Callable[[ActivityError], A],
+    ) -> A:
+        """The payment gateway's answer, retried; when it stays unreachable, what stands in."""
+        try:
+            answer: A = await workflow.execute_activity(
+                activity,
+                request,
+                result_type=answer_type,
+                start_to_close_timeout=GATEWAY_TIMEOUT,
+                retry_policy=GATEWAY_RETRY,
+                summary=summary,
+            )
+        except ActivityError as error:
+            return unreachable(error)
+        return answer
 
     def _search_attributes(self) -> Mapping[SearchAttributeKey[Any], Any]:
         """What ops filter orders by in the Temporal UI (architecture rule 7)."""

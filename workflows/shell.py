@@ -29,6 +29,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
 from domain.errors import OrderError
+from workflows.metrics import alert_on
 from workflows.refusals import as_failure
 from workflows.retries import DB_RETRY, DB_TIMEOUT
 
@@ -89,6 +90,10 @@ class Shell(Generic[D]):
         self._lock = asyncio.Lock()
         #: Grows with every decision carried out: the clock plans again after each.
         self._decisions = 0
+        #: Commands waiting for the lock; decisions taken, and how many of them are written.
+        self._waiting = 0
+        self._decided = 0
+        self._written = 0
         self._sent: dict[str, Any] = {}
         #: The first write is done: the record exists (the platform's hand-over waits for it).
         self.recorded = False
@@ -102,19 +107,33 @@ class Shell(Generic[D]):
             raise as_failure(refusal) from None
 
     async def decide(self, decide: Callable[[datetime], D]) -> D:
-        """Ask the aggregate at the current time and carry the decision out.
+        """Ask the aggregate at the current time and carry the decision out; return once
+        what it changed is written.
+
+        Commands that arrive together (a burst of feed events in one workflow task) are
+        decided one after the other and written together, by the last of them: one
+        local activity for the burst, not one each, so that the workflow task stays
+        short (Temporal fails a task during which too many signals pile up).
 
         A refusal found only now (another command changed the order while this one
         waited) fails the caller's update; it never fails the workflow.
         """
+        self._waiting += 1
         async with self._lock:
+            self._waiting -= 1
             try:
                 decision = decide(workflow.now())
             except OrderError as refusal:
+                await self._write_unless_others_wait()
                 raise as_failure(refusal) from None
+            self._decided += 1
+            ticket = self._decided
             await self._carry_out(decision)
             self._decisions += 1
-            return decision
+            await self._write_unless_others_wait()
+        if self._written < ticket:
+            await workflow.wait_condition(lambda: self._written >= ticket)
+        return decision
 
     async def _carry_out(self, decision: D) -> None:
         pending = list(decision.requests)
@@ -124,10 +143,15 @@ class Shell(Generic[D]):
                 await self.flush()
             answered = await self._performers[type(request)](request)
             pending += answered.requests
-        await self.flush()
+
+    async def _write_unless_others_wait(self) -> None:
+        """The last command in line writes what every one before it decided."""
+        if self._waiting == 0:
+            await self.flush()
 
     async def flush(self) -> None:
         """Write what changed to the read model, then keep the Temporal UI's view current."""
+        decided = self._decided
         changes = self.aggregate.take_writes()
         if changes is not None:
             await workflow.execute_local_activity(
@@ -140,6 +164,8 @@ class Shell(Generic[D]):
             )
             self.aggregate.written(changes)
             self.recorded = True
+            alert_on([event.kind for event in changes.events])
+        self._written = decided
         self._sync_search_attributes()
 
     def _sync_search_attributes(self) -> None:

@@ -33,6 +33,7 @@ from domain.errors import ActionNotAllowed, NotPermitted
 from domain.events import EventKind
 from domain.ledger import RefundState, paid_total, refunded_total
 from domain.order.amendments import MAIN_LINE_TASKS, Amendments
+from domain.order.base import RefusedFeed, decides
 from domain.order.decision import Decision, Reply
 from domain.order.details import NewOrder
 from domain.order.intake import Intake
@@ -92,6 +93,11 @@ class Order(Intake, Amendments, Payments, Parcels, Returns, Work):
                 status=status,
                 code="order_id_reused",
             )
+
+    @decides
+    def refuse_feed(self, refused: RefusedFeed) -> None:
+        """A feed whose signature could not be trusted (domain/trust.py): recorded, dropped."""
+        self._record_refused_feed(refused)
 
     def receipt(self, first: bool) -> Received:
         return Received(order_id=self.order_id, status=self.state.status, first=first)

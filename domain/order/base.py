@@ -19,11 +19,11 @@ from functools import wraps
 from typing import Any, Literal, TypeVar
 
 from domain import summaries
-from domain.actions import Action, check_action
+from domain.actions import Action, check_action, check_department
 from domain.actors import SYSTEM_ACTOR, Actor
 from domain.cases import Case, CaseKind, CaseState
 from domain.commands import DecideChangeCommand, DecideReturnCommand
-from domain.errors import ActionNotAllowed, NotFound
+from domain.errors import ActionNotAllowed, NotFound, NotPermitted, OrderError
 from domain.events import EventKind, OrderEvent
 from domain.inventory import ReceiveStock, ReserveStock
 from domain.ledger import (
@@ -60,6 +60,19 @@ def decides(
         return self._finish(method(self, command))
 
     return decide
+
+
+#: Refused feeds recorded as events, per order; beyond that they are only counted.
+RECORDED_REFUSALS = 20
+
+
+@dataclass(frozen=True)
+class RefusedFeed:
+    """A signal the order dropped: its name, the actor it claimed, and why."""
+
+    feed: str
+    actor: Actor | None
+    refusal: OrderError
 
 
 @dataclass
@@ -202,6 +215,53 @@ class OrderBase:
     def _task_for(self, task_id: str, actor: Actor) -> Task:
         return self.state.tasks.open_for(
             task_id, actor, status=self.state.status.value, owner="order"
+        )
+
+    # --- feeds the order cannot take (domain/trust.py) -----------------------------------
+
+    def _feed_allowed(self, action: Action, feed: str, actor: Actor) -> bool:
+        """A feed (tracking, a payment event) from a department that may not send it is
+        dropped and recorded: a signal cannot be refused, like an update can."""
+        try:
+            check_department(action, actor.department)
+        except NotPermitted as refusal:
+            self._record_refused_feed(RefusedFeed(feed, actor, refusal))
+            return False
+        return True
+
+    def _within_feed_limit(self, feed: str, recorded: int, *, changes_the_order: bool) -> bool:
+        """Past `feed_event_limit` events of a feed, an event that would change nothing is
+        dropped: a flood cannot grow the order's record (or its state) without bound. The
+        first drop of each feed is recorded, and alerts (workflows/metrics.py)."""
+        state = self.state
+        if changes_the_order or recorded < state.policy.feed_event_limit:
+            return True
+        dropped = state.feeds_over_limit.get(feed, 0) + 1
+        state.feeds_over_limit[feed] = dropped
+        if dropped == 1:
+            self._record(
+                EventKind.FEED_LIMIT_REACHED,
+                data={"feed": feed, "limit": state.policy.feed_event_limit},
+            )
+        return False
+
+    def _record_refused_feed(self, refused: RefusedFeed) -> None:
+        """Count it; record the first few (a flood must not fill the order's record)."""
+        state = self.state
+        state.feeds_refused += 1
+        if state.feeds_refused > RECORDED_REFUSALS:
+            return
+        claimed = refused.actor
+        self._record(
+            EventKind.FEED_REFUSED,
+            note=refused.refusal.message,
+            data={
+                "feed": refused.feed,
+                "code": refused.refusal.code,
+                "claimed_staff_id": claimed.staff_id if claimed else None,
+                "claimed_department": claimed.department.value if claimed else None,
+                "refused_so_far": state.feeds_refused,
+            },
         )
 
     # --- tasks -------------------------------------------------------------------------

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 from domain.events import EventKind, OrderEvent
 from domain.inventory import ReceiveStock, ReserveStock
-from domain.ledger import LedgerEntry, RefundRequest
+from domain.ledger import CaptureQuery, LedgerEntry, RefundRequest
 from domain.order.writes import StockStep
 from domain.tasks import Task, TaskKind
 
 #: What the workflow must ask outside before the command's answer: in this order.
-Request = ReserveStock | RefundRequest
+Request = ReserveStock | RefundRequest | CaptureQuery
 
 
 @dataclass

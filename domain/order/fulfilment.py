@@ -224,7 +224,20 @@ class Fulfilment(OrderBase):
     def tracking(self, command: TrackingCommand) -> None:
         """P3.4: a carrier's tracking event; P5.2: lost, damaged, delayed open a case."""
         state = self.state
+        if not self._feed_allowed(Action.TRACKING, "tracking", command.actor):
+            return
         if command.event_id in state.tracking_seen:
+            return
+        shipment = state.shipment
+        moving = state.status is S.IN_TRANSIT and shipment is not None
+        # Past the feed limit only what moves the order counts: the delivery, or the first
+        # anomaly while no exception case is open (a flood of anomalies opens no more cases).
+        decisive = command.event is TrackingEventKind.DELIVERED or (
+            command.event in EXCEPTION_EVENTS and not self._open_cases(CaseKind.LOGISTICS_EXCEPTION)
+        )
+        if not self._within_feed_limit(
+            "tracking", len(state.tracking_seen), changes_the_order=moving and decisive
+        ):
             return
         state.tracking_seen.add(command.event_id)
         self._record(
@@ -237,8 +250,7 @@ class Fulfilment(OrderBase):
                 "location": command.location,
             },
         )
-        shipment = state.shipment
-        if state.status is not S.IN_TRANSIT or shipment is None:
+        if not moving or shipment is None:
             return
         if command.event is TrackingEventKind.DELIVERED:
             shipment.delivered_at = self.now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from domain import summaries
 from domain.actions import Action, check_action
@@ -11,9 +12,10 @@ from domain.cases import CaseKind
 from domain.commands import CompleteRefundCommand, PaymentEventCommand, PaymentEventKind
 from domain.errors import ActionNotAllowed, NotFound
 from domain.events import EventKind
-from domain.ledger import LedgerKind, RefundOutcome, RefundState
+from domain.ledger import CaptureAnswer, CaptureQuery, LedgerKind, RefundOutcome, RefundState
 from domain.order.base import OrderBase, decides
 from domain.order.decision import Reply
+from domain.order.state import AwaitingCapture
 from domain.states import BEFORE_SHIPMENT
 from domain.tasks import TaskKind
 
@@ -23,7 +25,15 @@ class Payments(OrderBase):
     def payment_event(self, command: PaymentEventCommand) -> None:
         """P5.1: the payment system reports a failed, duplicate or late successful payment."""
         state = self.state
+        if not self._feed_allowed(Action.PAYMENT_EVENT, "payment_event", command.actor):
+            return
         if command.event_id in state.payment_events_seen:
+            return
+        # Payment events come from the platform alone and each is about money: past the
+        # limit none is taken (a platform does not send hundreds for one order); finance
+        # learns it from the record and the alert.
+        seen = len(state.payment_events_seen)
+        if not self._within_feed_limit("payment_event", seen, changes_the_order=False):
             return
         state.payment_events_seen.add(command.event_id)
         self._record(
@@ -72,14 +82,58 @@ class Payments(OrderBase):
                 # P5.1: an order still unpaid when the deadline passes is cancelled.
                 state.unpaid_deadline = self.now + state.policy.unpaid_payment_deadline
             return
+        # Money moves only on verified facts: the gateway must confirm the second capture.
+        state.awaiting_capture[command.event_id] = AwaitingCapture(
+            case_id=case.case_id, command=command
+        )
+        self._decision.requests.append(
+            CaptureQuery(
+                order_id=self.order_id,
+                transaction_id=command.transaction_id,
+                event_id=command.event_id,
+                claimed=command.amount,
+            )
+        )
+
+    @decides
+    def capture_answer(self, answer: CaptureAnswer) -> None:
+        """P5.1: what the gateway says of a reported duplicate. A confirmed second capture of
+        at least the amount reported is booked and refunded to that very transaction;
+        anything else moves no money and goes to finance to verify."""
+        state = self.state
+        pending = state.awaiting_capture.pop(answer.event_id, None)
+        if pending is None:
+            return
+        command, case = pending.command, state.cases[pending.case_id]
+        txn = command.transaction_id
+        booked = any(e.kind is LedgerKind.PAYMENT and e.reference == txn for e in state.ledger)
+        doubt = self._capture_doubt(answer, command.amount, booked)
+        if doubt is not None:
+            case.outcome = "duplicate not confirmed: verified by finance"
+            self._record(
+                EventKind.CAPTURE_UNCONFIRMED,
+                case_id=case.case_id,
+                data={
+                    "transaction_id": txn,
+                    "reported": str(command.amount),
+                    "captured": None if answer.captured is None else str(answer.captured),
+                    "reason": doubt,
+                },
+            )
+            self._open_task(
+                TaskKind.ACCOUNT_PAYMENT,
+                summary=summaries.verify_duplicate(txn, command.amount, answer.captured),
+                case_id=case.case_id,
+            )
+            return
         case.outcome = "duplicate payment refunded"
         self._add_entry(
             LedgerKind.PAYMENT,
             command.amount,
-            entry_id,
+            f"{self.order_id}:payment:{command.event_id}",
             command.actor,
             case_id=case.case_id,
-            reference=command.transaction_id,
+            reference=txn,
             announce=True,
         )
         self._open_task(
@@ -87,12 +141,20 @@ class Payments(OrderBase):
             summary=summaries.duplicate_payment(command.amount),
             case_id=case.case_id,
         )
-        self._refund(
-            command.amount,
-            "duplicate payment (P5.1)",
-            case.case_id,
-            transaction_id=command.transaction_id,
-        )
+        self._refund(command.amount, "duplicate payment (P5.1)", case.case_id, transaction_id=txn)
+
+    @staticmethod
+    def _capture_doubt(answer: CaptureAnswer, reported: Decimal, booked: bool) -> str | None:
+        """Why the reported duplicate cannot be refunded as it stands; None when it can."""
+        if answer.failure is not None:
+            return f"the gateway could not be asked: {answer.failure}"
+        if answer.captured is None:
+            return "the gateway knows no such capture"
+        if booked:
+            return "the transaction is already booked for this order: not a second capture"
+        if reported > answer.captured:
+            return f"reported {reported}, the gateway captured {answer.captured}"
+        return None
 
     @decides
     def refund_answer(self, outcome: RefundOutcome) -> None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.actors import Actor
 from domain.cases import Case
-from domain.commands import ChangeCommand
+from domain.commands import ChangeCommand, PaymentEventCommand
 from domain.intake import IntakeProblem
 from domain.ledger import LedgerEntry, Refund
 from domain.money import ZERO
@@ -21,7 +21,15 @@ from domain.order.details import NewOrder
 from domain.policy import PolicySettings
 from domain.states import OrderStatus
 from domain.task_book import TaskBook
+from domain.trust import NonceBook
 from domain.view import Backorder, Shipment
+
+
+class AwaitingCapture(BaseModel):
+    """P5.1: a reported duplicate payment, until the gateway confirms the capture."""
+
+    case_id: str
+    command: PaymentEventCommand
 
 
 class OrderState(BaseModel):
@@ -75,6 +83,13 @@ class OrderState(BaseModel):
     # Feeds are deduplicated by their event ids.
     tracking_seen: set[str] = set()
     payment_events_seen: set[str] = set()
+    #: Feeds dropped because they could not be trusted (domain/trust.py) or came from the
+    #: wrong department; only the first few are recorded as events.
+    feeds_refused: int = 0
+    #: Feed events dropped past the policy's `feed_event_limit`, by feed.
+    feeds_over_limit: dict[str, int] = {}
+    #: The signed commands accepted within the trust window (replays are refused).
+    nonces: NonceBook = NonceBook()
 
     tasks: TaskBook
     cases: dict[str, Case] = {}
@@ -84,6 +99,8 @@ class OrderState(BaseModel):
     refunds: dict[str, Refund] = {}
     #: The finance task that completes each refund the gateway refused.
     refund_tasks: dict[str, str] = {}
+    #: Duplicate payments reported and not yet confirmed by the gateway, by event id.
+    awaiting_capture: dict[str, AwaitingCapture] = {}
 
     @property
     def order_id(self) -> str:

@@ -39,14 +39,16 @@ class Work(OrderBase):
         return Reply(task_id=task.task_id)
 
     def check_claim_task(self, command: ClaimTaskCommand, now: datetime) -> None:
-        self._task_for(command.task_id, command.actor)
+        task = self._task_for(command.task_id, command.actor)
+        state = self.state
+        state.tasks.check_claim(task, state.policy.claim_limit, status=state.status.value)
 
     @decides
     def claim_task(self, command: ClaimTaskCommand) -> Reply:
         """Claim, release or hand over a task within its department."""
+        self.check_claim_task(command, self.now)
         task = self._task_for(command.task_id, command.actor)
-        previous = task.assignee
-        task.assignee = command.assignee
+        previous = self.state.tasks.claim(task, command.assignee)
         self._task_changed(task)
         self._record(
             EventKind.TASK_CLAIMED,

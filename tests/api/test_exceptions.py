@@ -18,7 +18,9 @@ def stocked(system: System, on_hand: int = 10) -> str:
     return sku
 
 
-async def payment_event(system: System, order_id: str, kind: str, amount: str) -> None:
+async def payment_event(
+    system: System, order_id: str, kind: str, amount: str, transaction_id: str | None = None
+) -> None:
     response = await system.post(
         "platform",
         f"/api/v1/orders/{order_id}/payment-events",
@@ -26,7 +28,7 @@ async def payment_event(system: System, order_id: str, kind: str, amount: str) -
             "event_id": f"PE-{uuid.uuid4().hex[:8]}",
             "kind": kind,
             "amount": amount,
-            "transaction_id": f"TX-{uuid.uuid4().hex[:6]}",
+            "transaction_id": transaction_id or f"TX-{uuid.uuid4().hex[:6]}",
         },
     )
     assert response.status_code == 202, response.text
@@ -38,7 +40,10 @@ async def payment_event(system: System, order_id: str, kind: str, amount: str) -
 async def test_p5_1_a_duplicate_payment_is_refunded_and_finance_accounts_for_it(system: System):
     sku = stocked(system)
     order_id = await create(system, order_body(lines=[(sku, 1, "88.00")]))
-    await payment_event(system, order_id, "duplicate", "88.00")
+    # The customer was charged a second time: the gateway confirms that capture (P5.1).
+    second = f"TX-{uuid.uuid4().hex[:6]}"
+    system.gateway_captured(second, order_id, "88.00")
+    await payment_event(system, order_id, "duplicate", "88.00", transaction_id=second)
     order = await system.wait_until(
         order_id, lambda o: len(o["ledger"]) == 3, what="the duplicate booked and refunded"
     )

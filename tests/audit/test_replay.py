@@ -20,7 +20,13 @@ from pathlib import Path
 from temporalio.client import Client
 
 from audit.record_histories import record
-from audit.replay import Verdict, release_of_history, replay_by_release, replay_histories
+from audit.replay import (
+    Verdict,
+    release_of_history,
+    replay_by_release,
+    replay_histories,
+    with_keys_beside,
+)
 from audit.scenarios import SCENARIOS
 from config.settings import Settings
 from oms.cli import parser
@@ -42,7 +48,7 @@ async def test_every_recorded_history_replays_with_the_code_of_the_release_that_
     tmp_path: Path,
 ):
     files = recorded()
-    settings = Settings(var_dir=tmp_path, codec_disabled=True)
+    settings = with_keys_beside(Settings(var_dir=tmp_path, codec_disabled=True), files)
     summary = await replay_by_release(histories_from_files(files), settings)
     problems = [
         (o.source, o.verdict, o.message) for o in summary.outcomes if o.verdict != "replayed"
@@ -73,6 +79,7 @@ async def test_a_reordered_workflow_fails_replay_at_the_first_step_it_changed():
     summary = await replay_histories(
         histories_from_files([RESTOCK_WITH_RECEIPT]),
         workflows=[ReorderedRestockWorkflow, OrderWorkflow],
+        settings=with_keys_beside(Settings(), [RESTOCK_WITH_RECEIPT]),
     )
     [outcome] = summary.outcomes
     assert outcome.verdict is Verdict.NONDETERMINISTIC
@@ -91,6 +98,7 @@ async def test_the_same_change_behind_workflow_patched_replays_the_old_history()
     summary = await replay_histories(
         histories_from_files([RESTOCK_WITH_RECEIPT]),
         workflows=[PatchedRestockWorkflow, OrderWorkflow],
+        settings=with_keys_beside(Settings(), [RESTOCK_WITH_RECEIPT]),
     )
     assert [o.verdict for o in summary.outcomes] == [Verdict.REPLAYED]
 
@@ -103,8 +111,16 @@ async def test_the_recording_script_writes_histories_that_replay(client: Client,
     exported = json.loads(written[0].read_text())
     assert exported["events"][-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
     # Recorded through the session's client: encrypted, so replayed with its converter.
-    summary = await replay_histories(histories_from_files(written), converter=client.data_converter)
+    assert (tmp_path / "h" / "command-keys.pub").exists()  # the recording's own signing key
+    summary = await replay_histories(
+        histories_from_files(written),
+        converter=client.data_converter,
+        settings=with_keys_beside(Settings(), written),
+    )
     assert summary.replayed == 1
+    # Without the key that signed them, the recorded commands are not trusted on replay.
+    unkeyed = await replay_histories(histories_from_files(written), converter=client.data_converter)
+    assert unkeyed.replayed == 0
 
 
 async def test_oms_audit_replay_exits_zero_on_the_recorded_folder_and_reports_the_rate(

@@ -266,6 +266,15 @@ def test_p7_2_the_reply_task_is_claimed_handed_over_and_released_in_customer_ser
         assert feedback.task is not None and feedback.task.assignee == assignee
 
 
+def test_a_reply_task_claimed_as_often_as_the_limit_allows_refuses_the_next_claim():
+    """Each claim is an event of the record: capped (issue 16, abuse limits)."""
+    feedback = received(policy=PolicySettings(claim_limit=2))
+    claim(feedback, "cs-7")
+    claim(feedback, None)
+    error = refused(feedback, ActionNotAllowed, lambda: claim(feedback, "cs-8"))
+    assert error.code == "claim_limit_reached"
+
+
 def test_p7_2_a_colleague_replying_to_a_claimed_task_is_recorded():
     feedback = received()
     claim(feedback, "cs-2")

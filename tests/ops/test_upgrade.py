@@ -29,6 +29,7 @@ import pytest
 from temporalio.client import Client
 
 from audit.replay import replay_by_release
+from config.command_keys import load_command_keys
 from config.keys import load_key_file
 from config.settings import Settings
 from domain.ids import order_workflow_id
@@ -242,12 +243,15 @@ def settings_of(env: dict[str, str], var: Path) -> Settings:
     """The upgraded system's settings, with the keys `oms up` made under var/ (not the test
     session's)."""
     keys = load_key_file(var / "codec-keys.json")
-    assert keys is not None
+    command_keys = load_command_keys(var / "command-keys.json")
+    assert keys is not None and command_keys is not None
     return Settings(
         temporal_address=env["OMS_TEMPORAL_ADDRESS"],
         var_dir=var,
         codec_keys=keys.to_strings(),
         codec_active_key=keys.active,
+        command_keys=command_keys.public_strings(),
+        command_signing_key=command_keys.signing_string(),
     )
 
 

@@ -8,14 +8,19 @@ tokens exist for every department.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +28,7 @@ import uvicorn
 from temporalio.client import Client
 
 from activities.faults import NO_FAULTS, FaultPlan
+from activities.payment_gateway import SimulatedPaymentGateway
 from api.app import create_app
 from config.keys import Keyring
 from config.settings import Settings
@@ -168,6 +174,10 @@ class System:
         await self.wait_for(body["order_id"], "under_review", "needs_correction")
         return str(body["order_id"])
 
+    def gateway_captured(self, transaction_id: str, order_id: str, amount: str) -> None:
+        """The (simulated) payment gateway charged the customer: its own books, P5.1."""
+        SimulatedPaymentGateway(self.db).record_capture(transaction_id, order_id, Decimal(amount))
+
     def set_stock(self, sku: str, on_hand: int) -> None:
         with self.db.write() as conn:
             stock.set_on_hand(conn, sku, on_hand, datetime.now(UTC), sku.lower())
@@ -177,6 +187,12 @@ class System:
             level = stock.level(conn, sku)
         assert level is not None
         return level.on_hand, level.reserved
+
+
+#: The test systems' var/ (key files the worker makes, the revocation log): the session's
+#: own folder, never the checkout's.
+SESSION_VAR = Path(tempfile.mkdtemp(prefix="oms-test-var-"))
+atexit.register(shutil.rmtree, SESSION_VAR, ignore_errors=True)
 
 
 def test_settings(
@@ -199,6 +215,7 @@ def test_settings(
         rate_limit_per_second=10_000,
         rate_limit_burst=10_000,
         api_token_cache_seconds=0,  # a revoked token is refused at once in tests
+        var_dir=SESSION_VAR,
         **codec,
     )
 

@@ -45,7 +45,7 @@ from domain.commands import (
     TrackingEventKind,
 )
 from domain.inventory import Reservation, ReserveStock
-from domain.ledger import RefundOutcome, RefundRequest
+from domain.ledger import CaptureAnswer, CaptureQuery, RefundOutcome, RefundRequest
 from domain.order.aggregate import Order
 from domain.order.decision import Decision
 from domain.order.details import NewOrder, OrderItem, Shipping
@@ -81,6 +81,7 @@ class Story:
         policy: PolicySettings | None = None,
         stock: Callable[[ReserveStock], Reservation] | None = None,
         gateway: Callable[[RefundRequest], RefundOutcome] | None = None,
+        captures: Callable[[CaptureQuery], CaptureAnswer] | None = None,
         auto: bool = True,
     ) -> None:
         self.now = START
@@ -93,6 +94,8 @@ class Story:
         )
         self.stock = stock or in_stock
         self.gateway = gateway or refunds_paid
+        #: What the gateway says of a reported duplicate capture (P5.1).
+        self.captures = captures or captured_as_reported
         self.auto = auto
         #: Every request the aggregate made, in order, answered or not.
         self.requests: list[Any] = []
@@ -178,15 +181,20 @@ class Story:
     # --- answering the aggregate's requests ------------------------------------------------
 
     def _answer(self, decision: Decision) -> Decision:
-        """Answer every request as the world outside would; return the combined decision."""
+        """Answer every request as the world outside would; return the combined decision.
+
+        With `auto=False` reservations and refunds stay unanswered (the test answers them);
+        the gateway's word on a reported capture is always given (`captures`)."""
         pending = list(decision.requests)
         self.requests += pending
-        if not self.auto:
-            return decision
         while pending:
             request = pending.pop(0)
+            if not self.auto and not isinstance(request, CaptureQuery):
+                continue
             if isinstance(request, ReserveStock):
                 answered = self.order.stock_answer(self.stock(request), self.now)
+            elif isinstance(request, CaptureQuery):
+                answered = self.order.capture_answer(self.captures(request), self.now)
             else:
                 answered = self.order.refund_answer(self.gateway(request), self.now)
             pending += answered.requests
@@ -275,14 +283,20 @@ class Story:
         return self.act(self.order.cancel, CancelCommand(actor=actor(by), reason=reason))
 
     def payment_event(
-        self, kind: PaymentEventKind, amount: str = "258.00", event_id: str | None = None
+        self,
+        kind: PaymentEventKind,
+        amount: str = "258.00",
+        event_id: str | None = None,
+        transaction_id: str | None = None,
     ) -> Decision:
+        """A payment event; each names a transaction of its own unless told (TX-2, TX-3...)."""
+        number = len(self.state.payment_events_seen) + 1
         command = PaymentEventCommand(
             actor=actor("platform", "payments"),
-            event_id=event_id or f"P{len(self.state.payment_events_seen) + 1}",
+            event_id=event_id or f"P{number}",
             kind=kind,
             amount=Decimal(amount),
-            transaction_id="TX-2",
+            transaction_id=transaction_id or f"TX-{number + 1}",
         )
         return self.act(self.order.payment_event, command)
 
@@ -369,6 +383,25 @@ def refunds_paid(request: RefundRequest) -> RefundOutcome:
 
 def refunds_declined(request: RefundRequest) -> RefundOutcome:
     return RefundOutcome(refund_id=request.refund_id, issued=False, failure="card closed")
+
+
+def captured_as_reported(query: CaptureQuery) -> CaptureAnswer:
+    """The gateway confirms the second capture, of the amount reported."""
+    return CaptureAnswer(
+        transaction_id=query.transaction_id, event_id=query.event_id, captured=query.claimed
+    )
+
+
+def captured(amount: str | None) -> Callable[[CaptureQuery], CaptureAnswer]:
+    """The gateway captured this much under the transaction (None: it knows no capture)."""
+
+    def answer(query: CaptureQuery) -> CaptureAnswer:
+        found = None if amount is None else Decimal(amount)
+        return CaptureAnswer(
+            transaction_id=query.transaction_id, event_id=query.event_id, captured=found
+        )
+
+    return answer
 
 
 def merge(into: Decision, more: Decision) -> None:

@@ -26,6 +26,8 @@ from domain.commands import (
 from domain.errors import ActionNotAllowed, NotFound, NotPermitted, OrderError
 from domain.events import EventKind
 from domain.ledger import (
+    CaptureAnswer,
+    CaptureQuery,
     LedgerKind,
     Refund,
     RefundOutcome,
@@ -39,7 +41,7 @@ from domain.order.details import OrderItem
 from domain.policy import PolicySettings
 from domain.states import OrderStatus
 from domain.tasks import TaskKind
-from tests.domain.order.builders import Story, actor, refunds_declined, refunds_paid
+from tests.domain.order.builders import Story, actor, captured, refunds_declined, refunds_paid
 
 S = OrderStatus
 P = PaymentEventKind
@@ -513,3 +515,55 @@ def test_p5_1_refunds_never_exceed_what_was_paid(scenario: str):
     assert story.refundable() == paid_in - asked
     # Every refund asked for is on the order's record, once.
     assert sorted(r.refund_id for r in refund_requests(story)) == sorted(story.state.refunds)
+
+
+# --- P5.1 money moves only on verified facts (the gateway confirms the capture) ----------------
+
+
+@pytest.mark.parametrize(
+    ("gateway_says", "reported", "same_transaction", "why"),
+    [
+        (None, "258.00", False, "the gateway knows no such capture"),
+        ("100.00", "9999.00", False, "reported 9999.00, the gateway captured 100.00"),
+        ("258.00", "258.00", True, "the transaction is already booked for this order"),
+    ],
+    ids=["unknown-capture", "more-than-captured", "the-original-payment-again"],
+)
+def test_p5_1_an_unconfirmed_duplicate_moves_no_money_and_goes_to_finance(
+    gateway_says: str | None, reported: str, same_transaction: bool, why: str
+):
+    story = Story.at(S.READY_TO_PACK)
+    story.captures = captured(gateway_says)
+    original = story.state.order.payment.transaction_id
+    ledger_before = list(story.state.ledger)
+    decision = story.payment_event(
+        P.DUPLICATE, amount=reported, transaction_id=original if same_transaction else None
+    )
+    assert decision.refunds == []
+    assert story.state.ledger == ledger_before  # nothing booked either
+    assert E.CAPTURE_UNCONFIRMED in decision.kinds
+    unconfirmed = next(e for e in decision.events if e.kind is E.CAPTURE_UNCONFIRMED)
+    assert str(unconfirmed.data["reason"]).startswith(why)
+    [verify] = [t for t in decision.opened if t.kind is TaskKind.ACCOUNT_PAYMENT]
+    assert verify.department.value == "finance" and verify.summary_code == "verify_duplicate"
+
+
+def test_p5_1_a_confirmed_duplicate_is_refunded_to_that_transaction_and_no_more_than_reported():
+    story = Story.at(S.READY_TO_PACK)
+    story.captures = captured("300.00")  # the gateway captured more than the event reports
+    decision = story.payment_event(P.DUPLICATE, amount="120.00", transaction_id="TX-SECOND")
+    [refund] = decision.refunds
+    assert (refund.amount, refund.transaction_id) == (Decimal("120.00"), "TX-SECOND")
+
+
+def test_p5_1_the_gateway_unreachable_leaves_the_duplicate_to_finance():
+    story = Story.at(S.READY_TO_PACK)
+
+    def unreachable(query: CaptureQuery) -> CaptureAnswer:
+        return CaptureAnswer(
+            transaction_id=query.transaction_id, event_id=query.event_id, failure="timeout"
+        )
+
+    story.captures = unreachable
+    decision = story.payment_event(P.DUPLICATE)
+    assert decision.refunds == [] and E.CAPTURE_UNCONFIRMED in decision.kinds
