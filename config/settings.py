@@ -7,6 +7,8 @@ localhost:7233, a SQLite read model under `var/`. Policy deadlines are nested:
 
 from __future__ import annotations
 
+import base64
+import secrets
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +18,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.command_keys import CommandKeys, load_command_keys
 from config.keys import Keyring, load_key_file
+from config.private_files import write_private
 from domain.policy import PolicySettings
 from domain.reports import ReportSettings
 
@@ -78,6 +82,11 @@ class Settings(BaseSettings):
     #: Request bodies above this are refused with 413 (an order of 200 lines is ~40 KB).
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
+    # --- Requests without a token: sign-in, /healthz, /metrics, the console's public pages ---
+    #: Per client address: sustained requests per second and the burst on top (429 beyond).
+    public_rate_limit_per_second: float = Field(default=5.0, gt=0)
+    public_rate_limit_burst: int = Field(default=60, ge=1)
+
     #: Worker tuning: concurrent activity threads, and workflows kept in the sticky cache.
     activity_threads: int = Field(default=32, ge=1)
     max_cached_workflows: int = Field(default=10_000, ge=0)
@@ -129,6 +138,46 @@ class Settings(BaseSettings):
     codec_server_host: str = "127.0.0.1"
     codec_server_port: int = 8081
 
+    # --- The codec server behind the Temporal UI's OIDC login (workers/oidc.py, docs/ops.md) ---
+    #: The identity provider's signing keys (JWKS): an https:// URL, or a file path. Empty:
+    #: OIDC off, the codec server takes staff tokens and console sessions only.
+    codec_oidc_jwks: str = ""
+    #: The access tokens' `iss`, exactly as the provider writes it, and an `aud` they carry.
+    codec_oidc_issuer: str = ""
+    codec_oidc_audience: str = ""
+    #: The claim naming the user's department: `"supervision"`, or a list (e.g. `groups`)
+    #: holding `"oms:supervision"`; a dotted name reaches into objects (`realm_access.roles`).
+    codec_oidc_department_claim: str = "oms_department"
+    #: Clock skew allowed on `exp`, `nbf` and `iat`.
+    codec_oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    #: How often the keys are fetched again; a token with an unknown key id fetches them at
+    #: once, but never sooner than 30 s after the last fetch.
+    codec_oidc_jwks_refresh_seconds: int = Field(default=300, ge=30)
+
+    @model_validator(mode="after")
+    def _codec_oidc_is_complete(self) -> Settings:
+        if self.codec_oidc_jwks and not (
+            self.codec_oidc_issuer and self.codec_oidc_audience and self.codec_oidc_department_claim
+        ):
+            raise ValueError(
+                "codec_oidc_jwks is set, so codec_oidc_issuer and codec_oidc_audience must be "
+                "set too (OMS_CODEC_OIDC_ISSUER, OMS_CODEC_OIDC_AUDIENCE), and "
+                "codec_oidc_department_claim must not be empty"
+            )
+        return self
+
+    #: The key that makes customer ids opaque where the engine shows them (base64 of 32
+    #: random bytes, e.g. `openssl rand -base64 32`); empty: var/customer-ref.key.
+    customer_ref_key: str = ""
+
+    # --- Commands the engine can trust (domain/trust.py, config/command_keys.py) ---
+    #: Public keys that verify a command's signature, base64 by key id (the workers').
+    command_keys: dict[str, str] = {}
+    #: The key the API signs commands with, `<id>:<base64 Ed25519 private key>`.
+    command_signing_key: str = ""
+    #: How far a signed command's time may be from the workflow's clock.
+    command_window: timedelta = timedelta(minutes=5)
+
     @model_validator(mode="after")
     def _workflow_tasks_fit_the_cache(self) -> Settings:
         cached = self.max_cached_workflows
@@ -140,6 +189,29 @@ class Settings(BaseSettings):
                 "a time: set max_concurrent_workflow_tasks=1"
             )
         return self
+
+    @property
+    def command_key_file(self) -> Path:
+        return self.var_dir / "command-keys.json"
+
+    def command_key_set(self) -> CommandKeys:
+        """The command keys in force: from the settings, or else the key file under var/.
+        Empty (no key at all) refuses every signed command: a worker must be given keys."""
+        if self.command_keys or self.command_signing_key:
+            return CommandKeys.from_settings(self.command_keys, self.command_signing_key)
+        return load_command_keys(self.command_key_file) or CommandKeys({})
+
+    @property
+    def customer_ref_key_file(self) -> Path:
+        return self.var_dir / "customer-ref.key"
+
+    def customer_ref_secret(self) -> bytes:
+        """The key of customer refs (domain/personal_data.customer_ref): the setting, or the
+        key file under var/ (made, 0600, on first use by the embedded system). Every
+        process that starts workflows must use the same key."""
+        if self.customer_ref_key:
+            return base64.b64decode(self.customer_ref_key)
+        return _customer_ref_key_file(self.customer_ref_key_file)
 
     @property
     def codec_key_file(self) -> Path:
@@ -196,6 +268,29 @@ class Settings(BaseSettings):
     #: when it exists (the embedded system); a production cluster backs up its own PostgreSQL.
     temporal_db_file: Path | None = None
 
+    # --- Backup encryption and token revocations (P6.2, security review; db/backup.py) ---
+    #: Backup encryption keys, base64 by key id (a JSON object in the environment), and the
+    #: id of the one that encrypts (may stay empty with a single key). Without them the key
+    #: file `backup_key_file` is used, created (mode 0600) by the first backup. Either way
+    #: the keys stay off the backup volume: keep a copy somewhere else, or the backups are
+    #: unreadable once this machine is lost.
+    backup_keys: dict[str, str] = {}
+    backup_active_key: str = ""
+    #: The backup key file of the embedded system. Empty: `var/backup-keys.json`.
+    backup_key_file: Path | None = None
+    #: Every revocation and rotation of a staff token is appended here (JSON lines, mode
+    #: 0600), outside the read model and the backup volume; `oms restore` re-applies it.
+    #: Empty: `var/revocations.log`.
+    revocation_log: Path | None = None
+
+    @property
+    def resolved_backup_key_file(self) -> Path:
+        return self.backup_key_file or self.var_dir / "backup-keys.json"
+
+    @property
+    def resolved_revocation_log(self) -> Path:
+        return self.revocation_log or self.var_dir / "revocations.log"
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'oms.db'}"
@@ -215,3 +310,11 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+@lru_cache(maxsize=4)
+def _customer_ref_key_file(path: Path) -> bytes:
+    """The key file's key, made on first use (read once per process)."""
+    if not path.exists():
+        write_private(path, base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+    return base64.b64decode(path.read_text().strip())

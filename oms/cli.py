@@ -12,6 +12,7 @@ from config.settings import Settings, get_settings
 from db import staff as staff_store
 from db.engine import Database
 from domain.actors import Department
+from domain.personal_data import customer_ref
 from oms.logs import configure_logging
 
 
@@ -76,6 +77,24 @@ def cmd_codec_server(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_command_keys_new(args: argparse.Namespace, settings: Settings) -> int:
+    """Create the command key file, or rotate: the new key signs, every old one verifies."""
+    from config.command_keys import CommandKeys, load_command_keys, save_command_keys
+
+    current = load_command_keys(settings.command_key_file)
+    keys = current.rotated() if current else CommandKeys.generate()
+    save_command_keys(settings.command_key_file, keys)
+    print(f"command signing key {keys.active} is active in {settings.command_key_file}")
+    return 0
+
+
+def cmd_command_keys_public(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    print(json.dumps(settings.command_key_set().public_strings()))
+    return 0
+
+
 def cmd_codec_new_key(args: argparse.Namespace, settings: Settings) -> int:
     """Create the key file, or rotate: a new active key, the old ones kept for decryption."""
     from config.keys import Keyring, load_key_file, save_key_file
@@ -106,6 +125,14 @@ def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_customer_ref(args: argparse.Namespace, settings: Settings) -> int:
+    """Customer ids are not shown to the engine in clear (domain/personal_data.customer_ref)."""
+    ref = customer_ref(args.customer_id, settings.customer_ref_secret())
+    print(ref)
+    print(f"Temporal UI / temporal workflow list --query 'CustomerId = \"{ref}\"'", file=sys.stderr)
+    return 0
+
+
 def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
     with _db(settings).read() as conn:
         for m in staff_store.list_staff(conn):
@@ -119,15 +146,25 @@ def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_staff_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    with _db(settings).write() as conn:
-        done = staff_store.revoke(conn, args.staff_id, datetime.now(UTC))
+    log = settings.resolved_revocation_log
+    try:
+        with _db(settings).write() as conn:
+            done = staff_store.revoke(conn, args.staff_id, datetime.now(UTC), log=log)
+    except OSError as error:
+        print(f"not revoked: the revocation log {log} cannot be written ({error})", file=sys.stderr)
+        return 1
     print(f"revoked {args.staff_id}" if done else f"no active member {args.staff_id}")
     return 0 if done else 1
 
 
 def cmd_staff_rotate(args: argparse.Namespace, settings: Settings) -> int:
-    with _db(settings).write() as conn:
-        token = staff_store.rotate(conn, args.staff_id)
+    log = settings.resolved_revocation_log
+    try:
+        with _db(settings).write() as conn:
+            token = staff_store.rotate(conn, args.staff_id, log=log)
+    except OSError as error:
+        print(f"not rotated: the revocation log {log} cannot be written ({error})", file=sys.stderr)
+        return 1
     if token is None:
         print(f"no member {args.staff_id}", file=sys.stderr)
         return 1
@@ -167,6 +204,21 @@ def parser() -> argparse.ArgumentParser:
     codec.add_parser(
         "new-key", help="create the key file, or rotate to a new active key"
     ).set_defaults(fn=cmd_codec_new_key)
+    command_keys = sub.add_parser(
+        "command-keys", help="the keys that sign staff commands (domain/trust.py)"
+    ).add_subparsers(dest="command_keys", required=True)
+    command_keys.add_parser(
+        "new", help="create the key file, or rotate: a new key signs, the old ones still verify"
+    ).set_defaults(fn=cmd_command_keys_new)
+    command_keys.add_parser(
+        "public", help="print the public keys (OMS_COMMAND_KEYS for the workers)"
+    ).set_defaults(fn=cmd_command_keys_public)
+
+    ref = sub.add_parser(
+        "customer-ref", help="a customer's opaque ref: how to find its orders in the Temporal UI"
+    )
+    ref.add_argument("customer_id")
+    ref.set_defaults(fn=cmd_customer_ref)
 
     db = sub.add_parser("db", help="read-model database").add_subparsers(dest="db", required=True)
     db.add_parser("init", help="create the schema").set_defaults(fn=cmd_db_init)

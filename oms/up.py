@@ -16,8 +16,10 @@ import sys
 import time
 from pathlib import Path
 
+from config.command_keys import CommandKeys, save_command_keys
 from config.keys import Keyring, save_key_file
 from config.settings import Settings
+from db.backup import new_backup_key
 from db.engine import Database
 from oms.demo import seed_demo
 from oms.schedules import ensure_now
@@ -77,7 +79,8 @@ def _banner(settings: Settings, tokens: dict[str, str], draining: list[str]) -> 
         f"  Health       {api}/healthz",
         f"  Web console  {api}/console   (sign in with a demo token below)",
         f"  Temporal UI  {settings.temporal_ui_url}   (payloads decrypted by the codec server "
-        f"on :{settings.codec_server_port})",
+        f"on :{settings.codec_server_port} for supervision and admin signed in to the console "
+        "at http://localhost, not 127.0.0.1: the cookie's host)",
         f"  Read model   {settings.resolved_database_url}",
         f"  Workflows    release {BUILD_ID} (Worker Deployment "
         f"{settings.worker_deployment_name!r}, task queue {settings.task_queue})",
@@ -143,6 +146,25 @@ def up(settings: Settings) -> int:
             save_key_file(settings.codec_key_file, keyring)
             print(
                 f"created the payload encryption key {keyring.active} in {settings.codec_key_file}",
+                flush=True,
+            )
+        if not settings.command_key_set().public:
+            # The API signs staff commands with it, the workers check (domain/trust.py).
+            command_keys = CommandKeys.generate()
+            save_command_keys(settings.command_key_file, command_keys)
+            print(
+                f"created the command signing key {command_keys.active} in "
+                f"{settings.command_key_file}",
+                flush=True,
+            )
+        # Made once here, before the processes that use it start (each would make its own).
+        settings.customer_ref_secret()
+        if not settings.backup_keys and not settings.resolved_backup_key_file.exists():
+            # Backups are encrypted (db/backup.py): keep a copy of this file off the machine.
+            backup_keys, path = new_backup_key(settings)
+            print(
+                f"created the backup key {backup_keys.active} in {path}: keep a copy elsewhere, "
+                "backups cannot be restored without it",
                 flush=True,
             )
         if _port_open(host, port):
