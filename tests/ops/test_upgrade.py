@@ -132,11 +132,13 @@ async def oms_up(tree: Path, env: dict[str, str], log: Path) -> AsyncIterator[Ru
             deadline = time.monotonic() + 120
             while True:
                 assert process.poll() is None, f"oms up exited: {log.read_text()[-3000:]}"
+                # The API answers a moment before `oms up` prints its banner: wait for both.
                 try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
+                    healthy = (await http.get("/healthz")).status_code == 200
                 except httpx.HTTPError:
-                    pass
+                    healthy = False
+                if healthy and "Ctrl-C stops everything." in log.read_text():
+                    break
                 assert time.monotonic() < deadline, f"no API: {log.read_text()[-3000:]}"
                 await asyncio.sleep(0.5)
             yield Running(process, http, log, Path(env["OMS_VAR_DIR"]))
