@@ -90,6 +90,11 @@ def release_environment(release: Release, settings: Settings, tree: Path) -> dic
     elif settings.codec_keys:
         env["OMS_CODEC_KEYS"] = json.dumps(settings.codec_keys)
         env["OMS_CODEC_ACTIVE_KEY"] = settings.codec_active_key
+    # The public keys that verify signed commands, where this process was given them (a
+    # replay of exported histories: their keys lie beside them); otherwise the release
+    # reads the key file in var/ as this one does. Unverified, a command is refused.
+    if settings.command_keys:
+        env["OMS_COMMAND_KEYS"] = json.dumps(settings.command_keys)
     # An earlier release drains: it must never make itself the current version again.
     env["OMS_WORKER_PROMOTE"] = "false"
     if release.unversioned_task_queue is not None:
