@@ -220,8 +220,11 @@ def open_task(current: OrderView, kind: TaskKind) -> str:
     return next(t.task_id for t in current.open_tasks if t.kind is kind)
 
 
-async def ship_and_deliver(handle: WorkflowHandle[OrderWorkflow, Any], *, goods: bool) -> None:
-    """P3.3-P3.4 and the after-sales window: pack (goods), dispatch, track, deliver, complete."""
+async def ship_and_deliver(
+    handle: WorkflowHandle[OrderWorkflow, Any], *, goods: bool, remittance: Decimal | None = None
+) -> None:
+    """P3.3-P3.4 and the after-sales window: pack (goods), dispatch, track, deliver, complete.
+    Cash on delivery completes once the carrier remits `remittance` (P2.1)."""
     if goods:
         await handle.execute_update(
             OrderWorkflow.pack,
@@ -246,7 +249,32 @@ async def ship_and_deliver(handle: WorkflowHandle[OrderWorkflow, Any], *, goods:
             OrderWorkflow.tracking,
             TrackingCommand(event_id=event_id, event=event, location="Beijing", actor=PLATFORM),
         )
+    if remittance is not None:
+        await until(handle, lambda v: v.status.value == "delivered", "delivered")
+        await payment_event(
+            handle, PaymentEventKind.REMITTED, "REMIT-1", f"COD-{handle.id}", str(remittance)
+        )
     await handle.result()
+
+
+async def payment_event(
+    handle: WorkflowHandle[OrderWorkflow, Any],
+    kind: PaymentEventKind,
+    event_id: str,
+    transaction_id: str,
+    amount: str = "258.00",
+) -> None:
+    """The platform's payment feed (P2.1, P5.1)."""
+    await handle.signal(
+        OrderWorkflow.payment_event,
+        PaymentEventCommand(
+            event_id=event_id,
+            kind=kind,
+            amount=Decimal(amount),
+            transaction_id=transaction_id,
+            actor=PLATFORM,
+        ),
+    )
 
 
 async def review(
@@ -476,16 +504,7 @@ async def duplicate_payment(r: Recording) -> None:
     handle = await r.start_order(goods_order(order_id, sku="SVC-INSTALL", kind="service"))
     # The gateway did charge the customer twice: it confirms the second capture.
     SimulatedPaymentGateway(r.db).record_capture(f"TX-DUP-{r.suffix}", order_id, Decimal("258.00"))
-    await handle.signal(
-        OrderWorkflow.payment_event,
-        PaymentEventCommand(
-            event_id="PE1",
-            kind=PaymentEventKind.DUPLICATE,
-            amount=Decimal("258.00"),
-            transaction_id=f"TX-DUP-{r.suffix}",
-            actor=PLATFORM,
-        ),
-    )
+    await payment_event(handle, PaymentEventKind.DUPLICATE, "PE1", f"TX-DUP-{r.suffix}")
     current = await until(handle, lambda v: len(v.open_tasks) == 3, "the follow-up tasks")
     for kind, actor in ((TaskKind.CONTACT_CUSTOMER, SERVICE), (TaskKind.ACCOUNT_PAYMENT, FINANCE)):
         await handle.execute_update(
@@ -504,16 +523,7 @@ async def unpaid_after_failed_payment(r: Recording) -> None:
     order.payment.transaction_id = None
     policy = RECORDING_POLICY.model_copy(update={"unpaid_payment_deadline": timedelta(seconds=2)})
     handle = await r.start_order(order, policy=policy)
-    await handle.signal(
-        OrderWorkflow.payment_event,
-        PaymentEventCommand(
-            event_id="PE1",
-            kind=PaymentEventKind.FAILED,
-            amount=Decimal("258.00"),
-            transaction_id="TX-FAILED",
-            actor=PLATFORM,
-        ),
-    )
+    await payment_event(handle, PaymentEventKind.FAILED, "PE1", "TX-FAILED")
     current = await until(handle, lambda v: v.status.value == "cancelled", "the cancellation")
     await handle.execute_update(
         OrderWorkflow.complete_task,
@@ -521,6 +531,44 @@ async def unpaid_after_failed_payment(r: Recording) -> None:
             task_id=open_task(current, TaskKind.CONTACT_CUSTOMER), note="called", actor=SERVICE
         ),
     )
+    await handle.result()
+
+
+def _unpaid_online(order: NewOrder) -> NewOrder:
+    """The order before its payment went through (P2.1): paid online, not yet paid."""
+    order.payment.status = PaymentStatus.UNPAID
+    order.payment.transaction_id = None
+    return order
+
+
+async def paid_after_waiting(r: Recording) -> None:
+    """P2.1: an online order waits for its payment; paid, it is reviewed and ships."""
+    r.set_stock("SKU-KETTLE", 100)
+    handle = await r.start_order(_unpaid_online(goods_order(r.order_id("awaiting"))))
+    await until(handle, lambda v: v.status.value == "awaiting_payment", "awaiting_payment")
+    await payment_event(handle, PaymentEventKind.SUCCEEDED, "PE1", "TX-PAID-LATE")
+    await review(handle, approved=True)
+    await ship_and_deliver(handle, goods=True)
+
+
+async def cash_on_delivery_remitted(r: Recording) -> None:
+    """P2.1: cash on delivery ships unpaid and completes once the carrier remits the cash."""
+    r.set_stock("SKU-KETTLE", 100)
+    order = goods_order(r.order_id("cod"))
+    order.payment.status = PaymentStatus.UNPAID
+    order.payment.method = PaymentMethod.CASH_ON_DELIVERY
+    order.payment.transaction_id = None
+    handle = await r.start_order(order)
+    await review(handle, approved=True)
+    await ship_and_deliver(handle, goods=True, remittance=Decimal("258.00"))
+
+
+async def unpaid_at_payment_deadline(r: Recording) -> None:
+    """P2.1: an online order never paid is cancelled when its payment deadline passes."""
+    order = _unpaid_online(goods_order(r.order_id("never-paid")))
+    policy = RECORDING_POLICY.model_copy(update={"payment_deadline": timedelta(seconds=2)})
+    handle = await r.start_order(order, policy=policy)
+    await until(handle, lambda v: v.status.value == "cancelled", "the cancellation")
     await handle.result()
 
 
@@ -746,6 +794,9 @@ SCENARIOS: dict[str, Scenario] = {
     "refund-completed-by-finance": refund_completed_by_finance,
     "duplicate-payment": duplicate_payment,
     "unpaid-after-failed-payment": unpaid_after_failed_payment,
+    "paid-after-waiting": paid_after_waiting,
+    "unpaid-at-payment-deadline": unpaid_at_payment_deadline,
+    "cash-on-delivery-remitted": cash_on_delivery_remitted,
     "lost-parcel-reshipped": lost_parcel_reshipped,
     "damaged-parcel-refunded": damaged_parcel_refunded,
     "delayed-parcel": delayed_parcel,

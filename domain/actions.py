@@ -49,6 +49,19 @@ class ActionRule:
 
 _ANY = frozenset(S)
 _WORKERS = frozenset({D.SALES, D.WAREHOUSE, D.LOGISTICS, D.CUSTOMER_SERVICE, D.FINANCE})
+#: Before shipment, and paid (or cash on delivery): an order that exists (P2.1).
+_PLACED = BEFORE_SHIPMENT - {S.AWAITING_PAYMENT}
+#: What waits for the payment (P2.1): refused with that reason while the order is unpaid.
+WAITS_FOR_PAYMENT = frozenset(
+    {
+        Action.REVIEW,
+        Action.RECORD_BACKORDER,
+        Action.PACK,
+        Action.DISPATCH,
+        Action.REQUEST_CHANGE,
+        Action.DECIDE_CHANGE,
+    }
+)
 
 ACTION_RULES: dict[Action, ActionRule] = {
     Action.CORRECT: ActionRule(
@@ -63,8 +76,9 @@ ACTION_RULES: dict[Action, ActionRule] = {
     Action.TRACKING: ActionRule(
         "P3.4", frozenset({D.PLATFORM, D.LOGISTICS}), frozenset({S.IN_TRANSIT, S.DELIVERED})
     ),
-    Action.REQUEST_CHANGE: ActionRule("P4.1", frozenset({D.CUSTOMER_SERVICE}), BEFORE_SHIPMENT),
-    Action.DECIDE_CHANGE: ActionRule("P4.1", frozenset({D.CUSTOMER_SERVICE}), BEFORE_SHIPMENT),
+    # P2.1: an order not paid yet is no order to change; the customer changes the cart.
+    Action.REQUEST_CHANGE: ActionRule("P4.1", frozenset({D.CUSTOMER_SERVICE}), _PLACED),
+    Action.DECIDE_CHANGE: ActionRule("P4.1", frozenset({D.CUSTOMER_SERVICE}), _PLACED),
     Action.CANCEL: ActionRule("P4.2", frozenset({D.CUSTOMER_SERVICE}), BEFORE_SHIPMENT),
     Action.PAYMENT_EVENT: ActionRule("P5.1", frozenset({D.PLATFORM}), _ANY),
     # Case actions stay possible while their case is open, whatever the order's status:
@@ -104,6 +118,13 @@ def check_action(action: Action, status: OrderStatus, department: Department) ->
     """Raise NotPermitted or ActionNotAllowed unless the action may be taken now."""
     check_department(action, department)
     rule = ACTION_RULES[action]
+    if status is S.AWAITING_PAYMENT and action in WAITS_FOR_PAYMENT:
+        raise ActionNotAllowed(
+            f"{action} waits for the payment: an order exists once it is paid (P2.1)",
+            status=status,
+            code="awaiting_payment",
+            params={"action": action.value, "clause": "P2.1"},
+        )
     if status not in rule.statuses:
         raise ActionNotAllowed(
             f"{action} is not allowed while the order is {status} ({rule.clause})",

@@ -237,6 +237,8 @@ class PaymentEventKind(StrEnum):
     DUPLICATE = "duplicate"
     #: Added to the contract: the payment of an unpaid order went through.
     SUCCEEDED = "succeeded"
+    #: Cash on delivery: the carrier handed over what it collected (P2.1), after delivery.
+    REMITTED = "remitted"
 
 
 class PaymentEventRequest(Strict):

@@ -35,6 +35,10 @@ class EventKind(StrEnum):
     RETURNED = "returned"
     ORDER_REFUNDED = "order_refunded"
     REJECTED = "rejected"
+    #: P2.1: a valid order waits for its payment until a deadline.
+    AWAITING_PAYMENT = "awaiting_payment"
+    #: P2.1: the carrier's remittance of cash on delivery is late; finance reconciles it.
+    REMITTANCE_OVERDUE = "remittance_overdue"
     PAYMENT_EVENT = "payment_event"
     PAYMENT_RECEIVED = "payment_received"
     REFUND_ISSUED = "refund_issued"

@@ -40,6 +40,12 @@ class PolicySettings(BaseModel):
     # P5.3 windows after delivery.
     return_window: timedelta = timedelta(days=7)
     exchange_window: timedelta = timedelta(days=15)
+    # P2.1: an order paid before it ships (online, bank transfer) that is still unpaid this
+    # long after intake is cancelled (a setting: the policy leaves it open).
+    payment_deadline: timedelta = timedelta(hours=24)
+    # P2.1: the carrier remits cash collected on delivery within this long of the delivery;
+    # later, finance reconciles it.
+    remittance_deadline: timedelta = timedelta(days=3)
     # P5.1: an unpaid order whose payment failed is cancelled after this long.
     unpaid_payment_deadline: timedelta = timedelta(hours=24)
 
@@ -82,6 +88,7 @@ TASK_DEADLINE_SETTING: dict[TaskKind, str] = {
     TaskKind.MANUAL_REFUND: "follow_up_deadline",
     TaskKind.CONTACT_CUSTOMER: "first_reply_deadline",
     TaskKind.ACCOUNT_PAYMENT: "follow_up_deadline",
+    TaskKind.RECONCILE_REMITTANCE: "follow_up_deadline",
     TaskKind.HANDLE_LOGISTICS_EXCEPTION: "first_reply_deadline",
     TaskKind.INVESTIGATE_LOGISTICS_EXCEPTION: "follow_up_deadline",
     TaskKind.REVIEW_RETURN: "change_review_deadline",

@@ -12,6 +12,9 @@ from enum import StrEnum
 class OrderStatus(StrEnum):
     RECEIVED = "received"
     NEEDS_CORRECTION = "needs_correction"
+    #: An order paid before it ships (online, bank transfer) whose payment has not gone
+    #: through yet: it waits, and exists for the departments only once paid (P2.1).
+    AWAITING_PAYMENT = "awaiting_payment"
     UNDER_REVIEW = "under_review"
     OUT_OF_STOCK = "out_of_stock"
     READY_TO_PACK = "ready_to_pack"
@@ -33,6 +36,7 @@ BEFORE_SHIPMENT: frozenset[OrderStatus] = frozenset(
     {
         S.RECEIVED,
         S.NEEDS_CORRECTION,
+        S.AWAITING_PAYMENT,
         S.UNDER_REVIEW,
         S.OUT_OF_STOCK,
         S.READY_TO_PACK,
@@ -45,9 +49,13 @@ TERMINAL: frozenset[OrderStatus] = frozenset(
 )
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    # P2.2 intake: valid data goes to review, invalid to correction.
-    S.RECEIVED: frozenset({S.NEEDS_CORRECTION, S.UNDER_REVIEW, S.CANCELLED}),
-    S.NEEDS_CORRECTION: frozenset({S.NEEDS_CORRECTION, S.UNDER_REVIEW, S.CANCELLED}),
+    # P2.2 intake: valid data goes to review (P2.1: once paid), invalid to correction.
+    S.RECEIVED: frozenset({S.NEEDS_CORRECTION, S.AWAITING_PAYMENT, S.UNDER_REVIEW, S.CANCELLED}),
+    S.NEEDS_CORRECTION: frozenset(
+        {S.NEEDS_CORRECTION, S.AWAITING_PAYMENT, S.UNDER_REVIEW, S.CANCELLED}
+    ),
+    # P2.1: paid, it goes to review; unpaid by the deadline (or cancelled), it ends.
+    S.AWAITING_PAYMENT: frozenset({S.UNDER_REVIEW, S.CANCELLED}),
     # P3.1 review; P3.2 stock; a service order has nothing to pick and goes to dispatch.
     S.UNDER_REVIEW: frozenset(
         {S.READY_TO_PACK, S.OUT_OF_STOCK, S.AWAITING_DISPATCH, S.REJECTED, S.CANCELLED}

@@ -64,6 +64,22 @@ def payment_contact(duplicate: bool) -> Summary:
     return Summary(f"payment {what}: contact the customer", code, {})
 
 
+def remittance_late(due: Decimal) -> Summary:
+    return Summary(
+        f"cash on delivery of {due} not remitted: reconcile with the carrier",
+        "remittance_late",
+        {"amount": str(due)},
+    )
+
+
+def remittance_differs(remitted: Decimal, due: Decimal) -> Summary:
+    return Summary(
+        f"cash on delivery remitted {remitted} of {due}: reconcile with the carrier",
+        "remittance_differs",
+        {"remitted": str(remitted), "amount": str(due)},
+    )
+
+
 def duplicate_payment(amount: Decimal) -> Summary:
     text = f"duplicate payment of {amount}: account for it"
     return Summary(text, "duplicate_payment", {"amount": str(amount)})

@@ -30,6 +30,7 @@ class TaskKind(StrEnum):
     MANUAL_REFUND = "manual_refund"  # P4.2, P5: the gateway failed, finance refunds by hand
     CONTACT_CUSTOMER = "contact_customer"  # P5.1 customer service
     ACCOUNT_PAYMENT = "account_payment"  # P5.1 finance does the accounting
+    RECONCILE_REMITTANCE = "reconcile_remittance"  # P2.1 cash on delivery late or short
     HANDLE_LOGISTICS_EXCEPTION = "handle_logistics_exception"  # P5.2 customer service
     INVESTIGATE_LOGISTICS_EXCEPTION = "investigate_logistics_exception"  # P5.2 logistics
     REVIEW_RETURN = "review_return"  # P5.3 customer service
@@ -55,6 +56,7 @@ TASK_DEPARTMENT: dict[TaskKind, Department] = {
     TaskKind.MANUAL_REFUND: Department.FINANCE,
     TaskKind.CONTACT_CUSTOMER: Department.CUSTOMER_SERVICE,
     TaskKind.ACCOUNT_PAYMENT: Department.FINANCE,
+    TaskKind.RECONCILE_REMITTANCE: Department.FINANCE,
     TaskKind.HANDLE_LOGISTICS_EXCEPTION: Department.CUSTOMER_SERVICE,
     TaskKind.INVESTIGATE_LOGISTICS_EXCEPTION: Department.LOGISTICS,
     TaskKind.REVIEW_RETURN: Department.CUSTOMER_SERVICE,
@@ -72,6 +74,7 @@ NOTE_TASKS: frozenset[TaskKind] = frozenset(
         TaskKind.REPLAN_DELIVERY,
         TaskKind.CONTACT_CUSTOMER,
         TaskKind.ACCOUNT_PAYMENT,
+        TaskKind.RECONCILE_REMITTANCE,
         TaskKind.SUPPLIER_FOLLOW_UP,
         TaskKind.ADJUST_ACCOUNTS,
     }

@@ -292,6 +292,7 @@ ZH_CN: dict[str, str] = {
     # --- order statuses and stages -----------------------------------------------------------
     "status.received": "已接收",
     "status.needs_correction": "待更正",
+    "status.awaiting_payment": "待付款",
     "status.under_review": "审核中",
     "status.out_of_stock": "缺货",
     "status.ready_to_pack": "待拣货包装",
@@ -326,6 +327,7 @@ ZH_CN: dict[str, str] = {
     "task_kind.manual_refund": "人工退款",
     "task_kind.contact_customer": "联系客户",
     "task_kind.account_payment": "支付账务处理",
+    "task_kind.reconcile_remittance": "货到付款对账",
     "task_kind.handle_logistics_exception": "处理物流异常",
     "task_kind.investigate_logistics_exception": "调查物流异常原因",
     "task_kind.review_return": "审核退换货",
@@ -360,7 +362,9 @@ ZH_CN: dict[str, str] = {
     "event.returned": "退货完成",
     "event.order_refunded": "订单退款",
     "event.rejected": "驳回订单",
+    "event.awaiting_payment": "等待付款",
     "event.payment_event": "支付事件",
+    "event.remittance_overdue": "货到付款回款逾期",
     "event.payment_received": "收到付款",
     "event.refund_issued": "退款完成",
     "event.refund_failed": "退款失败",
@@ -472,6 +476,7 @@ ZH_CN: dict[str, str] = {
     "enum.payment_event_kind.failed": "支付失败",
     "enum.payment_event_kind.duplicate": "重复支付",
     "enum.payment_event_kind.succeeded": "支付成功",
+    "enum.payment_event_kind.remitted": "货到付款已回款",
     "enum.payment_method.online": "在线支付",
     "enum.payment_method.cash_on_delivery": "货到付款",
     "enum.payment_method.bank_transfer": "银行转账",
@@ -546,6 +551,10 @@ ZH_CN: dict[str, str] = {
         "「{action}」由{departments}执行（{clause}），{department}不能执行。"
     ),
     "refusal.action_not_now": "订单处于「{status}」时不能执行「{action}」（{clause}）。",
+    "refusal.awaiting_payment": (
+        "订单尚未付款，不能执行「{action}」：订单付款成功后才成立（{clause}）。"
+    ),
+    "refusal.remittance_not_cash_on_delivery": "回款只用于货到付款订单（P2.1）。",
     "refusal.feedback_not_for_department": "客户反馈由客服部处理（P7.2），{department}不能处理。",
     "refusal.feedback_resolved": "这条反馈已结案（P7.3）。",
     "refusal.rating_before_delivery": "订单送达后才能评价，当前状态：{status}。",
@@ -599,6 +608,8 @@ ZH_CN: dict[str, str] = {
     "summary.payment_duplicate_contact": "重复扣款：请联系客户",
     "summary.payment_failed_contact": "支付失败：请联系客户",
     "summary.duplicate_payment": "重复支付 {amount}：请做账务处理",
+    "summary.remittance_late": "货到付款 {amount} 未回款：请与承运商对账",
+    "summary.remittance_differs": "货到付款回款 {remitted}，应回 {amount}：请与承运商对账",
     "summary.verify_duplicate": (
         "核实重复扣款 {transaction_id}：报告 {claimed}，网关记录 {captured}"
     ),
@@ -903,6 +914,7 @@ EN: dict[str, str] = {
     # --- order statuses and stages -----------------------------------------------------------
     "status.received": "Received",
     "status.needs_correction": "Needs correction",
+    "status.awaiting_payment": "Awaiting payment",
     "status.under_review": "Under review",
     "status.out_of_stock": "Out of stock",
     "status.ready_to_pack": "Ready to pack",
@@ -937,6 +949,7 @@ EN: dict[str, str] = {
     "task_kind.manual_refund": "Refund by hand",
     "task_kind.contact_customer": "Contact the customer",
     "task_kind.account_payment": "Account for a payment",
+    "task_kind.reconcile_remittance": "Reconcile cash on delivery",
     "task_kind.handle_logistics_exception": "Handle a logistics exception",
     "task_kind.investigate_logistics_exception": "Investigate a logistics exception",
     "task_kind.review_return": "Review a return",
@@ -971,7 +984,9 @@ EN: dict[str, str] = {
     "event.returned": "Returned",
     "event.order_refunded": "Order refunded",
     "event.rejected": "Rejected",
+    "event.awaiting_payment": "Waiting for payment",
     "event.payment_event": "Payment event",
+    "event.remittance_overdue": "Cash on delivery remittance overdue",
     "event.payment_received": "Payment received",
     "event.refund_issued": "Refund issued",
     "event.refund_failed": "Refund failed",
@@ -1083,6 +1098,7 @@ EN: dict[str, str] = {
     "enum.payment_event_kind.failed": "Payment failed",
     "enum.payment_event_kind.duplicate": "Paid twice",
     "enum.payment_event_kind.succeeded": "Payment succeeded",
+    "enum.payment_event_kind.remitted": "Cash on delivery remitted",
     "enum.payment_method.online": "Online",
     "enum.payment_method.cash_on_delivery": "Cash on delivery",
     "enum.payment_method.bank_transfer": "Bank transfer",
@@ -1159,6 +1175,12 @@ EN: dict[str, str] = {
     "refusal.action_not_now": (
         "“{action}” is not possible while the order is “{status}” ({clause})."
     ),
+    "refusal.awaiting_payment": (
+        "“{action}” waits for the payment: an order exists once it is paid ({clause})."
+    ),
+    "refusal.remittance_not_cash_on_delivery": (
+        "A remittance settles cash on delivery only (P2.1)."
+    ),
     "refusal.feedback_not_for_department": (
         "Feedback is handled by Customer service (P7.2), not {department}."
     ),
@@ -1227,6 +1249,12 @@ EN: dict[str, str] = {
     "summary.payment_duplicate_contact": "payment taken twice: contact the customer",
     "summary.payment_failed_contact": "payment failed: contact the customer",
     "summary.duplicate_payment": "duplicate payment of {amount}: account for it",
+    "summary.remittance_late": (
+        "cash on delivery of {amount} not remitted: reconcile with the carrier"
+    ),
+    "summary.remittance_differs": (
+        "cash on delivery remitted {remitted} of {amount}: reconcile with the carrier"
+    ),
     "summary.verify_duplicate": (
         "verify duplicate {transaction_id}: reported {claimed}, gateway has {captured}"
     ),

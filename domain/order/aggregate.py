@@ -149,6 +149,7 @@ class Order(Intake, Amendments, Payments, Parcels, Returns, Work):
         state = self.state
         return (
             not state.tasks.open_tasks()
+            and not state.awaiting_remittance
             and not any(c.is_open for c in state.cases.values())
             and not any(r.state is RefundState.PENDING for r in state.refunds.values())
         )
@@ -157,11 +158,17 @@ class Order(Intake, Amendments, Payments, Parcels, Returns, Work):
 
     def next_alarm(self) -> datetime | None:
         """The next moment something falls due: a task's reminder or deadline, the end of
-        the after-sales window, the unpaid deadline (P5.1). None while nothing will."""
+        the after-sales window, the payment deadline (P2.1, P5.1), the remittance of cash on
+        delivery (P2.1). None while nothing will."""
         state = self.state
         if state.closed:
             return None
-        times = [state.tasks.next_alarm(), state.unpaid_deadline, self._window_ends()]
+        times = [
+            state.tasks.next_alarm(),
+            state.unpaid_deadline,
+            state.remittance_due,
+            self._window_ends(),
+        ]
         return min((t for t in times if t is not None), default=None)
 
     def _window_ends(self) -> datetime | None:
@@ -183,7 +190,12 @@ class Order(Intake, Amendments, Payments, Parcels, Returns, Work):
             state.unpaid_deadline = None
             still_unpaid = not self._is_paid() and state.status in BEFORE_SHIPMENT
             if still_unpaid and not state.closing:
-                self._cancel_order(SYSTEM_ACTOR, "unpaid when the payment deadline passed (P5.1)")
+                never_paid = state.status is S.AWAITING_PAYMENT
+                clause = "P2.1" if never_paid else "P5.1"
+                reason = f"unpaid when the payment deadline passed ({clause})"
+                self._cancel_order(SYSTEM_ACTOR, reason)
+        if state.remittance_due is not None and state.remittance_due <= now:
+            self._remittance_overdue()
         ends = self._window_ends()
         if ends is not None and ends <= now:
             state.window_closed = True

@@ -38,6 +38,7 @@ from domain.ledger import (
 )
 from domain.money import ZERO, quantize
 from domain.order.decision import Decision, Reply
+from domain.order.details import PaymentMethod
 from domain.order.state import OrderState
 from domain.order.writes import OrderChanges, StockStep
 from domain.states import OrderStatus, can_transition
@@ -426,6 +427,22 @@ class OrderBase:
     def _is_paid(self) -> bool:
         ledger = self.state.ledger
         return paid_total(ledger) - refunded_total(ledger) >= self.state.order.total > ZERO
+
+    def _cash_on_delivery(self) -> bool:
+        return self.state.order.payment.method is PaymentMethod.CASH_ON_DELIVERY
+
+    def _expect_remittance(self) -> None:
+        """P2.1: delivered and not yet paid, cash on delivery waits for the carrier's
+        remittance (asked on delivery)."""
+        state = self.state
+        if self._cash_on_delivery() and not self._is_paid() and not state.awaiting_remittance:
+            state.awaiting_remittance = True
+            state.remittance_due = self.now + state.policy.remittance_deadline
+
+    def _to_review(self) -> None:
+        """P3.1: a valid order that may go on (paid, or cash on delivery) goes to review.
+        Decided by intake (`Intake._to_review`); a payment that arrives late asks for it."""
+        raise NotImplementedError
 
     def _balance_due(self) -> Decimal:
         """What the customer still owes for a paid order whose total went up (P4.1)."""

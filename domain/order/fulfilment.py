@@ -286,6 +286,7 @@ class Fulfilment(OrderBase):
         closed = self._close_task(task, state.delivered_by, "delivered")
         self._set_status(S.DELIVERED)
         state.window_closed = False
+        self._expect_remittance()
         self._record(
             EventKind.DELIVERED,
             actor=state.delivered_by,

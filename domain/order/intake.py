@@ -14,7 +14,7 @@ from domain.intake import validate_intake
 from domain.ledger import LedgerKind
 from domain.money import ZERO
 from domain.order.base import decides
-from domain.order.details import PaymentStatus
+from domain.order.details import PaymentMethod, PaymentStatus
 from domain.order.fulfilment import Fulfilment
 from domain.risk import risk_reasons
 from domain.states import OrderStatus
@@ -60,6 +60,24 @@ class Intake(Fulfilment):
                 data={"problems": [p.model_dump(mode="json") for p in problems]},
             )
             return
+        if self._waits_for_payment():
+            self._set_status(S.AWAITING_PAYMENT)
+            state.unpaid_deadline = self.now + state.policy.payment_deadline
+            self._record(
+                EventKind.AWAITING_PAYMENT,
+                data={"due": str(state.order.total), "until": state.unpaid_deadline.isoformat()},
+            )
+            return
+        self._to_review()
+
+    def _waits_for_payment(self) -> bool:
+        """P2.1: an order exists once paid; only cash on delivery ships before it is."""
+        method = self.state.order.payment.method
+        return method is not PaymentMethod.CASH_ON_DELIVERY and not self._is_paid()
+
+    def _to_review(self) -> None:
+        """P3.1: a valid order (paid, or cash on delivery) goes to sales for review."""
+        state = self.state
         state.risk_reasons = risk_reasons(state.order, state.policy.risk_amount_threshold)
         self._set_status(S.UNDER_REVIEW)
         order = state.order

@@ -1,4 +1,5 @@
-"""P5.1 payment exceptions, and refunds: the gateway's answers and finance's hand."""
+"""P2.1 payment and cash on delivery's remittance, P5.1 payment exceptions, and refunds:
+the gateway's answers and finance's hand."""
 
 from __future__ import annotations
 
@@ -12,11 +13,18 @@ from domain.cases import CaseKind
 from domain.commands import CompleteRefundCommand, PaymentEventCommand, PaymentEventKind
 from domain.errors import ActionNotAllowed, NotFound
 from domain.events import EventKind
-from domain.ledger import CaptureAnswer, CaptureQuery, LedgerKind, RefundOutcome, RefundState
-from domain.order.base import OrderBase, decides
+from domain.ledger import (
+    CaptureAnswer,
+    CaptureQuery,
+    LedgerKind,
+    RefundOutcome,
+    RefundState,
+    paid_total,
+)
+from domain.order.base import OrderBase, RefusedFeed, decides
 from domain.order.decision import Reply
 from domain.order.state import AwaitingCapture
-from domain.states import BEFORE_SHIPMENT
+from domain.states import BEFORE_SHIPMENT, OrderStatus
 from domain.tasks import TaskKind
 
 
@@ -35,6 +43,14 @@ class Payments(OrderBase):
         seen = len(state.payment_events_seen)
         if not self._within_feed_limit("payment_event", seen, changes_the_order=False):
             return
+        if command.kind is PaymentEventKind.REMITTED and not self._cash_on_delivery():
+            refusal = ActionNotAllowed(
+                "a remittance settles cash on delivery only (P2.1)",
+                status=state.status,
+                code="remittance_not_cash_on_delivery",
+            )
+            self._record_refused_feed(RefusedFeed("payment_event", command.actor, refusal))
+            return
         state.payment_events_seen.add(command.event_id)
         self._record(
             EventKind.PAYMENT_EVENT,
@@ -47,22 +63,20 @@ class Payments(OrderBase):
             },
         )
         entry_id = f"{self.order_id}:payment:{command.event_id}"
-        if command.kind is PaymentEventKind.SUCCEEDED and not self._is_paid():
-            self._add_entry(
-                LedgerKind.PAYMENT,
-                command.amount,
-                entry_id,
-                command.actor,
-                reference=command.transaction_id,
-                announce=True,
-            )
-            self._record(
-                EventKind.PAYMENT_RECEIVED,
-                actor=command.actor,
-                data={"amount": str(command.amount), "entry_id": entry_id},
-            )
+        if command.kind is PaymentEventKind.REMITTED:
+            self._remitted(command, entry_id)
             return
-        # A payment taken twice (or taken again once paid) is a duplicate (P5.1).
+        # Cancelled or rejected, the order is no sale any more: what it is paid goes back.
+        no_sale = state.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED)
+        if command.kind is PaymentEventKind.SUCCEEDED and not self._is_paid() and not no_sale:
+            self._book_payment(command, entry_id)
+            if state.status is OrderStatus.AWAITING_PAYMENT and self._is_paid():
+                # P2.1: paid, the order exists and goes on to review.
+                state.unpaid_deadline = None
+                self._to_review()
+            return
+        # A payment taken twice (or taken again once paid, or for an order that ended without
+        # it: cancelled, rejected) is a duplicate (P5.1): refunded once the gateway confirms it.
         duplicate = command.kind is not PaymentEventKind.FAILED
         case = self._open_case(
             CaseKind.PAYMENT_EXCEPTION,
@@ -93,6 +107,46 @@ class Payments(OrderBase):
                 event_id=command.event_id,
                 claimed=command.amount,
             )
+        )
+
+    def _book_payment(
+        self, command: PaymentEventCommand, entry_id: str, *, remittance: bool = False
+    ) -> None:
+        """Money the platform reports received: into the ledger, and on the record."""
+        self._add_entry(
+            LedgerKind.PAYMENT,
+            command.amount,
+            entry_id,
+            command.actor,
+            reference=command.transaction_id,
+            announce=True,
+        )
+        data: dict[str, object] = {"amount": str(command.amount), "entry_id": entry_id}
+        if remittance:
+            data["remittance"] = True
+        self._record(EventKind.PAYMENT_RECEIVED, actor=command.actor, data=data)
+
+    def _remitted(self, command: PaymentEventCommand, entry_id: str) -> None:
+        """P2.1: the carrier hands over the cash it collected on delivery. Booked as the
+        order's payment; a sum other than the order's goes to finance to reconcile."""
+        state = self.state
+        self._book_payment(command, entry_id, remittance=True)
+        state.awaiting_remittance = False
+        state.remittance_due = None
+        remitted = paid_total(state.ledger)
+        if remitted != state.order.total:
+            self._open_task(
+                TaskKind.RECONCILE_REMITTANCE,
+                summary=summaries.remittance_differs(remitted, state.order.total),
+            )
+
+    def _remittance_overdue(self) -> None:
+        """P2.1: the remittance is late: finance reconciles it with the carrier."""
+        state = self.state
+        state.remittance_due = None
+        self._record(EventKind.REMITTANCE_OVERDUE, data={"due": str(state.order.total)})
+        self._open_task(
+            TaskKind.RECONCILE_REMITTANCE, summary=summaries.remittance_late(state.order.total)
         )
 
     @decides

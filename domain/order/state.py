@@ -62,6 +62,11 @@ class OrderState(BaseModel):
     intake_paid: Decimal = ZERO
     #: P5.1: an unpaid order whose payment failed is cancelled at this time.
     unpaid_deadline: datetime | None = None
+    #: P2.1: cash on delivery is settled by the carrier's remittance after delivery; until
+    #: it arrives (or finance reconciles it by hand) the order does not complete.
+    awaiting_remittance: bool = False
+    #: When a remittance still missing is late: finance gets a reconciliation task.
+    remittance_due: datetime | None = None
 
     # P3.2 stock: reservations are numbered per order (`<order>:R<n>`).
     backorder: Backorder | None = None

@@ -9,7 +9,7 @@ from domain.errors import ActionNotAllowed
 from domain.events import EventKind
 from domain.order.base import OrderBase, decides
 from domain.order.decision import Reply
-from domain.tasks import NOTE_TASKS
+from domain.tasks import NOTE_TASKS, TaskKind
 
 
 class Work(OrderBase):
@@ -29,6 +29,10 @@ class Work(OrderBase):
         self.check_complete_task(command, self.now)
         task = self._task_for(command.task_id, command.actor)
         closed = self._close_task(task, command.actor, "done")
+        if task.kind is TaskKind.RECONCILE_REMITTANCE:
+            # P2.1: finance settled the cash on delivery with the carrier by hand.
+            self.state.awaiting_remittance = False
+            self.state.remittance_due = None
         self._record(
             EventKind.TASK_COMPLETED,
             actor=command.actor,

@@ -254,6 +254,8 @@ def every_summary() -> list[summaries.Summary]:
         summaries.replan_route(),
         summaries.feedback("complaint", "hotline", None),
         summaries.feedback("inquiry", "email", "JD1"),
+        summaries.remittance_late(Decimal("258.00")),
+        summaries.remittance_differs(Decimal("200.00"), Decimal("258.00")),
     ]
     makers = {
         n
@@ -265,7 +267,7 @@ def every_summary() -> list[summaries.Summary]:
         "payment_contact", "duplicate_payment", "verify_duplicate",
         "return_request", "inspect_return",
         "supplier_follow_up", "adjust_accounts", "parcel_inform", "parcel_cause",
-        "refund_by_hand", "replan_route", "feedback",
+        "refund_by_hand", "replan_route", "feedback", "remittance_late", "remittance_differs",
     }  # fmt: skip
     return made
 

@@ -57,6 +57,11 @@ class Plan:
         return bool(self.body["payment"]["status"] == "paid")
 
     @property
+    def payments(self) -> int:
+        """Paid at intake, or cash on delivery remitted once delivered (P2.1)."""
+        return 1 if self.paid or not self.cancel else 0
+
+    @property
     def end(self) -> str:
         return "cancelled" if self.cancel else "completed"
 
@@ -160,6 +165,20 @@ async def drive(client: PatientClient, plan: Plan, copies: int = 1) -> None:
         f"track-{oid}",
         copies=copies,
     )
+    if not plan.paid:
+        # Cash on delivery completes once the carrier remits what it collected (P2.1).
+        await client.act(
+            "platform",
+            f"{base}/payment-events",
+            {
+                "event_id": f"R-{oid}",
+                "kind": "remitted",
+                "amount": plan.body["payment"]["amount"],
+                "transaction_id": f"COD-{oid}",
+            },
+            f"remit-{oid}",
+            copies=copies,
+        )
     await client.until(oid, "completed")
 
 
@@ -251,7 +270,7 @@ def assert_books_are_right(db: Database, batch: list[Plan], units: int) -> None:
     assert status == {p.order_id: p.end for p in batch}
     for plan in batch:
         oid = plan.order_id
-        assert ledger[(oid, "payment")] == (1 if plan.paid else 0), oid
+        assert ledger[(oid, "payment")] == plan.payments, oid
         refunded = 1 if plan.paid and plan.cancel else 0
         assert ledger[(oid, "refund")] == refunded and payouts[oid] == refunded, oid
         assert held[oid] == 1, f"{oid} has {held[oid]} reservations"
@@ -341,7 +360,7 @@ async def test_every_action_sent_three_times_at_once_acts_once(system: System):
             ).all()
         )
     for plan in batch:
-        assert rows[(plan.order_id, "payment")] == (1 if plan.paid else 0)
+        assert rows[(plan.order_id, "payment")] == plan.payments
         assert rows[(plan.order_id, "refund")] == (1 if plan.paid and plan.cancel else 0)
         order = await system.order(plan.order_id)
         assert order["status"] == plan.end

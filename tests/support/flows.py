@@ -14,7 +14,7 @@ STEPS = ("under_review", "ready_to_pack", "awaiting_dispatch", "in_transit", "de
 async def create(system: System, body: dict[str, Any]) -> str:
     response = await system.post("platform", "/api/v1/orders", body)
     assert response.status_code == 201, response.text
-    await system.wait_for(body["order_id"], "under_review", "needs_correction")
+    await system.wait_for(body["order_id"], "under_review", "needs_correction", "awaiting_payment")
     return str(body["order_id"])
 
 

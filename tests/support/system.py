@@ -171,7 +171,9 @@ class System:
             id=order_workflow_id(body["order_id"]),
             task_queue=self.settings.task_queue,
         )
-        await self.wait_for(body["order_id"], "under_review", "needs_correction")
+        await self.wait_for(
+            body["order_id"], "under_review", "needs_correction", "awaiting_payment"
+        )
         return str(body["order_id"])
 
     def gateway_captured(self, transaction_id: str, order_id: str, amount: str) -> None:

@@ -49,6 +49,7 @@ STAGES = ("intake", "review", "warehouse", "dispatch", "delivery", "after_sales"
 STAGE_OF: dict[OrderStatus, str] = {
     OrderStatus.RECEIVED: "intake",
     OrderStatus.NEEDS_CORRECTION: "intake",
+    OrderStatus.AWAITING_PAYMENT: "intake",
     OrderStatus.UNDER_REVIEW: "review",
     OrderStatus.OUT_OF_STOCK: "warehouse",
     OrderStatus.READY_TO_PACK: "warehouse",

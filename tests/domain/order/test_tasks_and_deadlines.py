@@ -117,6 +117,12 @@ def _return_confirmed(policy: PolicySettings) -> Story:
     return story
 
 
+def _remittance_late(policy: PolicySettings) -> Story:
+    story = Story.at(S.DELIVERED, paid=False, policy=policy)  # cash on delivery
+    story.ring_at(story.state.remittance_due)
+    return story
+
+
 WITH_OPEN: dict[TaskKind, Callable[[PolicySettings], Story]] = {
     K.CORRECT_ORDER: lambda policy: Story.at(S.NEEDS_CORRECTION, address=None, policy=policy),
     K.REVIEW: lambda policy: Story.at(S.UNDER_REVIEW, policy=policy),
@@ -130,6 +136,7 @@ WITH_OPEN: dict[TaskKind, Callable[[PolicySettings], Story]] = {
     K.MANUAL_REFUND: _refund_declined,
     K.CONTACT_CUSTOMER: _payment(PaymentEventKind.FAILED),
     K.ACCOUNT_PAYMENT: _payment(PaymentEventKind.DUPLICATE),
+    K.RECONCILE_REMITTANCE: _remittance_late,
     K.HANDLE_LOGISTICS_EXCEPTION: _parcel_lost,
     K.INVESTIGATE_LOGISTICS_EXCEPTION: _parcel_lost,
     K.REVIEW_RETURN: _return_requested,
