@@ -57,7 +57,10 @@ RELEASES: tuple[Release, ...] = (
         commit="782a8d4abd6b66e024dba1debbcb1b808957c5c3",
         unversioned_task_queue="orders",
     ),
-    Release("r2", "0.2.0", commit=None),
+    # The first versioned release: the order as an aggregate, signed commands (issue 16).
+    Release("r2", "0.2.0", commit="4d46c6db2e0f0b9cbf12b91c1191fc58630e926d"),
+    # P2.1: an order paid before it ships waits for its payment (awaiting_payment).
+    Release("r3", "0.3.0", commit=None),
 )
 CURRENT = RELEASES[-1]
 #: The Worker Deployment build id of the code checked out here.

@@ -215,7 +215,11 @@ def test_each_release_runs_its_own_image_and_the_previous_one_drains_on_its_queu
     assert previous["image"] == f"oms-app:{PREVIOUS[-1].version}"
     assert previous["profiles"] == ["drain"]
     env = environment(previous)
-    assert env["OMS_TASK_QUEUE"] == PREVIOUS[-1].unversioned_task_queue
+    # A versioned release drains as its own deployment version on the same task queue.
+    queue = (
+        PREVIOUS[-1].unversioned_task_queue or environment(all_services["worker"])["OMS_TASK_QUEUE"]
+    )
+    assert env["OMS_TASK_QUEUE"] == queue
     assert env["OMS_WORKER_PROMOTE"] == "false"
     pyproject = (DEPLOY.parent / "pyproject.toml").read_text()
     assert f'version = "{CURRENT.version}"' in pyproject
