@@ -476,6 +476,28 @@ async def cancel_paid_order(r: Recording) -> None:
     await handle.result()
 
 
+async def cancel_packed_order(r: Recording) -> None:
+    """P4.2: a packed order cancelled: refunded, and the warehouse puts the goods back."""
+    r.set_stock("SKU-KETTLE", 100)
+    handle = await r.start_order(goods_order(r.order_id("cancelpacked")))
+    await review(handle, approved=True)
+    await handle.execute_update(
+        OrderWorkflow.pack,
+        PackCommand(packages=1, accessories=["manual", "warranty_card"], actor=WAREHOUSE),
+    )
+    await handle.execute_update(
+        OrderWorkflow.cancel, CancelCommand(reason="ordered twice", actor=SERVICE)
+    )
+    current = await until(handle, lambda v: bool(v.open_tasks), "the put-back task")
+    await handle.execute_update(
+        OrderWorkflow.complete_task,
+        CompleteTaskCommand(
+            task_id=open_task(current, TaskKind.PUT_BACK), note="back on shelf", actor=WAREHOUSE
+        ),
+    )
+    await handle.result()
+
+
 async def refund_completed_by_finance(r: Recording) -> None:
     """P4.2: the gateway refuses the refund (simulated decline); finance pays it by hand."""
     order = goods_order(r.order_id("manualrefund"))
@@ -791,6 +813,7 @@ SCENARIOS: dict[str, Scenario] = {
     "nightly-backup": nightly_backup,
     "change-address-and-goods": change_address_and_goods,
     "cancel-paid-order": cancel_paid_order,
+    "cancel-packed-order": cancel_packed_order,
     "refund-completed-by-finance": refund_completed_by_finance,
     "duplicate-payment": duplicate_payment,
     "unpaid-after-failed-payment": unpaid_after_failed_payment,

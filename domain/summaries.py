@@ -64,6 +64,14 @@ def payment_contact(duplicate: bool) -> Summary:
     return Summary(f"payment {what}: contact the customer", code, {})
 
 
+def put_back(packages: int) -> Summary:
+    return Summary(
+        f"order cancelled after packing: unpack {packages} package(s), shelve the goods",
+        "put_back",
+        {"packages": str(packages)},
+    )
+
+
 def remittance_late(due: Decimal) -> Summary:
     return Summary(
         f"cash on delivery of {due} not remitted: reconcile with the carrier",

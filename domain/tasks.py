@@ -26,7 +26,7 @@ class TaskKind(StrEnum):
     DELIVER = "deliver"  # P3.4 promised delivery date, closed by the carrier's event
     REVIEW_CHANGE = "review_change"  # P4.1
     REPLAN_DELIVERY = "replan_delivery"  # P4.1 logistics re-plans after an address change
-    CONFIRM_CANCELLATION = "confirm_cancellation"  # P4.2 paid order: confirm the reason
+    PUT_BACK = "put_back"  # P4.2 a packed order cancelled: the warehouse unpacks and shelves it
     MANUAL_REFUND = "manual_refund"  # P4.2, P5: the gateway failed, finance refunds by hand
     CONTACT_CUSTOMER = "contact_customer"  # P5.1 customer service
     ACCOUNT_PAYMENT = "account_payment"  # P5.1 finance does the accounting
@@ -52,7 +52,7 @@ TASK_DEPARTMENT: dict[TaskKind, Department] = {
     TaskKind.DELIVER: Department.LOGISTICS,
     TaskKind.REVIEW_CHANGE: Department.CUSTOMER_SERVICE,
     TaskKind.REPLAN_DELIVERY: Department.LOGISTICS,
-    TaskKind.CONFIRM_CANCELLATION: Department.CUSTOMER_SERVICE,
+    TaskKind.PUT_BACK: Department.WAREHOUSE,
     TaskKind.MANUAL_REFUND: Department.FINANCE,
     TaskKind.CONTACT_CUSTOMER: Department.CUSTOMER_SERVICE,
     TaskKind.ACCOUNT_PAYMENT: Department.FINANCE,
@@ -75,6 +75,7 @@ NOTE_TASKS: frozenset[TaskKind] = frozenset(
         TaskKind.CONTACT_CUSTOMER,
         TaskKind.ACCOUNT_PAYMENT,
         TaskKind.RECONCILE_REMITTANCE,
+        TaskKind.PUT_BACK,
         TaskKind.SUPPLIER_FOLLOW_UP,
         TaskKind.ADJUST_ACCOUNTS,
     }

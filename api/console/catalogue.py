@@ -323,7 +323,7 @@ ZH_CN: dict[str, str] = {
     "task_kind.deliver": "送达",
     "task_kind.review_change": "审核变更",
     "task_kind.replan_delivery": "重新规划配送",
-    "task_kind.confirm_cancellation": "确认取消",
+    "task_kind.put_back": "取消订单退货上架",
     "task_kind.manual_refund": "人工退款",
     "task_kind.contact_customer": "联系客户",
     "task_kind.account_payment": "支付账务处理",
@@ -609,6 +609,7 @@ ZH_CN: dict[str, str] = {
     "summary.payment_failed_contact": "支付失败：请联系客户",
     "summary.duplicate_payment": "重复支付 {amount}：请做账务处理",
     "summary.remittance_late": "货到付款 {amount} 未回款：请与承运商对账",
+    "summary.put_back": "订单在打包后取消：拆开 {packages} 个包裹，货物上架",
     "summary.remittance_differs": "货到付款回款 {remitted}，应回 {amount}：请与承运商对账",
     "summary.verify_duplicate": (
         "核实重复扣款 {transaction_id}：报告 {claimed}，网关记录 {captured}"
@@ -945,7 +946,7 @@ EN: dict[str, str] = {
     "task_kind.deliver": "Delivery",
     "task_kind.review_change": "Review a change",
     "task_kind.replan_delivery": "Re-plan the delivery",
-    "task_kind.confirm_cancellation": "Confirm a cancellation",
+    "task_kind.put_back": "Put cancelled goods back",
     "task_kind.manual_refund": "Refund by hand",
     "task_kind.contact_customer": "Contact the customer",
     "task_kind.account_payment": "Account for a payment",
@@ -1251,6 +1252,9 @@ EN: dict[str, str] = {
     "summary.duplicate_payment": "duplicate payment of {amount}: account for it",
     "summary.remittance_late": (
         "cash on delivery of {amount} not remitted: reconcile with the carrier"
+    ),
+    "summary.put_back": (
+        "order cancelled after packing: unpack {packages} package(s), shelve the goods"
     ),
     "summary.remittance_differs": (
         "cash on delivery remitted {remitted} of {amount}: reconcile with the carrier"

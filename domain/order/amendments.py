@@ -139,6 +139,7 @@ class Amendments(Fulfilment):
         """P4.2: release the stock, stop the warehouse and logistics, refund what was paid."""
         case = self._open_case(CaseKind.CANCELLATION, actor, reason=reason)
         case.outcome = "cancelled"
+        packed = self.state.status is S.AWAITING_DISPATCH and self.state.packages > 0
         self._move_stock("release")
         self._end_pending_requests("order cancelled")
         self._cancel_tasks(MAIN_LINE_TASKS, "order cancelled")
@@ -153,5 +154,12 @@ class Amendments(Fulfilment):
         )
         if paid:
             self._refund(self._refundable(), "order cancelled (P4.2)", case.case_id)
+        if packed:
+            # The stock is released in the books; the parcel on the dispatch shelf is real.
+            self._open_task(
+                TaskKind.PUT_BACK,
+                summary=summaries.put_back(self.state.packages),
+                case_id=case.case_id,
+            )
         self._settle_case(case)
         return case.case_id

@@ -198,6 +198,16 @@ async def test_p4_2_cancelling_a_paid_order_releases_stock_stops_work_and_refund
     order = await system.wait_for(order_id, "cancelled")
     assert system.stock(sku) == (10, 0)
     assert ledger(order) == [("payment", "258.00"), ("refund", "-258.00")]
+    # Packed, the parcel is real: the warehouse unpacks it and shelves the goods (P4.2).
+    assert open_tasks(order) == {"put_back": "warehouse"}
+    assert case(order, "cancellation")["state"] == "open"
+    await act(
+        system,
+        "warehouse",
+        f"/api/v1/tasks/{task_id(order, 'put_back')}/complete",
+        {"note": "unpacked, back on shelf B3"},
+    )
+    order = await system.order(order_id)
     assert order["open_tasks"] == []
     cancellation = case(order, "cancellation")
     assert cancellation["state"] == "closed"

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from domain.actors import Department
 from domain.errors import ActionNotAllowed, NotPermitted
 from domain.events import EventKind
 from domain.ledger import RefundState
@@ -35,12 +36,31 @@ def test_cancelling_an_unpaid_order_refunds_nothing_and_closes_it_at_once():
     assert story.state.closed
 
 
-@pytest.mark.parametrize("status", BEFORE_SHIPMENT)
-def test_p4_2_a_cancellation_stops_the_warehouse_and_logistics(status: OrderStatus):
+@pytest.mark.parametrize(
+    ("status", "left"),
+    [(S.UNDER_REVIEW, []), (S.READY_TO_PACK, []), (S.AWAITING_DISPATCH, [TaskKind.PUT_BACK])],
+)
+def test_p4_2_a_cancellation_stops_the_warehouse_and_logistics(
+    status: OrderStatus, left: list[TaskKind]
+):
     story = Story.at(status)
     story.cancel()
-    assert story.open_kinds() == []
+    # Packed, the parcel waits on the dispatch shelf: the warehouse unpacks and shelves it.
+    assert story.open_kinds() == left
     assert story.status is S.CANCELLED
+
+
+def test_p4_2_a_packed_order_cancelled_stays_open_until_the_warehouse_put_the_goods_back():
+    story = Story.at(S.AWAITING_DISPATCH)
+    decision = story.cancel()
+    [task] = decision.opened
+    assert (task.kind, task.department) == (TaskKind.PUT_BACK, Department.WAREHOUSE)
+    assert task.summary_params == {"packages": "1"}
+    assert task.case_id == story.case_id()
+    assert not story.state.closed
+    done = story.complete_task(TaskKind.PUT_BACK, by="warehouse")
+    assert done.kinds[-2:] == [EventKind.TASK_COMPLETED, EventKind.CLOSED]
+    assert story.state.closed
 
 
 @pytest.mark.parametrize(

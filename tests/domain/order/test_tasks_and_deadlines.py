@@ -117,6 +117,12 @@ def _return_confirmed(policy: PolicySettings) -> Story:
     return story
 
 
+def _packed_and_cancelled(policy: PolicySettings) -> Story:
+    story = Story.at(S.AWAITING_DISPATCH, policy=policy)
+    story.cancel()
+    return story
+
+
 def _remittance_late(policy: PolicySettings) -> Story:
     story = Story.at(S.DELIVERED, paid=False, policy=policy)  # cash on delivery
     story.ring_at(story.state.remittance_due)
@@ -137,6 +143,7 @@ WITH_OPEN: dict[TaskKind, Callable[[PolicySettings], Story]] = {
     K.CONTACT_CUSTOMER: _payment(PaymentEventKind.FAILED),
     K.ACCOUNT_PAYMENT: _payment(PaymentEventKind.DUPLICATE),
     K.RECONCILE_REMITTANCE: _remittance_late,
+    K.PUT_BACK: _packed_and_cancelled,
     K.HANDLE_LOGISTICS_EXCEPTION: _parcel_lost,
     K.INVESTIGATE_LOGISTICS_EXCEPTION: _parcel_lost,
     K.REVIEW_RETURN: _return_requested,
@@ -176,7 +183,7 @@ def refused(story: Story, error: type[OrderError], act: Callable[[], object]) ->
 def test_p3_p5_every_kind_of_order_task_is_reached_by_the_table():
     # A cancellation needs no confirmation task (P4.2 is confirmed with the cancel itself)
     # and feedback replies are tasks of feedback, not orders (tests/domain/test_feedback_handling).
-    assert set(TaskKind) - set(WITH_OPEN) == {K.CONFIRM_CANCELLATION, K.REPLY_FEEDBACK}
+    assert set(TaskKind) - set(WITH_OPEN) == {K.REPLY_FEEDBACK}
 
 
 # --- closing a task with a note -------------------------------------------------------------------
