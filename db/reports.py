@@ -21,6 +21,7 @@ from db.tables import ledger_entries, order_events, orders, tasks
 from db.upsert import upsert
 from domain.actors import WORKING_DEPARTMENTS
 from domain.feedback import Channel, FeedbackKind, FeedbackState
+from domain.order.details import PaymentMethod
 from domain.reports import (
     ALL_DEPARTMENTS,
     ERROR_CASE_KINDS,
@@ -206,6 +207,7 @@ REVENUE_COLUMNS = (
     "payments",
     "refunds",
     "net_revenue",
+    "cash_on_delivery",
     "compensation",
     "adjustments",
     "net_cash",
@@ -214,17 +216,20 @@ REVENUE_COLUMNS = (
 
 
 def revenue_report(conn: Connection, window: ReportWindow, group_by: GroupBy) -> list[Row]:
-    """Sales revenue net of refunds, from the ledger (signed amounts: payment +, refund -)."""
+    """Sales revenue net of refunds, from the ledger (signed amounts: payment +, refund -);
+    `cash_on_delivery` is the part of the payments the carriers remitted (P2.1)."""
     kind, amount = ledger_entries.c.kind, ledger_entries.c.amount
+    on_delivery = orders.c.payment_method == PaymentMethod.CASH_ON_DELIVERY.value
 
-    def sum_of(name: str) -> Any:
-        return func.coalesce(func.sum(case((kind == name, amount), else_=0)), 0)
+    def sum_of(name: str, *also: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(case((and_(kind == name, *also), amount), else_=0)), 0)
 
     rows = _grouped(
         conn,
         [
             sum_of("payment").label("payments"),
             sum_of("refund").label("refunds"),
+            sum_of("payment", on_delivery).label("cash_on_delivery"),
             sum_of("compensation").label("compensation"),
             sum_of("adjustment").label("adjustments"),
             func.coalesce(func.sum(amount), 0).label("net_cash"),
@@ -233,9 +238,11 @@ def revenue_report(conn: Connection, window: ReportWindow, group_by: GroupBy) ->
         time_column=ledger_entries.c.at,
         window=window,
         group_by=group_by,
+        joins=[(orders, orders.c.order_id == ledger_entries.c.order_id)],
         from_table=ledger_entries,
     )
     zero: Row = {"payments": 0, "refunds": 0, "compensation": 0, "adjustments": 0}
+    zero |= {"cash_on_delivery": 0}
     zero |= {"net_cash": 0, "entries": 0}
     out: list[Row] = []
     for row in _fill(rows, window, group_by, zero):
@@ -246,6 +253,7 @@ def revenue_report(conn: Connection, window: ReportWindow, group_by: GroupBy) ->
                 "payments": _money(payments),
                 "refunds": _money(refunds),
                 "net_revenue": _money(payments + refunds),
+                "cash_on_delivery": _money(_cents(row["cash_on_delivery"])),
                 "compensation": _money(_cents(row["compensation"])),
                 "adjustments": _money(_cents(row["adjustments"])),
                 "net_cash": _money(_cents(row["net_cash"])),

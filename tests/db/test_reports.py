@@ -11,9 +11,9 @@ from sqlalchemy import inspect, text
 
 from db import reports
 from db.engine import Database
-from db.tables import orders
+from db.tables import ledger_entries, orders
 from domain.reports import GroupBy, ReportWindow
-from tests.support.seed import D1, D2, at, order_row, seed_department_figures
+from tests.support.seed import D1, D2, at, ledger_row, order_row, seed_department_figures
 
 WINDOW = ReportWindow(date(2024, 3, 4), date(2024, 3, 5))
 LATER = datetime(2024, 6, 1, tzinfo=UTC)
@@ -120,6 +120,7 @@ def test_revenue_is_net_of_refunds_with_compensation_and_adjustments_apart(datab
             "payments": "350.50",
             "refunds": "-50.00",
             "net_revenue": "300.50",
+            "cash_on_delivery": "0.00",
             "compensation": "-10.00",
             "adjustments": "0.00",
             "net_cash": "290.50",
@@ -130,12 +131,36 @@ def test_revenue_is_net_of_refunds_with_compensation_and_adjustments_apart(datab
             "payments": "80.00",
             "refunds": "-80.00",
             "net_revenue": "0.00",
+            "cash_on_delivery": "0.00",
             "compensation": "0.00",
             "adjustments": "5.00",
             "net_cash": "5.00",
             "entries": 3,
         },
     ]
+
+
+def test_p2_1_revenue_shows_what_the_carriers_remitted_for_cash_on_delivery(database: Database):
+    cod = order_row("COD-1", at(D1, "08:00"), total="70.00") | {
+        "payment_method": "cash_on_delivery"
+    }
+    online = order_row("ONL-1", at(D1, "08:00"), total="30.00")
+    with database.write() as conn:
+        conn.execute(orders.insert(), [cod, online])
+        conn.execute(
+            ledger_entries.insert(),
+            [
+                ledger_row("COD-1", "payment", "70.00", at(D1, "16:00")),
+                ledger_row("ONL-1", "payment", "30.00", at(D1, "08:00")),
+            ],
+        )
+    with database.read() as conn:
+        [row] = reports.revenue_report(conn, WINDOW, GroupBy.ALL)
+    assert (row["payments"], row["cash_on_delivery"], row["net_revenue"]) == (
+        "100.00",
+        "70.00",
+        "100.00",
+    )
 
 
 def test_order_volume_counts_orders_by_arrival_with_where_they_stand(database: Database):
