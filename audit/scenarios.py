@@ -293,6 +293,21 @@ async def review(
     return result
 
 
+async def reject_and_explain(handle: WorkflowHandle[OrderWorkflow, Any]) -> None:
+    """P3.1: sales rejects the order, tells the customer why, and the order ends."""
+    await review(handle, approved=False)
+    current = await until(handle, lambda v: bool(v.open_tasks), "the explain_rejection task")
+    await handle.execute_update(
+        OrderWorkflow.complete_task,
+        CompleteTaskCommand(
+            task_id=open_task(current, TaskKind.EXPLAIN_REJECTION),
+            note="called the customer, explained the reason",
+            actor=SALES,
+        ),
+    )
+    await handle.result()
+
+
 # --- the scenarios ---------------------------------------------------------------------------
 
 
@@ -318,15 +333,13 @@ async def needs_correction(r: Recording) -> None:
             actor=SERVICE,
         ),
     )
-    await review(handle, approved=False)
-    await handle.result()
+    await reject_and_explain(handle)
 
 
 async def rejection(r: Recording) -> None:
     """P3.1: sales rejects a paid order."""
     handle = await r.start_order(goods_order(r.order_id("rejected")))
-    await review(handle, approved=False)
-    await handle.result()
+    await reject_and_explain(handle)
 
 
 async def risky_service_order(r: Recording) -> None:
@@ -375,8 +388,7 @@ async def overdue_escalation(r: Recording) -> None:
     policy = RECORDING_POLICY.model_copy(update={"review_deadline": timedelta(seconds=2)})
     handle = await r.start_order(goods_order(r.order_id("overdue")), policy=policy)
     await until(handle, lambda v: v.overdue, "an overdue review")
-    await review(handle, approved=False)
-    await handle.result()
+    await reject_and_explain(handle)
 
 
 async def claim_and_unclaim(r: Recording) -> None:

@@ -68,10 +68,21 @@ class CorrectionCommand(CorrectionRequest, WithActor):
 # --- P3.1 review -----------------------------------------------------------------------------
 
 
+class RejectionReason(StrEnum):
+    """Why sales rejected an order (P3.1): what sales explains to the customer."""
+
+    CUSTOMER_NOT_ELIGIBLE = "customer_not_eligible"
+    GOODS_NOT_ALLOWED = "goods_not_allowed"
+    PRICE_INACCURATE = "price_inaccurate"
+    OTHER = "other"
+
+
 class ReviewRequest(Strict):
     approved: bool
     note: str = Field(default="", max_length=1000)
     phone_verified: bool | None = None
+    #: On a rejection: the reason sales explains to the customer (P3.1).
+    reason_code: RejectionReason | None = None
 
 
 class ReviewCommand(ReviewRequest, WithActor):

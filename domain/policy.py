@@ -85,6 +85,7 @@ TASK_DEADLINE_SETTING: dict[TaskKind, str] = {
     TaskKind.REVIEW_CHANGE: "change_review_deadline",
     TaskKind.REPLAN_DELIVERY: "follow_up_deadline",
     TaskKind.PUT_BACK: "follow_up_deadline",
+    TaskKind.EXPLAIN_REJECTION: "first_reply_deadline",
     TaskKind.MANUAL_REFUND: "follow_up_deadline",
     TaskKind.CONTACT_CUSTOMER: "first_reply_deadline",
     TaskKind.ACCOUNT_PAYMENT: "follow_up_deadline",

@@ -64,6 +64,14 @@ def payment_contact(duplicate: bool) -> Summary:
     return Summary(f"payment {what}: contact the customer", code, {})
 
 
+def explain_rejection(reason_code: str) -> Summary:
+    return Summary(
+        f"order rejected ({reason_code}): tell the customer why and resolve it",
+        "explain_rejection",
+        {"rejection_reason": reason_code},
+    )
+
+
 def put_back(packages: int) -> Summary:
     return Summary(
         f"order cancelled after packing: unpack {packages} package(s), shelve the goods",

@@ -26,6 +26,7 @@ class TaskKind(StrEnum):
     DELIVER = "deliver"  # P3.4 promised delivery date, closed by the carrier's event
     REVIEW_CHANGE = "review_change"  # P4.1
     REPLAN_DELIVERY = "replan_delivery"  # P4.1 logistics re-plans after an address change
+    EXPLAIN_REJECTION = "explain_rejection"  # P3.1 sales tells the customer why, resolves it
     PUT_BACK = "put_back"  # P4.2 a packed order cancelled: the warehouse unpacks and shelves it
     MANUAL_REFUND = "manual_refund"  # P4.2, P5: the gateway failed, finance refunds by hand
     CONTACT_CUSTOMER = "contact_customer"  # P5.1 customer service
@@ -53,6 +54,7 @@ TASK_DEPARTMENT: dict[TaskKind, Department] = {
     TaskKind.REVIEW_CHANGE: Department.CUSTOMER_SERVICE,
     TaskKind.REPLAN_DELIVERY: Department.LOGISTICS,
     TaskKind.PUT_BACK: Department.WAREHOUSE,
+    TaskKind.EXPLAIN_REJECTION: Department.SALES,
     TaskKind.MANUAL_REFUND: Department.FINANCE,
     TaskKind.CONTACT_CUSTOMER: Department.CUSTOMER_SERVICE,
     TaskKind.ACCOUNT_PAYMENT: Department.FINANCE,
@@ -76,6 +78,7 @@ NOTE_TASKS: frozenset[TaskKind] = frozenset(
         TaskKind.ACCOUNT_PAYMENT,
         TaskKind.RECONCILE_REMITTANCE,
         TaskKind.PUT_BACK,
+        TaskKind.EXPLAIN_REJECTION,
         TaskKind.SUPPLIER_FOLLOW_UP,
         TaskKind.ADJUST_ACCOUNTS,
     }

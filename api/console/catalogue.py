@@ -325,6 +325,7 @@ ZH_CN: dict[str, str] = {
     "task_kind.review_change": "审核变更",
     "task_kind.replan_delivery": "重新规划配送",
     "task_kind.put_back": "取消订单退货上架",
+    "task_kind.explain_rejection": "向客户说明驳回原因",
     "task_kind.manual_refund": "人工退款",
     "task_kind.contact_customer": "联系客户",
     "task_kind.account_payment": "支付账务处理",
@@ -492,6 +493,10 @@ ZH_CN: dict[str, str] = {
     "enum.reason_code.wrong_item": "发错商品",
     "enum.reason_code.damaged": "商品损坏",
     "enum.reason_code.other": "其他",
+    "enum.rejection_reason.customer_not_eligible": "客户资格不符",
+    "enum.rejection_reason.goods_not_allowed": "商品或服务不合规",
+    "enum.rejection_reason.price_inaccurate": "价格有误",
+    "enum.rejection_reason.other": "其他",
     # --- customer feedback (P7) ------------------------------------------------------------
     "nav.feedback": "客户反馈",
     "feedback.title": "客户反馈",
@@ -611,6 +616,7 @@ ZH_CN: dict[str, str] = {
     "summary.duplicate_payment": "重复支付 {amount}：请做账务处理",
     "summary.remittance_late": "货到付款 {amount} 未回款：请与承运商对账",
     "summary.put_back": "订单在打包后取消：拆开 {packages} 个包裹，货物上架",
+    "summary.explain_rejection": "订单已驳回（{rejection_reason}）：向客户说明原因并妥善处理",
     "summary.remittance_differs": "货到付款回款 {remitted}，应回 {amount}：请与承运商对账",
     "summary.verify_duplicate": (
         "核实重复扣款 {transaction_id}：报告 {claimed}，网关记录 {captured}"
@@ -949,6 +955,7 @@ EN: dict[str, str] = {
     "task_kind.review_change": "Review a change",
     "task_kind.replan_delivery": "Re-plan the delivery",
     "task_kind.put_back": "Put cancelled goods back",
+    "task_kind.explain_rejection": "Tell the customer why it was rejected",
     "task_kind.manual_refund": "Refund by hand",
     "task_kind.contact_customer": "Contact the customer",
     "task_kind.account_payment": "Account for a payment",
@@ -1116,6 +1123,10 @@ EN: dict[str, str] = {
     "enum.reason_code.wrong_item": "Wrong item sent",
     "enum.reason_code.damaged": "Damaged",
     "enum.reason_code.other": "Other",
+    "enum.rejection_reason.customer_not_eligible": "Customer not eligible",
+    "enum.rejection_reason.goods_not_allowed": "Goods or service not allowed",
+    "enum.rejection_reason.price_inaccurate": "Price not accurate",
+    "enum.rejection_reason.other": "Other",
     # --- customer feedback (P7) ------------------------------------------------------------
     "nav.feedback": "Feedback",
     "feedback.title": "Customer feedback",
@@ -1257,6 +1268,9 @@ EN: dict[str, str] = {
     ),
     "summary.put_back": (
         "order cancelled after packing: unpack {packages} package(s), shelve the goods"
+    ),
+    "summary.explain_rejection": (
+        "order rejected ({rejection_reason}): tell the customer why and resolve it"
     ),
     "summary.remittance_differs": (
         "cash on delivery remitted {remitted} of {amount}: reconcile with the carrier"

@@ -27,6 +27,7 @@ PARAM_WORDS = {
     "resolution": "enum.resolution",
     "return_kind": "enum.return_kind",
     "reason_code": "enum.reason_code",
+    "rejection_reason": "enum.rejection_reason",
     "event": "enum.tracking_event_kind",
     "fields": "field",
     "feedback_kind": "feedback_kind",

@@ -7,7 +7,7 @@ from datetime import datetime
 from domain import summaries
 from domain.actions import Action, check_action
 from domain.actors import Actor
-from domain.commands import CorrectionCommand, ReviewCommand
+from domain.commands import CorrectionCommand, RejectionReason, ReviewCommand
 from domain.errors import NotPermitted, PolicyViolation
 from domain.events import EventKind
 from domain.intake import validate_intake
@@ -180,5 +180,13 @@ class Intake(Fulfilment):
             self._fulfil()
             return
         self._set_status(S.REJECTED)
-        self._record(EventKind.REJECTED, actor=command.actor, note=command.note)
+        reason = command.reason_code or RejectionReason.OTHER
+        self._record(
+            EventKind.REJECTED,
+            actor=command.actor,
+            note=command.note,
+            data={"reason_code": reason.value},
+        )
+        # P3.1: sales contacts the customer, explains the reason and resolves it.
+        self._open_task(TaskKind.EXPLAIN_REJECTION, summary=summaries.explain_rejection(reason))
         self._refund(self._refundable(), "order rejected at review (P3.1)")

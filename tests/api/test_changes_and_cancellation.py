@@ -21,13 +21,16 @@ async def test_p3_1_rejecting_a_paid_order_refunds_it(system: System):
         system,
         "sales",
         f"/api/v1/orders/{order_id}/review",
-        {"approved": False, "note": "price list error"},
+        {"approved": False, "note": "price list error", "reason_code": "price_inaccurate"},
     )
     assert result["status"] == "rejected"
     order = await system.wait_for(order_id, "rejected")
     assert ledger(order) == [("payment", "258.00"), ("refund", "-258.00")]
     assert [r["state"] for r in order["refunds"]] == ["issued"]
-    assert order["open_tasks"] == []
+    # P3.1: sales tells the customer why and resolves it.
+    assert open_tasks(order) == {"explain_rejection": "sales"}
+    [task] = order["open_tasks"]
+    assert task["summary_params"] == {"rejection_reason": "price_inaccurate"}
     assert system.stock(sku) == (10, 0)
     kinds = [e["kind"] for e in order["events"]]
     assert kinds.index("rejected") < kinds.index("refund_issued")

@@ -65,8 +65,11 @@ async def test_a_refund_whose_first_attempt_dies_after_its_commit_is_paid_once(
             f"/api/v1/orders/{order_id}/review",
             {"approved": False, "note": "fraud suspicion"},
         )
+        # The order stays open until sales has told the customer why (P3.1): wait for the refund.
         order = await system.wait_until(
-            order_id, lambda o: o["closed_at"] is not None, what="the order closed"
+            order_id,
+            lambda o: [r["state"] for r in o["refunds"]] == ["issued"],
+            what="the refund issued",
         )
         assert order["status"] == "rejected"
         assert ledger(order) == [("payment", "128.00"), ("refund", "-128.00")]

@@ -256,6 +256,7 @@ def every_summary() -> list[summaries.Summary]:
         summaries.feedback("inquiry", "email", "JD1"),
         summaries.remittance_late(Decimal("258.00")),
         summaries.put_back(2),
+        summaries.explain_rejection("price_inaccurate"),
         summaries.remittance_differs(Decimal("200.00"), Decimal("258.00")),
     ]
     makers = {
@@ -269,7 +270,7 @@ def every_summary() -> list[summaries.Summary]:
         "return_request", "inspect_return",
         "supplier_follow_up", "adjust_accounts", "parcel_inform", "parcel_cause",
         "refund_by_hand", "replan_route", "feedback", "remittance_late", "remittance_differs",
-        "put_back",
+        "put_back", "explain_rejection",
     }  # fmt: skip
     return made
 

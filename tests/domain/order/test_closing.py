@@ -173,6 +173,7 @@ def _cancelled(story: Story) -> None:
 
 def _rejected(story: Story) -> None:
     story.reject()
+    story.complete_task(K.EXPLAIN_REJECTION, by="sales")  # P3.1: the customer was told why
 
 
 @pytest.mark.parametrize(

@@ -377,7 +377,12 @@ def test_p3_1_a_service_order_approved_goes_straight_to_dispatch_without_stock()
 # --- P3.1 review: reject -----------------------------------------------------------------------
 
 
-def test_p3_1_a_rejected_order_is_refunded_what_was_paid_and_closes():
+def explained(story: Story) -> Any:
+    """P3.1: sales told the customer why the order was rejected."""
+    return story.complete_task(TaskKind.EXPLAIN_REJECTION, by="sales")
+
+
+def test_p3_1_a_rejected_order_is_refunded_what_was_paid_and_closes_once_explained():
     story = Story.at(S.UNDER_REVIEW)
     decision = story.reject("not legal to sell")
     assert story.status is S.REJECTED
@@ -387,17 +392,42 @@ def test_p3_1_a_rejected_order_is_refunded_what_was_paid_and_closes():
     assert refund.amount == DEFAULT_TOTAL
     assert refund.transaction_id == story.state.order.payment.transaction_id
     assert decision.reservations == []
-    assert decision.kinds[-1] is EventKind.CLOSED
-    assert story.state.closed
     assert story.order.view().refunded_amount == DEFAULT_TOTAL
+    assert not story.state.closed
+    assert explained(story).kinds[-1] is EventKind.CLOSED
+    assert story.state.closed
 
 
-def test_p3_1_a_rejected_unpaid_order_refunds_nothing_and_closes_at_once():
+@pytest.mark.parametrize(
+    ("given", "recorded"),
+    [(None, "other"), ("goods_not_allowed", "goods_not_allowed")],
+    ids=["no reason given", "goods not allowed"],
+)
+def test_p3_1_a_rejection_gives_sales_a_task_to_tell_the_customer_why(
+    given: str | None, recorded: str
+):
+    story = Story.at(S.UNDER_REVIEW)
+    command = ReviewCommand(
+        actor=actor("sales"), approved=False, note="licence missing", reason_code=given
+    )
+    decision = story.act(story.order.review, command)
+    rejected = next(e for e in decision.events if e.kind is EventKind.REJECTED)
+    assert rejected.data == {"reason_code": recorded}
+    task = story.open_task(TaskKind.EXPLAIN_REJECTION)
+    assert task.department is Department.SALES
+    assert (task.summary_code, task.summary_params) == (
+        "explain_rejection",
+        {"rejection_reason": recorded},
+    )
+
+
+def test_p3_1_a_rejected_unpaid_order_refunds_nothing_and_closes_once_explained():
     story = Story.at(S.UNDER_REVIEW, paid=False)
     decision = story.reject()
     assert story.status is S.REJECTED
     assert decision.refunds == []
-    assert decision.kinds == [EventKind.REVIEWED, EventKind.REJECTED, EventKind.CLOSED]
+    assert decision.kinds == [EventKind.REVIEWED, EventKind.REJECTED]
+    assert explained(story).kinds[-1] is EventKind.CLOSED
     assert story.state.closed
 
 
@@ -406,6 +436,7 @@ def test_p3_1_a_rejected_order_stays_open_until_its_refund_is_paid_out():
     decision = story.reject()
     [request] = decision.refunds
     assert story.status is S.REJECTED
+    explained(story)
     assert not story.state.closed
     paid_out = story.order.refund_answer(refunds_paid(request), story.tick())
     assert paid_out.kinds == [EventKind.REFUND_ISSUED, EventKind.LEDGER, EventKind.CLOSED]

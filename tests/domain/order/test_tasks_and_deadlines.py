@@ -117,6 +117,12 @@ def _return_confirmed(policy: PolicySettings) -> Story:
     return story
 
 
+def _rejected(policy: PolicySettings) -> Story:
+    story = Story.at(S.UNDER_REVIEW, policy=policy)
+    story.reject()
+    return story
+
+
 def _packed_and_cancelled(policy: PolicySettings) -> Story:
     story = Story.at(S.AWAITING_DISPATCH, policy=policy)
     story.cancel()
@@ -144,6 +150,7 @@ WITH_OPEN: dict[TaskKind, Callable[[PolicySettings], Story]] = {
     K.ACCOUNT_PAYMENT: _payment(PaymentEventKind.DUPLICATE),
     K.RECONCILE_REMITTANCE: _remittance_late,
     K.PUT_BACK: _packed_and_cancelled,
+    K.EXPLAIN_REJECTION: _rejected,
     K.HANDLE_LOGISTICS_EXCEPTION: _parcel_lost,
     K.INVESTIGATE_LOGISTICS_EXCEPTION: _parcel_lost,
     K.REVIEW_RETURN: _return_requested,
