@@ -79,8 +79,22 @@ def from_domain_error(error: domain_errors.OrderError) -> ApiError:
     return ApiError(code, error.message, **named)
 
 
+#: How the SDK answers an update whose arguments the workflow's code cannot read.
+UNREADABLE_ARGUMENTS = "Failed decoding arguments"
+
+
 def from_refusal(failure: ApplicationError) -> ApiError:
     """A workflow's refusal (raised in a validator or handler) as an HTTP answer."""
+    if failure.message.startswith(UNREADABLE_ARGUMENTS):
+        # The order runs on an earlier release's code (workflows/releases.py), which does
+        # not know a field this request set: nothing was done.
+        return ApiError(
+            409,
+            "this order runs on an earlier release, which does not take every field of "
+            "this request; send it without the fields added since (docs/ops.md)",
+            status=None,
+            **reason(code="earlier_release_field", params={}),
+        )
     error_class = domain_errors.error_type(failure.type or "") or domain_errors.OrderError
     details = failure.details[0] if failure.details else {}
     if not isinstance(details, dict):

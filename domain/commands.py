@@ -11,9 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from domain.actors import Actor
 from domain.money import Money
@@ -25,6 +33,25 @@ Note = str  # a free text remark; bounded where it is a field
 
 class WithActor(BaseModel):
     actor: Actor
+
+
+class AddedFields(BaseModel):
+    """A command that gained optional fields after a release: unset, they are left out of
+    what is sent, so that the workers of an earlier release, whose orders finish on them
+    (workflows/releases.py), still read the command (their models refuse unknown fields)
+    and its signature (domain/trust.py) covers the same body on both sides."""
+
+    #: The fields added since the first versioned release, left out while None.
+    ADDED_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_additions(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self.ADDED_FIELDS:
+                if data.get(name) is None:
+                    data.pop(name, None)
+        return data
 
 
 # --- P2.2 intake ------------------------------------------------------------------------------
@@ -77,7 +104,9 @@ class RejectionReason(StrEnum):
     OTHER = "other"
 
 
-class ReviewRequest(Strict):
+class ReviewRequest(Strict, AddedFields):
+    ADDED_FIELDS: ClassVar[tuple[str, ...]] = ("reason_code",)  # release r3
+
     approved: bool
     note: str = Field(default="", max_length=1000)
     phone_verified: bool | None = None

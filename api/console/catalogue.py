@@ -561,6 +561,9 @@ ZH_CN: dict[str, str] = {
         "订单尚未付款，不能执行「{action}」：订单付款成功后才成立（{clause}）。"
     ),
     "refusal.remittance_not_cash_on_delivery": "回款只用于货到付款订单（P2.1）。",
+    "refusal.earlier_release_field": (
+        "该订单运行在较早的版本上，不接受本请求中的新增字段；请去掉这些字段后重试。"
+    ),
     "refusal.feedback_not_for_department": "客户反馈由客服部处理（P7.2），{department}不能处理。",
     "refusal.feedback_resolved": "这条反馈已结案（P7.3）。",
     "refusal.rating_before_delivery": "订单送达后才能评价，当前状态：{status}。",
@@ -1194,6 +1197,10 @@ EN: dict[str, str] = {
     ),
     "refusal.remittance_not_cash_on_delivery": (
         "A remittance settles cash on delivery only (P2.1)."
+    ),
+    "refusal.earlier_release_field": (
+        "This order runs on an earlier release, which does not take every field of this "
+        "request: send it without the fields added since."
     ),
     "refusal.feedback_not_for_department": (
         "Feedback is handled by Customer service (P7.2), not {department}."

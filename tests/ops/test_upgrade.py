@@ -221,6 +221,16 @@ async def finish_on_the_new_release(new: Running, orders: dict[str, str]) -> Non
     # The stock the previous release's order waits for arrives through this release's API.
     await new.post("warehouse", "/inventory/SKU-UPGRADE-SHORT/receipts", {"quantity": 5})
     await new.wait_for(orders["out_of_stock"], "ready_to_pack")
+    # A field added since (a rejection's reason code, r3) cannot reach an earlier
+    # release's order: refused by name, and nothing changes; without it the review works.
+    refused = await new.http.post(
+        f"/api/v1/orders/{orders['review']}/review",
+        json={"approved": False, "note": "", "reason_code": "price_inaccurate"},
+        headers={"Authorization": f"Bearer {new.tokens['sales']}"},
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["refusal"] == "earlier_release_field"
+    assert await new.status(orders["review"]) == "under_review"
     await ship(new, orders["review"], review=True, pack=True, dispatch=True)
     await ship(new, orders["pack"], review=False, pack=True, dispatch=True)
     await ship(new, orders["dispatch"], review=False, pack=False, dispatch=True)
