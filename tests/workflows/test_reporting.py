@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
+
+from sqlalchemy import func, select
 
 from db.feedback_tables import satisfaction_ratings
 from db.tables import ledger_entries
@@ -76,9 +78,22 @@ async def test_the_schedule_is_ensured_once_and_a_trigger_stores_yesterdays_snap
         await asyncio.sleep(0.3)
     [snapshot] = items
     assert snapshot["workflow_id"].startswith("daily-report-run-")
+    # The day's payments: the one seeded here, and those of any order this session made
+    # on that day (a session that ran across midnight made some "yesterday").
+    start = datetime.combine(yesterday, clock(0), UTC)
+    with system.db.read() as conn:
+        that_day = conn.execute(
+            select(ledger_entries.c.kind, func.sum(ledger_entries.c.amount))
+            .where(ledger_entries.c.at >= start, ledger_entries.c.at < start + timedelta(days=1))
+            .group_by(ledger_entries.c.kind)
+        ).all()
+    sums = {kind: Decimal(total) for kind, total in that_day}
+    payments = sums.get("payment", Decimal("0"))
+    assert payments >= Decimal("12.34")
+    net = payments + sums.get("refund", Decimal("0"))
     assert (snapshot["revenue"]["payments"], snapshot["revenue"]["net_revenue"]) == (
-        "12.34",
-        "12.34",
+        f"{payments:.2f}",
+        f"{net:.2f}",
     )
     assert (snapshot["satisfaction"]["ratings"], snapshot["satisfaction"]["mean_rating"]) == (
         1,
