@@ -215,9 +215,8 @@ cases = Table(
 )
 
 #: The simulated payment gateway's own books (it stands in for an outside system, so
-#: its state lives in its own table): refunds it has executed, by idempotency key.
-#: What the simulated gateway captured (activities/payment_gateway.py): the facts a reported
-#: duplicate payment is checked against before it is refunded (P5.1).
+#: its state lives in its own tables). What it captured (activities/payment_gateway.py):
+#: the facts a reported duplicate payment is checked against before it is refunded (P5.1).
 simulated_gateway_captures = Table(
     "simulated_gateway_captures",
     metadata,
@@ -227,6 +226,7 @@ simulated_gateway_captures = Table(
     Column("at", UTCDateTime, nullable=False),
 )
 
+#: The refunds it has executed, by idempotency key.
 simulated_gateway_refunds = Table(
     "simulated_gateway_refunds",
     metadata,

@@ -439,6 +439,11 @@ class OrderBase:
             state.awaiting_remittance = True
             state.remittance_due = self.now + state.policy.remittance_deadline
 
+    def _remittance_settled(self) -> None:
+        """P2.1: the cash on delivery is settled: remitted, or reconciled by finance."""
+        self.state.awaiting_remittance = False
+        self.state.remittance_due = None
+
     def _to_review(self) -> None:
         """P3.1: a valid order that may go on (paid, or cash on delivery) goes to review.
         Decided by intake (`Intake._to_review`); a payment that arrives late asks for it."""

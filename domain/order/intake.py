@@ -14,7 +14,7 @@ from domain.intake import validate_intake
 from domain.ledger import LedgerKind
 from domain.money import ZERO
 from domain.order.base import decides
-from domain.order.details import PaymentMethod, PaymentStatus
+from domain.order.details import PaymentStatus
 from domain.order.fulfilment import Fulfilment
 from domain.risk import risk_reasons
 from domain.states import OrderStatus
@@ -72,8 +72,7 @@ class Intake(Fulfilment):
 
     def _waits_for_payment(self) -> bool:
         """P2.1: an order exists once paid; only cash on delivery ships before it is."""
-        method = self.state.order.payment.method
-        return method is not PaymentMethod.CASH_ON_DELIVERY and not self._is_paid()
+        return not self._cash_on_delivery() and not self._is_paid()
 
     def _to_review(self) -> None:
         """P3.1: a valid order (paid, or cash on delivery) goes to sales for review."""

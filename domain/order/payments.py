@@ -131,8 +131,7 @@ class Payments(OrderBase):
         order's payment; a sum other than the order's goes to finance to reconcile."""
         state = self.state
         self._book_payment(command, entry_id, remittance=True)
-        state.awaiting_remittance = False
-        state.remittance_due = None
+        self._remittance_settled()
         remitted = paid_total(state.ledger)
         if remitted != state.order.total:
             self._open_task(

@@ -31,8 +31,7 @@ class Work(OrderBase):
         closed = self._close_task(task, command.actor, "done")
         if task.kind is TaskKind.RECONCILE_REMITTANCE:
             # P2.1: finance settled the cash on delivery with the carrier by hand.
-            self.state.awaiting_remittance = False
-            self.state.remittance_due = None
+            self._remittance_settled()
         self._record(
             EventKind.TASK_COMPLETED,
             actor=command.actor,
