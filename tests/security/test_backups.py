@@ -55,7 +55,7 @@ from domain.actors import Department
 from oms.cli import parser
 from tests.db.test_backup import ORDERS, fill
 from tests.db.test_order_records import changes_for
-from tests.support.postgres import temporary_database
+from tests.support.read_model import read_model, sqlite_read_model
 from tests.support.system import System, free_port
 
 KEYRING = Keyring.generate()
@@ -66,40 +66,28 @@ PERSONAL = [b"13800138000", b"Li Lei", b"Chaoyang Rd"]
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A read model with seeded orders, on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'oms.db'}")
-        db.create_schema()
+    with read_model(request.param, tmp_path) as db:
         fill(db)
         yield db
-        db.dispose()
-        return
-    with temporary_database() as url:
-        db = Database(url)
-        db.create_schema()
-        fill(db)
-        yield db
-        db.dispose()
+
+
+def filled_sqlite(tmp_path: Path) -> Database:
+    """A SQLite read model with the seeded orders."""
+    db = sqlite_read_model(tmp_path)
+    fill(db)
+    return db
 
 
 @contextmanager
 def occupied_target(db: Database, tmp_path: Path) -> Iterator[Database]:
     """Another database of the same kind, holding data of its own: what a refused restore
     must leave exactly as it was."""
-    if db.is_sqlite:
-        target = Database(f"sqlite:///{tmp_path / 'target' / 'oms.db'}")
-        target.create_schema()
+    folder = tmp_path / "target"
+    folder.mkdir(exist_ok=True)
+    with read_model("sqlite" if db.is_sqlite else "postgresql", folder) as target:
         with target.write() as conn:
             apply_changes(conn, changes_for("TARGET-1"))
         yield target
-        target.dispose()
-        return
-    with temporary_database() as url:
-        target = Database(url)
-        target.create_schema()
-        with target.write() as conn:
-            apply_changes(conn, changes_for("TARGET-1"))
-        yield target
-        target.dispose()
 
 
 def url_of(db: Database) -> str:
@@ -232,9 +220,7 @@ def test_the_backup_key_file_is_made_private_once_and_never_on_the_backup_volume
 
 def test_backups_made_before_a_key_rotation_still_restore(tmp_path: Path):
     settings = settings_for(tmp_path, "", backup_keys={})
-    db = Database(f"sqlite:///{tmp_path / 'oms.db'}")
-    db.create_schema()
-    fill(db)
+    db = filled_sqlite(tmp_path)
     old, _, _ = make_backup(
         db, tmp_path / "b", keyring=backup_keyring(settings, create=True), keep=5
     )
@@ -356,9 +342,7 @@ def test_an_altered_backup_is_refused_and_the_target_is_left_alone(
 async def test_oms_backup_verify_and_oms_restore_refuse_an_altered_manifest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    db = Database(f"sqlite:///{tmp_path / 'oms.db'}")
-    db.create_schema()
-    fill(db)
+    db = filled_sqlite(tmp_path)
     settings = settings_for(tmp_path, url_of(db))
     assert await oms(settings, "backup", "--no-temporal-db") == 0
     [(folder, _)] = list_backups(settings.resolved_backup_dir)
@@ -387,8 +371,7 @@ def test_old_unencrypted_backups_are_refused_and_pruned_in_their_turn(tmp_path: 
     (old / MANIFEST).write_text(json.dumps({"backup_id": old.name, "files": []}))
     with pytest.raises(BackupError, match="format 1"):
         verify_files(old, KEYRING)
-    db = Database(f"sqlite:///{tmp_path / 'oms.db'}")
-    db.create_schema()
+    db = sqlite_read_model(tmp_path)
     folder, _, pruned = make_backup(db, root, keyring=KEYRING, keep=1)
     assert pruned == [old] and not old.exists()
     assert [f for f, _ in list_backups(root)] == [folder]
@@ -412,9 +395,7 @@ def test_old_unencrypted_backups_are_refused_and_pruned_in_their_turn(tmp_path: 
 def test_a_manifest_naming_anything_but_a_plain_backup_file_is_refused(
     tmp_path: Path, field: str, name: str
 ):
-    db = Database(f"sqlite:///{tmp_path / 'oms.db'}")
-    db.create_schema()
-    fill(db)
+    db = filled_sqlite(tmp_path)
     folder, _, _ = make_backup(db, tmp_path / "backups", keyring=KEYRING, keep=3)
     (tmp_path / "backups" / "x").write_bytes((folder / SQLITE_COPY).read_bytes())
     body = manifest_body(folder)
@@ -467,9 +448,7 @@ def something_on_a_port() -> Iterator[int]:
 async def test_restore_refuses_while_something_answers_on_the_api_port_before_any_change(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    db = Database(f"sqlite:///{tmp_path / 'oms.db'}")
-    db.create_schema()
-    fill(db)
+    db = filled_sqlite(tmp_path)
     folder, _, _ = make_backup(db, tmp_path / "backups", keyring=KEYRING, keep=3)
     with db.write() as conn:  # the live database moves on after the backup
         apply_changes(conn, changes_for("AFTER-BACKUP"))
@@ -489,9 +468,7 @@ async def test_restore_refuses_while_something_answers_on_the_api_port_before_an
 async def test_restore_needs_force_when_temporal_cannot_be_reached(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    db = Database(f"sqlite:///{tmp_path / 'oms.db'}")
-    db.create_schema()
-    fill(db)
+    db = filled_sqlite(tmp_path)
     folder, manifest, _ = make_backup(db, tmp_path / "backups", keyring=KEYRING, keep=3)
     target = tmp_path / "restored" / "oms.db"
     settings = settings_for(tmp_path, f"sqlite:///{target}")
@@ -512,9 +489,7 @@ async def test_restore_needs_force_when_temporal_cannot_be_reached(
 async def test_restore_refuses_while_workers_poll_the_task_queue(
     system: System, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    db = Database(f"sqlite:///{tmp_path / 'oms.db'}")
-    db.create_schema()
-    fill(db)
+    db = filled_sqlite(tmp_path)
     folder, manifest, _ = make_backup(db, tmp_path / "backups", keyring=KEYRING, keep=3)
     target = tmp_path / "restored" / "oms.db"
     running = settings_for(
@@ -610,9 +585,7 @@ async def test_a_token_revoked_or_rotated_after_the_backup_stays_refused_after_t
 async def test_an_unreadable_revocation_log_stops_the_restore_before_it_begins(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    db = Database(f"sqlite:///{tmp_path / 'oms.db'}")
-    db.create_schema()
-    fill(db)
+    db = filled_sqlite(tmp_path)
     folder, _, _ = make_backup(db, tmp_path / "backups", keyring=KEYRING, keep=3)
     target = tmp_path / "restored" / "oms.db"
     settings = settings_for(tmp_path, f"sqlite:///{target}")
@@ -634,12 +607,9 @@ async def test_an_unreadable_revocation_log_stops_the_restore_before_it_begins(
 
 def test_pg_dump_never_lands_in_clear_on_the_backup_volume(tmp_path: Path):
     """The dump streams from pg_dump into the encrypted file: only `.enc` files, ever."""
-    with temporary_database() as url:
-        db = Database(url)
-        db.create_schema()
+    with read_model("postgresql", tmp_path) as db:
         fill(db)
         folder, manifest, _ = make_backup(db, tmp_path / "backups", keyring=KEYRING, keep=3)
         assert manifest.read_model == PG_DUMP
         assert sorted(p.name for p in folder.iterdir()) == [MANIFEST, PG_DUMP]
         assert not (folder / PG_DUMP).read_bytes().startswith(b"PGDMP")
-        db.dispose()
