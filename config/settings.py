@@ -23,6 +23,7 @@ from config.keys import Keyring, load_key_file
 from config.private_files import write_private
 from domain.policy import PolicySettings
 from domain.reports import ReportSettings
+from domain.supervision import SupervisionSettings
 
 
 class ConsoleSettings(BaseModel):
@@ -49,6 +50,28 @@ class ConsoleSettings(BaseModel):
         except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+
+class SupervisorSettings(BaseModel):
+    """How `oms up` restarts a worker, the API or the codec server that crashed
+    (`OMS_SUPERVISOR__*`; oms/restart_policy.py, docs/ops.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: The wait before the first restart, doubled for each further exit within the window...
+    initial_delay_seconds: float = Field(default=1, gt=0)
+    #: ... up to this.
+    max_delay_seconds: float = Field(default=30, gt=0)
+    #: More restarts than this within the window is a crash loop: `oms up` gives the process
+    #: up and stops (0: the first crash stops everything).
+    max_restarts: int = Field(default=6, ge=0)
+    window_seconds: float = Field(default=300, gt=0)
+
+    @model_validator(mode="after")
+    def _delays_in_order(self) -> SupervisorSettings:
+        if self.max_delay_seconds < self.initial_delay_seconds:
+            raise ValueError("max_delay_seconds must not be shorter than initial_delay_seconds")
+        return self
 
 
 class Settings(BaseSettings):
@@ -119,7 +142,10 @@ class Settings(BaseSettings):
 
     policy: PolicySettings = PolicySettings()
     reports: ReportSettings = ReportSettings()
+    #: The periodic supervision checks (P8.1.1) and their thresholds.
+    supervision: SupervisionSettings = SupervisionSettings()
     console: ConsoleSettings = ConsoleSettings()
+    supervisor: SupervisorSettings = SupervisorSettings()
 
     #: The payment gateway refunds go through. Only the simulated one ships with the
     #: project (it stands in for the provider); it declines payments whose transaction id

@@ -2,8 +2,13 @@
 
 Starts the Temporal dev server (persistent SQLite file under var/, Web UI,
 search attributes registered), creates the read-model schema, seeds demo staff
-and stock, then runs the worker and the API as child processes. Ctrl-C stops
-all three, API first, so that nothing is left half-done.
+(each department's demo member its lead) and stock, checks that every department
+that receives tasks has a lead (P8.1), then runs the worker and the API as child
+processes. Ctrl-C stops all three, API first, so that nothing is left half-done.
+
+It supervises them (oms/supervisor.py, oms/restart_policy.py): a worker, the API or the
+codec server that exits is restarted with backoff while the rest keeps serving; a crash
+loop, or the dev server's exit (it holds the state), stops everything with exit code 1.
 """
 
 from __future__ import annotations
@@ -11,18 +16,20 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-import subprocess
 import sys
 import time
-from pathlib import Path
+from datetime import UTC, datetime
 
 from config.command_keys import CommandKeys, save_command_keys
 from config.keys import Keyring, save_key_file
 from config.settings import Settings
+from db import staff as staff_store
 from db.backup import new_backup_key
 from db.engine import Database
 from oms.demo import seed_demo
+from oms.restart_policy import RestartPolicy
 from oms.schedules import ensure_now
+from oms.supervisor import Supervisor
 from workers.client import connect, connect_when_up
 from workers.codec_server import ui_endpoint
 from workers.devserver import dev_server_command
@@ -99,46 +106,25 @@ def _banner(settings: Settings, tokens: dict[str, str], draining: list[str]) -> 
     return "\n".join(lines)
 
 
+def restart_policy(settings: Settings) -> RestartPolicy:
+    supervisor = settings.supervisor
+    return RestartPolicy(
+        initial_delay=supervisor.initial_delay_seconds,
+        max_delay=supervisor.max_delay_seconds,
+        max_restarts=supervisor.max_restarts,
+        window=supervisor.window_seconds,
+    )
+
+
 def up(settings: Settings) -> int:
     var = settings.var_dir
     var.mkdir(parents=True, exist_ok=True)
     logs = var / "logs"
     logs.mkdir(exist_ok=True)
     host, port = _host_port(settings.temporal_address)
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
     draining: list[str] = []
-
-    def start(
-        name: str,
-        command: list[str],
-        *,
-        cwd: Path | None = None,
-        env: dict[str, str] | None = None,
-    ) -> subprocess.Popen[bytes]:
-        log = (logs / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=cwd,
-            env=env,
-        )
-        children.append((name, process))
-        print(f"started {name} (pid {process.pid}, log {logs / (name + '.log')})", flush=True)
-        return process
-
-    def stop_all() -> None:
-        for _, process in reversed(children):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for name, process in reversed(children):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                print(f"{name} did not stop in time; killing it", flush=True)
-                process.kill()
-        children.clear()
+    supervisor = Supervisor(logs, restart_policy(settings))
+    start = supervisor.start
 
     try:
         if settings.keyring_missing():
@@ -178,6 +164,7 @@ def up(settings: Settings) -> int:
                     ui_port=settings.temporal_ui_port,
                     codec_endpoint=ui_endpoint(settings),
                 ),
+                holds_state=True,
             )
         asyncio.run(_wait_for_temporal(settings))
         print(
@@ -188,6 +175,9 @@ def up(settings: Settings) -> int:
         db = Database(settings.resolved_database_url)
         db.create_schema()
         tokens = seed_demo(db, var)
+        with db.read() as conn:
+            # P8.1: said here, before the API starts and stops with it in its log.
+            staff_store.require_leads(conn, datetime.now(UTC))
         db.dispose()
 
         for n in range(settings.worker_processes):
@@ -220,17 +210,12 @@ def up(settings: Settings) -> int:
 
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
-        while not stopping:
-            for name, process in children:
-                if process.poll() is not None:
-                    print(
-                        f"{name} exited with {process.returncode}; see {logs / (name + '.log')}",
-                        flush=True,
-                    )
-                    stopping = True
-            time.sleep(0.5)
+        code = supervisor.run(lambda: stopping)
         print("\nstopping: API, worker, Temporal ...", flush=True)
-        return 0
+        return code
     finally:
-        stop_all()
+        supervisor.stop_all()
         print("stopped.", flush=True)
+        if supervisor.failure:
+            # Said again last, where the eye lands after the stopping lines.
+            print(f"oms up stopped because {supervisor.failure}", flush=True)

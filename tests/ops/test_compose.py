@@ -229,6 +229,42 @@ def test_each_release_runs_its_own_image_and_the_previous_one_drains_on_its_queu
 
 # --- The engine closed (docs/ops.md, "The engine closed (production)") ----------------------
 
+#: Started by ops by hand (`--profile ops`, `run --rm`): never restarted.
+BY_HAND = {"admin-tools", "restore"}
+
+
+def waited_for(compose: dict[str, Any]) -> set[str]:
+    """The one-shot jobs: services another waits for to complete."""
+    return {
+        name
+        for service in services(compose).values()
+        for name, dependency in (service.get("depends_on") or {}).items()
+        if isinstance(dependency, dict)
+        and dependency.get("condition") == "service_completed_successfully"
+    }
+
+
+def test_the_restart_policy_is_oms_ups_for_each_kind_of_service(compose):
+    """docs/ops.md, "When a process crashes": what runs until stopped is restarted on any exit
+    (0 included), a one-shot job retries a failure and stays down once done, what ops start
+    by hand never restarts."""
+    one_shot = waited_for(compose)
+    assert {"certs", "temporal-schema", "temporal-setup", "oms-setup"} <= one_shot
+    for name, service in services(compose).items():
+        restart = str(service.get("restart", "no"))
+        if name in one_shot:
+            # `unless-stopped` or `always` would start a finished job again, for ever.
+            assert restart == "no" or re.fullmatch(r"on-failure:\d+", restart), (name, restart)
+        elif name in BY_HAND:
+            assert restart == "no", name
+        else:
+            assert restart == "unless-stopped", (name, restart)
+    # What `oms up` supervises, and the servers, restart on their own.
+    for name in ("api", "worker", "worker-previous", "codec-server", "temporal", "postgresql"):
+        assert services(compose)[name]["restart"] == "unless-stopped", name
+    assert 'docs/ops.md, "When a process crashes"' in COMPOSE.read_text()
+
+
 SCRIPTS = DEPLOY / "scripts"
 ENV_EXAMPLE = DEPLOY / ".env.example"
 #: The role whose leaf (./certs/<role>) each service that talks to Temporal mounts.
