@@ -39,9 +39,11 @@ from audit.report import (
 from config.settings import Settings
 from db.engine import Database
 from db.rectification import list_items
+from db.supervision import facts as supervision_facts
 from domain.actors import Department
 from domain.history import ORDER_WORKFLOW
 from domain.ids import order_workflow_id
+from domain.supervision import find_lapses
 from domain.timeline import build_timeline
 from workers.client import connect, settings_converter
 from workers.history import (
@@ -232,6 +234,40 @@ def cmd_items(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- lapses in the read model (P8.1; domain/supervision.py) ------------------------------------
+
+
+def cmd_lapses(args: argparse.Namespace, settings: Settings) -> int:
+    """Every lapse the supervision rules find now (read only: runs are stored by the schedule
+    or `POST /api/v1/supervision/runs`). Exit status 1 when anything was found."""
+    db = Database(settings.resolved_database_url)
+    db.create_schema()
+    now = datetime.now(UTC)
+    try:
+        with db.read() as conn:
+            lapses = find_lapses(supervision_facts(conn, now), now, settings.supervision)
+    finally:
+        db.dispose()
+    if args.json:
+        print(json.dumps([lapse.model_dump(mode="json") for lapse in lapses], indent=2))
+    else:
+        rows = [
+            (
+                lapse.severity.value,
+                lapse.department.value,
+                lapse.order_id or "",
+                lapse.rule.value,
+                lapse.clause,
+                f"{lapse.at:%Y-%m-%d %H:%M}",
+                lapse.message,
+            )
+            for lapse in lapses
+        ]
+        headers = ("severity", "department", "order_id", "rule", "clause", "at", "message")
+        print(table(rows, headers))
+    return 1 if lapses else 0
+
+
 def register(subparsers: Any) -> None:
     audit = subparsers.add_parser("audit", help="replay histories, conformance audits (P8.1)")
     sub = audit.add_subparsers(dest="audit", required=True)
@@ -258,6 +294,10 @@ def register(subparsers: Any) -> None:
     timeline.add_argument("--file", type=Path, help="read an exported history instead")
     timeline.add_argument("--json", action="store_true")
     timeline.set_defaults(fn=cmd_timeline)
+
+    lapses = sub.add_parser("lapses", help="lapses in the read model now (late tasks, ...)")
+    lapses.add_argument("--json", action="store_true")
+    lapses.set_defaults(fn=cmd_lapses)
 
     items = sub.add_parser("items", help="rectification items from past audits")
     items.add_argument("--department", choices=[d.value for d in Department])

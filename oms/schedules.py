@@ -1,10 +1,11 @@
-"""The Temporal Schedules of the system: the daily report snapshot (P6.3, P8.2) and the
-nightly backup (P6.2).
+"""The Temporal Schedules of the system: the daily report snapshot (P6.3, P8.2), the
+nightly backup (P6.2) and the weekly supervision checks (P8.1.1).
 
 `ensure_schedules` creates them, or brings existing ones in line with the settings
 (time of day, time zone offset, task queue); running it twice changes nothing.
 `oms up` calls it once the dev server is up; in production run `oms schedules ensure`
 once per deployment. `oms schedules trigger` runs the report now (ops, or a test);
+`oms schedules supervise` runs the latest period's supervision checks now;
 `oms backup schedule --trigger` runs a backup now.
 """
 
@@ -21,6 +22,7 @@ from temporalio.client import (
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleHandle,
+    ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
@@ -31,9 +33,11 @@ from temporalio.client import (
 
 from config.settings import Settings
 from domain.backups import BackupRequest
+from domain.supervision import SupervisionInput
 from workers.client import connect
 from workflows.backup import BackupWorkflow
 from workflows.reporting import ReportingInput, ReportingWorkflow
+from workflows.supervision import SupervisionWorkflow
 
 
 def daily_report_schedule(settings: Settings) -> Schedule:
@@ -95,6 +99,36 @@ def backup_schedule(settings: Settings) -> Schedule:
     )
 
 
+def supervision_schedule(settings: Settings) -> Schedule:
+    """Every `OMS_SUPERVISION__EVERY` (weekly: Mondays 03:00 UTC); each run checks the period
+    that ended at its scheduled time, and a period is stored once however often it runs."""
+    supervision = settings.supervision
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            SupervisionWorkflow.run,
+            SupervisionInput(settings=supervision),
+            # Temporal appends the scheduled time, so each period's run has an id of its own.
+            id=f"{supervision.schedule_id}-run",
+            task_queue=settings.task_queue,
+            static_summary="Periodic supervision checks (P8.1.1)",
+        ),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=supervision.every, offset=supervision.offset)]
+        ),
+        policy=SchedulePolicy(
+            overlap=ScheduleOverlapPolicy.SKIP,
+            # A worker or server down at the time still runs the period's checks later.
+            catchup_window=min(supervision.every, timedelta(days=1)),
+        ),
+    )
+
+
+async def ensure_supervision_schedule(client: Client, settings: Settings) -> str:
+    schedule_id = settings.supervision.schedule_id
+    await ensure_schedule(client, schedule_id, supervision_schedule(settings))
+    return schedule_id
+
+
 async def ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> ScheduleHandle:
     """Create the schedule, or bring an existing one in line with the settings.
 
@@ -126,9 +160,13 @@ async def ensure_backup_schedule(
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
-    """Every schedule of the system: the daily report and the nightly backup."""
+    """Every schedule of the system: the daily report, the nightly backup, supervision."""
     await ensure_backup_schedule(client, settings)
-    return [await ensure_daily_report(client, settings), BACKUP_SCHEDULE_ID]
+    return [
+        await ensure_daily_report(client, settings),
+        BACKUP_SCHEDULE_ID,
+        await ensure_supervision_schedule(client, settings),
+    ]
 
 
 async def trigger_daily_report(client: Client, settings: Settings) -> None:
@@ -162,6 +200,22 @@ def cmd_trigger(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_supervise(args: argparse.Namespace, settings: Settings) -> int:
+    async def run() -> None:
+        client = await connect(settings)
+        schedule_id = await ensure_supervision_schedule(client, settings)
+        await client.get_schedule_handle(schedule_id).trigger(
+            overlap=ScheduleOverlapPolicy.ALLOW_ALL
+        )
+
+    asyncio.run(run())
+    print(
+        f"schedule {settings.supervision.schedule_id} triggered: the latest period's checks run "
+        "(stored once per period; POST /api/v1/supervision/runs runs them over everything)"
+    )
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     schedules = subparsers.add_parser("schedules", help="Temporal Schedules (daily report)")
     sub = schedules.add_subparsers(dest="schedules", required=True)
@@ -169,3 +223,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "ensure", help="create or update the daily-report schedule (idempotent)"
     ).set_defaults(fn=cmd_ensure)
     sub.add_parser("trigger", help="run the daily report now").set_defaults(fn=cmd_trigger)
+    sub.add_parser(
+        "supervise", help="run the periodic supervision checks now (P8.1.1)"
+    ).set_defaults(fn=cmd_supervise)

@@ -28,6 +28,7 @@ from activities.payment_gateway import PaymentGateway, SimulatedPaymentGateway
 from activities.payments import PaymentActivities
 from activities.read_model import ReadModelActivities
 from activities.reporting import ReportingActivities
+from activities.supervision import SupervisionActivities
 from config.settings import Settings
 from db.engine import Database
 from workers.client import connect
@@ -40,11 +41,19 @@ from workflows.order import OrderWorkflow
 from workflows.releases import BUILD_ID
 from workflows.reporting import ReportingWorkflow
 from workflows.restock import RestockWorkflow
+from workflows.supervision import SupervisionWorkflow
 from workflows.trust import CommandTrust
 
 log = logging.getLogger("oms.worker")
 
-WORKFLOWS = [OrderWorkflow, RestockWorkflow, FeedbackWorkflow, ReportingWorkflow, BackupWorkflow]
+WORKFLOWS = [
+    OrderWorkflow,
+    RestockWorkflow,
+    FeedbackWorkflow,
+    ReportingWorkflow,
+    BackupWorkflow,
+    SupervisionWorkflow,
+]
 
 #: Modules loaded once outside the sandbox: pure, deterministic, and costly to re-import
 #: for every workflow run (pydantic models especially). `cryptography` (the signatures of
@@ -77,6 +86,7 @@ def activities_for(
         FeedbackActivities(db).apply_feedback_changes,
         ReportingActivities(db).store_daily_snapshot,
         BackupActivities(db, settings).back_up_read_model,
+        SupervisionActivities(db, settings.rectification_deadline).run_supervision_checks,
     ]
 
 
