@@ -574,6 +574,7 @@ def run(args: argparse.Namespace) -> int:
                 _, token = staff_store.add_staff(
                     conn, "Bench supervisor", Department.SUPERVISION, datetime.now(UTC)
                 )
+                staff_store.add_leads(conn, datetime.now(UTC))  # P8.1: the API needs leads
             print(f"seeding {args.orders:,} orders over {args.days} days into {args.backend}")
             started = time.perf_counter()
             counts = generate(db, shape, rng)

@@ -1,4 +1,5 @@
-"""A throwaway read model for one benchmark system: its database, staff with real tokens, stock."""
+"""A throwaway read model for one benchmark system: its database, staff with real tokens,
+the catalogue, stock."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from bench.drivers import StaffMember
+from bench.drivers import StaffMember, bench_product
+from db import catalogue
 from db import inventory as stock
 from db import staff as staff_store
 from db.engine import Database
 from db.throwaway import throwaway_database
 from domain.actors import Department
+from domain.catalogue import ProductDetails
 
 #: Enough units that no order of any run is ever short; several skus spread the row locks.
 SKUS = [f"BENCH-SKU-{n}" for n in range(1, 11)]
@@ -50,7 +53,11 @@ def seed(url: str) -> dict[Department, StaffMember]:
                     conn, f"Bench {department.value}", department, now
                 )
                 staff[department] = StaffMember(member.staff_id, department, token)
+            staff_store.add_leads(conn, now)  # P8.1: the API starts with leads only
             for sku in SKUS:
+                product = bench_product(sku)
+                details = ProductDetails(**product.model_dump(exclude={"sku"}))
+                catalogue.put(conn, sku, details, now, "bench")
                 stock.set_on_hand(conn, sku, UNITS, now, sku.lower())
         return staff
     finally:

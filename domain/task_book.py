@@ -5,7 +5,7 @@ deadline from the SLA table (`PolicySettings`), a reminder at a fraction of it,
 and closed by whoever did the work. The workflow keeps one timer for the nearest
 reminder or deadline of all open tasks (`next_alarm`); when it rings, `ring`
 marks what fell due: a reminder, or overdue and escalated to the department's
-lead (P8.1, P8.2 timeliness).
+leads (P8.1, P8.2 timeliness; domain/escalation.py).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from domain.actors import Actor, Department
 from domain.errors import ActionNotAllowed, NotFound, NotPermitted
+from domain.escalation import escalation_data
 from domain.policy import PolicySettings
 from domain.summaries import Summary
 from domain.tasks import TASK_DEPARTMENT, Task, TaskKind, TaskState
@@ -193,5 +194,6 @@ def deadline_events(task: Task, stage: DeadlineStage) -> list[tuple[str, Deadlin
         return [("task_reminded", due)]
     return [
         ("task_overdue", due),
-        ("task_escalated", {"to": f"{task.department.value}_lead", "kind": task.kind.value}),
+        # To the department's leads by role: the workflow cannot know who they are today.
+        ("task_escalated", {**escalation_data(task)}),
     ]

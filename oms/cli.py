@@ -8,15 +8,19 @@ import importlib
 import sys
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Connection
+
 from config.settings import Settings, get_settings
 from db import staff as staff_store
 from db.engine import Database
-from domain.actors import Department
+from db.staff import StaffMember
+from domain.actors import Department, StaffRole
 from domain.personal_data import customer_ref
 from oms.logs import configure_logging
 
 
-def _db(settings: Settings) -> Database:
+def read_model(settings: Settings) -> Database:
+    """The read model of the settings, its schema made or checked (SchemaOutOfDate)."""
     db = Database(settings.resolved_database_url)
     db.create_schema()
     return db
@@ -35,10 +39,24 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def require_leads(settings: Settings) -> None:
+    """Stop with the message (`db.staff.NoLead`) unless every department that receives tasks
+    has an active lead (P8.1): said here once, before any process starts serving."""
+    db = read_model(settings)
+    try:
+        with db.read() as conn:
+            staff_store.require_leads(conn, datetime.now(UTC))
+    finally:
+        db.dispose()
+
+
 def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.app import create_app
+
+    # The app checks it again as it starts (api/app.py); here it is one clear line.
+    require_leads(settings)
 
     if settings.api_workers > 1:
         # Several processes: each builds its app from the environment (api.app:app).
@@ -107,20 +125,28 @@ def cmd_codec_new_key(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_init(args: argparse.Namespace, settings: Settings) -> int:
-    _db(settings).dispose()
+    read_model(settings).dispose()
     print(f"schema ready in {settings.resolved_database_url}")
     return 0
 
 
 def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
-    db = _db(settings)
+    db = read_model(settings)
     now = datetime.now(UTC)
     expires = now + timedelta(days=args.expires_days) if args.expires_days else None
     with db.write() as conn:
         member, token = staff_store.add_staff(
-            conn, args.name, Department(args.department), now, expires_at=expires
+            conn,
+            args.name,
+            Department(args.department),
+            now,
+            expires_at=expires,
+            role=StaffRole(args.role),
         )
-    print(f"added {member.staff_id} ({member.department.value})", file=sys.stderr)
+    print(
+        f"added {member.staff_id} ({member.department.value}, {member.role.value})",
+        file=sys.stderr,
+    )
     print(token)  # the token alone on the last line of stdout (api.md)
     return 0
 
@@ -134,33 +160,78 @@ def cmd_customer_ref(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
-    with _db(settings).read() as conn:
+    with read_model(settings).read() as conn:
         for m in staff_store.list_staff(conn):
             state = (
                 "revoked"
                 if m.revoked_at
                 else ("expires " + str(m.expires_at) if m.expires_at else "active")
             )
-            print(f"{m.staff_id:<28} {m.department.value:<17} {state:<30} {m.name}")
+            print(
+                f"{m.staff_id:<28} {m.department.value:<17} {m.role.value:<7} {state:<30} {m.name}"
+            )
+    return 0
+
+
+def _one_member(conn: Connection, who: str) -> StaffMember | str:
+    """The member of staff `who` names (a staff id, or a name only one member has), or
+    why there is none."""
+    member = staff_store.find(conn, who)
+    if member is not None:
+        return member
+    named = staff_store.find_by_name(conn, who)
+    if len(named) == 1:
+        return named[0]
+    if named:
+        ids = ", ".join(m.staff_id for m in named)
+        return f"{len(named)} members are called {who!r} ({ids}): name one by its staff id"
+    return f"no member {who}"
+
+
+def _warn_if_leaderless(conn: Connection, department: Department) -> None:
+    if department in staff_store.departments_without_lead(conn, datetime.now(UTC)):
+        print(
+            f"WARNING: {department.value} has no active lead now; the API will not start "
+            f"until it has one (P8.1): {staff_store.no_lead_message([department])}",
+            file=sys.stderr,
+        )
+
+
+def cmd_staff_role(args: argparse.Namespace, settings: Settings) -> int:
+    """Make a member of staff a lead of their department, or a member again (P8.1)."""
+    with read_model(settings).write() as conn:
+        found = _one_member(conn, args.staff)
+        if isinstance(found, str):
+            print(found, file=sys.stderr)
+            return 1
+        member = staff_store.set_role(conn, found.staff_id, StaffRole(args.role), datetime.now(UTC))
+        assert member is not None  # found just now, in this transaction
+        _warn_if_leaderless(conn, member.department)
+    print(f"{member.staff_id} ({member.name}): {member.role.value} of {member.department.value}")
     return 0
 
 
 def cmd_staff_revoke(args: argparse.Namespace, settings: Settings) -> int:
     log = settings.resolved_revocation_log
     try:
-        with _db(settings).write() as conn:
+        with read_model(settings).write() as conn:
             done = staff_store.revoke(conn, args.staff_id, datetime.now(UTC), log=log)
     except OSError as error:
         print(f"not revoked: the revocation log {log} cannot be written ({error})", file=sys.stderr)
         return 1
     print(f"revoked {args.staff_id}" if done else f"no active member {args.staff_id}")
+    if done:
+        with read_model(settings).read() as conn:
+            member = staff_store.find(conn, args.staff_id)
+            if member is not None and member.is_lead:
+                _warn_if_leaderless(conn, member.department)
     return 0 if done else 1
 
 
 def cmd_staff_rotate(args: argparse.Namespace, settings: Settings) -> int:
     log = settings.resolved_revocation_log
     try:
-        with _db(settings).write() as conn:
+        with read_model(settings).write() as conn:
             token = staff_store.rotate(conn, args.staff_id, log=log)
     except OSError as error:
         print(f"not rotated: the revocation log {log} cannot be written ({error})", file=sys.stderr)
@@ -180,6 +251,7 @@ COMMAND_MODULES: list[str] = [
     "oms.backup_cli",
     "oms.temporal_setup",
     "oms.releases_cli",
+    "oms.products_cli",
     "bench.cli",
 ]
 
@@ -230,8 +302,18 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--department", required=True, choices=[d.value for d in Department])
     add.add_argument("--expires-days", type=int, default=None, help="token lifetime in days")
+    add.add_argument(
+        "--role",
+        choices=[r.value for r in StaffRole],
+        default=StaffRole.MEMBER.value,
+        help="lead: receives the department's escalations (P8.1); member by default",
+    )
     add.set_defaults(fn=cmd_staff_add)
     staff.add_parser("list", help="list members").set_defaults(fn=cmd_staff_list)
+    role = staff.add_parser("role", help="make a member of staff a lead, or a member again")
+    role.add_argument("staff", help="staff id, or a name only one member of staff has")
+    role.add_argument("role", choices=[r.value for r in StaffRole])
+    role.set_defaults(fn=cmd_staff_role)
     revoke = staff.add_parser("revoke", help="revoke a member's token")
     revoke.add_argument("staff_id")
     revoke.set_defaults(fn=cmd_staff_revoke)

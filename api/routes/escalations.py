@@ -1,25 +1,37 @@
-"""Escalations: the tasks whose deadline passed, as their department's lead sees them (P8.1).
+"""Escalations: the tasks whose deadline passed, as their department's leads see them (P8.1).
 
-A breached task is escalated to `<department>_lead` (the `task_escalated` event);
-this is that lead's list. Staff of a working department see their own
-department's; supervision and admin see any. `GET /api/v1/tasks?escalated=true`
-answers by the same rule (`escalations_of`).
+A breached task is escalated to its department's leads (the `task_escalated` event names
+the department and the role: the workflow cannot know who leads today, domain/escalation.py).
+This list names them, from the staff table as it is now (`leads`: the active leads, by
+name); `to` says `<department> leads`.
+
+Who sees it: staff of a working department see their own department's escalations,
+leads and members alike: the department's work is everyone's in it (any member may act
+on its tasks, P3-P5), so members see which of their tasks were escalated; it is the
+leads the escalation is addressed to, and the console puts it in their inbox. Supervision
+and admin see any department's. `GET /api/v1/tasks?escalated=true` answers by the same
+rule (`escalations_of`) and names the leads of every escalated task too (`with_leads`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
+from sqlalchemy import Connection
 
-from api.deps import CurrentStaff, State
+from api.deps import AppState, CurrentStaff, State
 from api.errors import ApiError
-from api.schemas import TaskPublic
+from api.schemas import LeadPublic, TaskPublic
 from db import queries
+from db import staff as staff_store
 from db.staff import StaffMember
 from domain.actors import WORKING_DEPARTMENTS, Department
+from domain.escalation import addressed_to
 from domain.tasks import TaskState
 
 router = APIRouter(prefix="/api/v1/escalations", tags=["tasks"])
@@ -42,8 +54,32 @@ def escalations_of(staff: StaffMember, department: Department | None) -> Departm
     return staff.department
 
 
+def with_leads(conn: Connection, items: Sequence[TaskPublic], now: datetime) -> None:
+    """Name the active leads of the department of every escalated task among `items`."""
+    departments = {task.department for task in items if task.escalated}
+    if not departments:
+        return
+    leads = staff_store.leads_of(conn, departments, now)
+    for task in items:
+        if task.escalated:
+            task.leads = [
+                LeadPublic(staff_id=m.staff_id, name=m.name) for m in leads[task.department]
+            ]
+
+
+async def leads_of(state: AppState, department: Department) -> list[LeadPublic]:
+    """The department's active leads, by name (for the console's inbox of a lead)."""
+
+    def read() -> list[LeadPublic]:
+        with state.db.read() as conn:
+            leads = staff_store.leads_of(conn, [department], datetime.now(UTC))[department]
+        return [LeadPublic(staff_id=m.staff_id, name=m.name) for m in leads]
+
+    return await run_in_threadpool(read)
+
+
 class EscalationPublic(TaskPublic):
-    #: Who the breach was escalated to (`<department>_lead`).
+    #: Who the breach was escalated to: `<department> leads` (P8.1); `leads` names them.
     to: str
     #: The escalation fires when the deadline passes.
     escalated_at: str
@@ -66,9 +102,9 @@ async def list_escalations(
     """Escalated tasks, oldest breach first (still open unless `state` says otherwise)."""
     department = escalations_of(staff, department)
 
-    def read() -> queries.Page:
+    def read() -> EscalationList:
         with state.db.read() as conn:
-            return queries.list_tasks(
+            page = queries.list_tasks(
                 conn,
                 state=task_state.value if task_state else None,
                 department=department.value if department else None,
@@ -76,16 +112,15 @@ async def list_escalations(
                 limit=limit,
                 cursor=cursor,
             )
+            items = [
+                EscalationPublic(
+                    **task.model_dump(),
+                    to=addressed_to(task.department),
+                    escalated_at=task.due_at.isoformat(),
+                )
+                for task in map(TaskPublic.from_row, page.items)
+            ]
+            with_leads(conn, items, datetime.now(UTC))
+        return EscalationList(items=items, next_cursor=page.next_cursor)
 
-    page = await run_in_threadpool(read)
-    items = []
-    for row in page.items:
-        task = TaskPublic.from_row(row)
-        items.append(
-            EscalationPublic(
-                **task.model_dump(),
-                to=f"{task.department.value}_lead",
-                escalated_at=task.due_at.isoformat(),
-            )
-        )
-    return EscalationList(items=items, next_cursor=page.next_cursor)
+    return await run_in_threadpool(read)

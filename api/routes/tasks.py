@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -11,7 +12,7 @@ from api.deps import CurrentStaff, IdempotencyKey, State
 from api.errors import ApiError, conflict, not_found
 from api.feedback_client import run_feedback_update
 from api.orders_client import run_update
-from api.routes.escalations import escalations_of
+from api.routes.escalations import escalations_of, with_leads
 from api.schemas import TaskList, TaskPublic
 from db import queries
 from db import staff as staff_store
@@ -55,9 +56,9 @@ async def list_tasks(
     if escalated:
         department = escalations_of(staff, department)
 
-    def read() -> queries.Page:
+    def read() -> TaskList:
         with state.db.read() as conn:
-            return queries.list_tasks(
+            page = queries.list_tasks(
                 conn,
                 state=task_state.value if task_state else None,
                 department=department.value if department else None,
@@ -69,11 +70,12 @@ async def list_tasks(
                 limit=limit,
                 cursor=cursor,
             )
+            items = [TaskPublic.from_row(r) for r in page.items]
+            # P8.1: an escalated task names the leads it went to, as they are now.
+            with_leads(conn, items, datetime.now(UTC))
+        return TaskList(items=items, next_cursor=page.next_cursor)
 
-    page = await run_in_threadpool(read)
-    return TaskList(
-        items=[TaskPublic.from_row(r) for r in page.items], next_cursor=page.next_cursor
-    )
+    return await run_in_threadpool(read)
 
 
 async def _task(state: State, task_id: str) -> dict[str, Any]:
@@ -90,7 +92,15 @@ async def _task(state: State, task_id: str) -> dict[str, Any]:
 @router.get("/{task_id}", response_model=TaskPublic)
 async def get_task(task_id: str, staff: CurrentStaff, state: State) -> TaskPublic:
     """One task."""
-    return TaskPublic.from_row(await _task(state, task_id))
+    task = TaskPublic.from_row(await _task(state, task_id))
+
+    def name_leads() -> None:
+        with state.db.read() as conn:
+            with_leads(conn, [task], datetime.now(UTC))
+
+    if task.escalated:
+        await run_in_threadpool(name_leads)
+    return task
 
 
 @router.post("/{task_id}/complete", response_model=ActionResult)

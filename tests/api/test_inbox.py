@@ -46,4 +46,4 @@ async def test_each_department_sees_its_own_escalations_and_supervision_sees_all
     assert (await system.get("platform", "/api/v1/escalations")).status_code == 403
     overseer = await system.get("supervision", "/api/v1/escalations", department="sales")
     assert overseer.status_code == 200
-    assert all(e["to"] == "sales_lead" for e in overseer.json()["items"])
+    assert all(e["to"] == "sales leads" for e in overseer.json()["items"])

@@ -319,7 +319,12 @@ def test_p7_2_an_unanswered_feedback_is_reminded_then_overdue_and_escalated():
     assert feedback.next_alarm() == task.due_at
     due = feedback.ring(task.due_at)
     assert [e.kind for e in due.events] == [F.TASK_OVERDUE, F.TASK_ESCALATED]
-    assert due.events[1].data == {"to": "customer_service_lead", "kind": "reply_feedback"}
+    assert due.events[1].data == {
+        "to": "customer_service leads",
+        "department": "customer_service",
+        "role": "lead",
+        "kind": "reply_feedback",
+    }
     assert (task.overdue, task.escalated) == (True, True)
     view_task = feedback.view().task
     assert view_task is not None and view_task.overdue

@@ -58,6 +58,7 @@ async def guarded(system: System, tmp_path) -> AsyncIterator[GuardedApi]:
     db.create_schema()
     with db.write() as conn:
         _, token = staff_store.add_staff(conn, "Guard", Department.SUPERVISION, datetime.now(UTC))
+        staff_store.add_leads(conn, datetime.now(UTC))  # P8.1: the API starts with leads only
     db.dispose()
     settings = system.settings.model_copy(
         update={

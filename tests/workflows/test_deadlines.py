@@ -47,7 +47,8 @@ async def test_a_review_left_past_its_deadline_is_reminded_then_overdue_and_esca
         kinds.index("task_reminded") < kinds.index("task_overdue") < kinds.index("task_escalated")
     )
     escalation = next(e for e in order["events"] if e["kind"] == "task_escalated")
-    assert escalation["data"]["to"] == "sales_lead"
+    assert escalation["data"]["to"] == "sales leads"
+    assert (escalation["data"]["department"], escalation["data"]["role"]) == ("sales", "lead")
 
     inbox = await system.get(
         "sales", "/api/v1/tasks", department="sales", overdue="true", order_id=order_id
@@ -57,7 +58,8 @@ async def test_a_review_left_past_its_deadline_is_reminded_then_overdue_and_esca
     # The lead's list of escalations (P8.1) shows it too.
     lead = await system.get("sales", "/api/v1/escalations", department="sales")
     [escalated] = [e for e in lead.json()["items"] if e["task_id"] == task["task_id"]]
-    assert escalated["to"] == "sales_lead" and escalated["escalated"] is True
+    assert escalated["to"] == "sales leads" and escalated["escalated"] is True
+    assert "Lead sales" in [lead["name"] for lead in escalated["leads"]]  # P8.1: by name
 
     # Late, but still done: the task closes after its deadline (the on-time KPI counts it late).
     approved = await system.post("sales", f"/api/v1/orders/{order_id}/review", {"approved": True})

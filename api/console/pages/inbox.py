@@ -1,5 +1,9 @@
 """The inbox: my department's open tasks, soonest due first; claim and release them.
 
+A lead's inbox also lists the department's escalations first (P8.1: a task breached past
+its deadline is escalated to the department's leads), naming the leads; members see an
+escalated task's badge with the leads' names in the rows, as every inbox does.
+
 Tasks come from the API's `GET /api/v1/tasks` route; claiming runs its
 `POST /api/v1/tasks/{id}/claim` (and `unclaim`). A department that works tasks sees
 its own; the supervision group and admins choose a department or see them all.
@@ -20,8 +24,8 @@ from api.console.filters import choice
 from api.console.forms import first
 from api.console.render import page, redirect
 from api.console.sessions import Viewer, local_path
-from api.routes import tasks
-from api.schemas import TaskList, TaskPublic
+from api.routes import escalations, tasks
+from api.schemas import LeadPublic, TaskList, TaskPublic
 from domain.actors import WORKING_DEPARTMENTS, Department
 from domain.tasks import TASK_DEPARTMENT, TaskKind, TaskState
 
@@ -92,10 +96,37 @@ class InboxQuery:
 Filters = Annotated[InboxQuery, Depends()]
 
 
+@dataclass
+class Escalations:
+    """What a lead's inbox shows of the department's escalations (P8.1)."""
+
+    tasks: list[TaskPublic]
+    leads: list[LeadPublic]
+
+
+async def _escalations(request: Request) -> Escalations | None:
+    """The department's open escalations, for a lead of a department that works tasks."""
+    staff = staff_of(request)
+    if not (staff.is_lead and works_tasks(staff.department)):
+        return None
+    state = app_state(request)
+    listed = await tasks.list_tasks(
+        staff,
+        state,
+        department=staff.department,
+        escalated=True,
+        task_state=TaskState.OPEN,
+        limit=50,
+    )
+    return Escalations(listed.items, await escalations.leads_of(state, staff.department))
+
+
 async def _inbox(request: Request, query: InboxQuery, template: str) -> HTMLResponse:
     params = asdict(query)
     filters, listed = await _tasks(request, params)
     viewer = viewer_of(request)
+    # The rows alone (the page's refresh) leave the lead's section as it was.
+    lead_view = await _escalations(request) if template == "inbox.html" else None
     here = f"{viewer.base}/inbox"
     more = urlencode(params | {"cursor": listed.next_cursor}) if listed.next_cursor else ""
     return page(
@@ -107,6 +138,7 @@ async def _inbox(request: Request, query: InboxQuery, template: str) -> HTMLResp
         here=f"{here}?{query.filters()}" if query.filters() else here,
         rows_url=f"{here}/rows?{urlencode(params)}",
         may_claim=lambda task: may_claim(viewer, task),
+        escalations=lead_view,
     )
 
 
