@@ -40,7 +40,7 @@ class PaymentActivities:
 
     @activity.defn
     def issue_refund(self, request: RefundRequest) -> RefundOutcome:
-        """Pay a refund out through the gateway and book it; safe to run any number of times.
+        """Pay a refund (or compensation) out through the gateway and book it, idempotently.
 
         The gateway is idempotent on the refund id and the ledger row is keyed by it, so
         an attempt that dies after either step is finished by the next attempt without
@@ -66,7 +66,9 @@ class PaymentActivities:
             ledger.lock_order(conn, request.order_id)
             sums = ledger.totals(conn, request.order_id)
             paid, refunded = sums[LedgerKind.PAYMENT], -sums[LedgerKind.REFUND]
-            if refunded + request.amount > paid:
+            # Compensation (P5.2) is no refund of what was paid: the cap is the refunds'.
+            is_refund = request.kind is LedgerKind.REFUND
+            if is_refund and refunded + request.amount > paid:
                 # The workflow never asks for this; refusing here keeps the books right even
                 # if it one day did.
                 raise ApplicationError(
@@ -81,7 +83,7 @@ class PaymentActivities:
                     LedgerEntry(
                         entry_id=request.refund_id,
                         order_id=request.order_id,
-                        kind=LedgerKind.REFUND,
+                        kind=request.kind,
                         amount=-request.amount,
                         at=datetime.now(UTC),
                         actor_id=SYSTEM_ACTOR.staff_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import Depends, FastAPI
 
@@ -13,6 +14,7 @@ from api.limits import BodySizeLimit, RateLimiter
 from api.routes import (
     actions,
     changes,
+    customers,
     escalations,
     exceptions,
     feedback,
@@ -20,11 +22,15 @@ from api.routes import (
     history,
     inventory,
     orders,
+    products,
     ratings,
     reports,
+    services,
+    supervision,
     tasks,
 )
 from config.settings import Settings, get_settings
+from db import staff as staff_store
 from db.engine import Database
 from workers.client import connect
 
@@ -42,6 +48,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.resolved_database_url)
         db.create_schema()
+        with db.read() as conn:
+            # P8.1: escalations go to the department's leads; without one they would be a
+            # dead letter, so the API does not serve until every department has one.
+            staff_store.require_leads(conn, datetime.now(UTC))
         client = await connect(settings)
         limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         app.state.oms = AppState(settings=settings, db=db, client=client, limiter=limiter)
@@ -64,14 +74,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         actions,
         changes,
         exceptions,
+        services,
         tasks,
         inventory,
+        products,
+        customers,
         health,
         feedback,
         ratings,
         escalations,
         reports,
         history,
+        supervision,
     ):
         app.include_router(module.router)
     console.mount(app)  # the staff web console, /console (api/console/)

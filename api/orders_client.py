@@ -18,6 +18,7 @@ from db import queries
 from domain.actions import Action
 from domain.commands import ActionResult
 from domain.ids import order_workflow_id
+from domain.order.details import OrderKind
 from workflows.order import OrderWorkflow
 
 
@@ -36,6 +37,17 @@ async def recorded_status(state: AppState, order_id: str) -> str | None:
     def read() -> str | None:
         with state.db.read() as conn:
             return queries.order_status(conn, order_id)
+
+    return await run_in_threadpool(read)
+
+
+async def recorded_kind(state: AppState, order_id: str) -> OrderKind | None:
+    """The order's kind (goods, service) as recorded; None for an order not on record."""
+
+    def read() -> OrderKind | None:
+        with state.db.read() as conn:
+            view = queries.order_view(conn, order_id)
+            return view.order.kind if view else None
 
     return await run_in_threadpool(read)
 

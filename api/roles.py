@@ -21,6 +21,8 @@ ALL = frozenset(Department)
 STAFF = ALL  # any authenticated member of staff or system account
 SUPERVISORS = frozenset({D.SUPERVISION, D.ADMIN})
 WAREHOUSE_OR_ADMIN = frozenset({D.WAREHOUSE, D.ADMIN})
+#: Sales keeps the listings and prices (P3.1), the warehouse the packages (P3.3).
+CATALOGUE_KEEPERS = frozenset({D.SALES, D.WAREHOUSE, D.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ ORDER = "/api/v1/orders/{order_id}"
 TASK = "/api/v1/tasks/{task_id}"
 SKU = "/api/v1/inventory/{sku}"
 FEEDBACK = "/api/v1/feedback"
+PRODUCT = "/api/v1/products/{sku}"
+CUSTOMER = "/api/v1/customers/{customer_id}"
+#: Who judges customers' qualification (P3.1) and who supervises it.
+REVIEWERS = frozenset({D.SALES, D.ADMIN})
 
 ROLE_MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Rule(None, "load balancers and probes"),
@@ -68,6 +74,11 @@ ROLE_MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", f"{ORDER}/returns"): action(Action.REQUEST_RETURN),
     ("POST", f"{ORDER}/returns/{{case_id}}/decision"): action(Action.DECIDE_RETURN),
     ("POST", f"{ORDER}/returns/{{case_id}}/inspection"): action(Action.INSPECT_RETURN),
+    ("POST", f"{ORDER}/supplier-claims/{{case_id}}"): action(Action.SUPPLIER_CLAIM),
+    ("POST", f"{ORDER}/appointment"): action(Action.SCHEDULE_SERVICE),
+    ("POST", f"{ORDER}/service-work"): action(Action.RECORD_SERVICE_WORK),
+    ("POST", f"{ORDER}/service-confirmation"): action(Action.CONFIRM_SERVICE),
+    ("POST", f"{ORDER}/service-complaint"): action(Action.SERVICE_COMPLAINT),
     ("GET", "/api/v1/tasks"): Rule(
         STAFF, "task inboxes; supervisors see all; `escalated=true` as /escalations"
     ),
@@ -79,6 +90,15 @@ ROLE_MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", SKU): Rule(STAFF, "P3.2: stock levels"),
     ("PUT", SKU): Rule(WAREHOUSE_OR_ADMIN, "P3.2: stock counts"),
     ("POST", f"{SKU}/receipts"): Rule(frozenset({D.WAREHOUSE}), "P3.2: restock receipts"),
+    ("GET", "/api/v1/products"): Rule(STAFF, "P3.1: the catalogue orders are checked against"),
+    ("GET", PRODUCT): Rule(STAFF, "P3.1, P3.3"),
+    ("PUT", PRODUCT): Rule(CATALOGUE_KEEPERS, "P3.1 prices and legality, P3.3 accessories"),
+    ("GET", f"{CUSTOMER}/standing"): Rule(
+        REVIEWERS | frozenset({D.CUSTOMER_SERVICE, D.SUPERVISION}),
+        "P3.1: customer qualification",
+    ),
+    ("PUT", f"{CUSTOMER}/block"): Rule(REVIEWERS, "P3.1: the blocked customer list"),
+    ("DELETE", f"{CUSTOMER}/block"): Rule(REVIEWERS, "P3.1: the blocked customer list"),
     ("POST", FEEDBACK): Rule(INTAKE_DEPARTMENTS, "P7.2: feedback from the channels"),
     ("GET", FEEDBACK): Rule(STAFF, "P7.3: feedback and its results"),
     ("GET", f"{FEEDBACK}/{{feedback_id}}"): Rule(STAFF, "P7.3"),
@@ -87,13 +107,18 @@ ROLE_MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", f"{ORDER}/rating"): Rule(RATING_DEPARTMENTS, "P6.3: satisfaction ratings"),
     ("GET", f"{ORDER}/rating"): Rule(STAFF, "P6.3"),
     ("GET", "/api/v1/escalations"): Rule(
-        frozenset(WORKING_DEPARTMENTS) | SUPERVISORS, "P8.1: each lead sees their department's"
+        frozenset(WORKING_DEPARTMENTS) | SUPERVISORS,
+        "P8.1: a department's escalations, to its leads (named); its members see them too",
     ),
     ("GET", "/api/v1/reports/orders"): Rule(SUPERVISORS, "P6.3: order volume"),
     ("GET", "/api/v1/reports/revenue"): Rule(SUPERVISORS, "P6.3: revenue net of refunds"),
     ("GET", "/api/v1/reports/satisfaction"): Rule(SUPERVISORS, "P6.3: customer satisfaction"),
     ("GET", "/api/v1/reports/snapshots"): Rule(SUPERVISORS, "P6.3: daily snapshots"),
     ("GET", "/api/v1/kpis"): Rule(SUPERVISORS, "P8.2: KPIs per department"),
+    ("POST", "/api/v1/supervision/runs"): Rule(SUPERVISORS, "P8.1: run the supervision checks now"),
+    ("GET", "/api/v1/supervision/runs/{run_id}"): Rule(
+        SUPERVISORS, "P8.1: a supervision run and its findings"
+    ),
 }
 
 
@@ -119,6 +144,12 @@ def as_markdown() -> str:
         "",
         "`public` endpoints are limited per client address (`OMS_PUBLIC_RATE_LIMIT_PER_SECOND`,",
         "`OMS_PUBLIC_RATE_LIMIT_BURST`; 429 with `Retry-After`), the others per member of staff.",
+        "",
+        "Service orders (P1.2) are delivered by `logistics`, which already goes to customers'",
+        "addresses: it agrees the visit with the customer (`appointment`) and records the work",
+        "done on site (`service-work`); the customer's confirmation comes through",
+        "`customer_service` or the `platform`, and a complaint (a rework visit or a refund) is",
+        "customer service's decision.",
         "",
         header,
         "| --- | --- | " + " | ".join("---" for _ in departments) + " | --- |",

@@ -14,14 +14,28 @@ from domain.intake import IntakeProblem
 from domain.ledger import LedgerEntry, Refund
 from domain.money import Sum
 from domain.order.details import OrderItem, OrderKind, Payment
-from domain.personal_data import customer_for, masked_fields, may_decode, shipping_for
+from domain.personal_data import (
+    address_for,
+    customer_for,
+    masked_fields,
+    may_decode,
+    shipping_for,
+)
+from domain.review_checklist import Finding
 from domain.states import OrderStatus
-from domain.view import Backorder, OrderView, Shipment
+from domain.view import Backorder, OrderView, ServiceVisit, Shipment
 
 
 class OrderCreated(BaseModel):
     order_id: str
     status: OrderStatus
+
+
+class LeadPublic(BaseModel):
+    """A lead of a department: its breached tasks are escalated to them (P8.1)."""
+
+    staff_id: str
+    name: str
 
 
 class TaskPublic(BaseModel):
@@ -47,6 +61,9 @@ class TaskPublic(BaseModel):
     order_status: str | None = None
     order_total: Sum | None = None
     order_customer_id: str | None = None
+    #: An escalated task: the department's active leads it went to, by name (P8.1; read
+    #: from the staff table when shown, api/routes/escalations.py). None when not escalated.
+    leads: list[LeadPublic] | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> TaskPublic:
@@ -123,8 +140,14 @@ class OrderPublic(BaseModel):
     refunds: list[Refund]
     ledger: list[LedgerEntry]
     shipments: list[Shipment]
+    #: A service order's visits, the current one last (P1.2); an address given for a visit
+    #: is masked as the shipping address is.
+    service_visits: list[ServiceVisit] = []
     risky: bool
     risk_reasons: list[str]
+    #: P3.1: what the review's checklist found for each point (customer qualification,
+    #: legality, price accuracy), and whether the reviewer must answer it.
+    review_findings: list[Finding] = []
     phone_verified: bool
     intake_problems: list[IntakeProblem]
     backorder: Backorder | None
@@ -174,8 +197,13 @@ class OrderPublic(BaseModel):
             refunds=view.refunds,
             ledger=view.ledger,
             shipments=view.shipments,
+            service_visits=[
+                visit.model_copy(update={"address": address_for(department, visit.address)})
+                for visit in view.service_visits
+            ],
             risky=bool(view.risk_reasons),
             risk_reasons=view.risk_reasons,
+            review_findings=view.review_findings,
             phone_verified=view.phone_verified,
             intake_problems=view.intake_problems,
             backorder=view.backorder,

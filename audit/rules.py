@@ -116,8 +116,12 @@ ACTION_OF_EVENT: dict[EventKind, Action] = {
     E.STOCK_RETURNED: Action.INSPECT_RETURN,
     E.STOCK_WRITTEN_OFF: Action.INSPECT_RETURN,
     E.REFUND_ISSUED: Action.COMPLETE_REFUND,
+    E.COMPENSATION_PAID: Action.COMPLETE_REFUND,
     E.TASK_COMPLETED: Action.COMPLETE_TASK,
     E.TASK_CLAIMED: Action.CLAIM_TASK,
+    E.APPOINTMENT_SCHEDULED: Action.SCHEDULE_SERVICE,
+    E.SERVICE_PERFORMED: Action.RECORD_SERVICE_WORK,
+    E.SERVICE_CONFIRMED: Action.CONFIRM_SERVICE,
 }
 
 #: Case events: the action depends on the kind of case (`case_opened.data.kind`).
@@ -128,6 +132,7 @@ ACTION_OF_CASE_OPENED: dict[str, Action] = {
     "logistics_exception": Action.TRACKING,
     "return": Action.REQUEST_RETURN,
     "exchange": Action.REQUEST_RETURN,
+    "service_complaint": Action.SERVICE_COMPLAINT,
 }
 ACTION_OF_CASE_DECIDED: dict[str, Action] = {
     "change": Action.DECIDE_CHANGE,
@@ -135,6 +140,7 @@ ACTION_OF_CASE_DECIDED: dict[str, Action] = {
     "logistics_exception": Action.DECIDE_LOGISTICS_EXCEPTION,
     "return": Action.DECIDE_RETURN,
     "exchange": Action.DECIDE_RETURN,
+    "service_complaint": Action.SERVICE_COMPLAINT,
 }
 
 #: Orders are handed over by the payment system (P2.2); no staff action stands behind it.

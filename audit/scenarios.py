@@ -28,12 +28,16 @@ from db import inventory as stock
 from db.engine import Database
 from domain.actors import Actor, Department
 from domain.backups import BackupRequest
+from domain.cases import CaseKind
+from domain.catalogue import Product
 from domain.commands import (
     ActionResult,
+    AppointmentCommand,
     BackorderCommand,
     CancelCommand,
     CauseCommand,
     ChangeCommand,
+    ClaimStep,
     ClaimTaskCommand,
     CompleteRefundCommand,
     CompleteTaskCommand,
@@ -52,6 +56,9 @@ from domain.commands import (
     ReturnCommand,
     ReturnKind,
     ReviewCommand,
+    ServiceConfirmationCommand,
+    ServiceWorkCommand,
+    SupplierClaimCommand,
     TrackingCommand,
     TrackingEventKind,
 )
@@ -67,8 +74,17 @@ from domain.feedback import (
 )
 from domain.ids import fingerprint, order_workflow_id, restock_workflow_id
 from domain.inventory import ReceiveStock
-from domain.order.details import NewOrder, OrderItem, PaymentMethod, PaymentStatus, Shipping
+from domain.order.details import (
+    NewOrder,
+    OrderItem,
+    OrderKind,
+    PaymentMethod,
+    PaymentStatus,
+    Shipping,
+)
 from domain.policy import PolicySettings
+from domain.review_checklist import CallOutcome, PhoneCall, PointAnswer, ReviewPoint
+from domain.supervision import SupervisionInput
 from domain.tasks import TaskKind
 from domain.view import OrderView
 from workflows.backup import BackupWorkflow
@@ -76,6 +92,7 @@ from workflows.feedback import FeedbackWorkflow
 from workflows.order import OrderWorkflow
 from workflows.reporting import ReportingInput, ReportingWorkflow
 from workflows.restock import RestockWorkflow
+from workflows.supervision import SupervisionWorkflow
 
 D = Department
 
@@ -87,10 +104,30 @@ LOGISTICS = Actor(staff_id="logistics-chen", department=D.LOGISTICS)
 SERVICE = Actor(staff_id="service-liu", department=D.CUSTOMER_SERVICE)
 FINANCE = Actor(staff_id="finance-sun", department=D.FINANCE)
 
-#: Short windows so that delivered orders complete within the recording.
+#: Short windows so that delivered orders complete within the recording (and a service no
+#: one confirms is confirmed by itself, P1.2).
 RECORDING_POLICY = PolicySettings(
-    return_window=timedelta(seconds=1), exchange_window=timedelta(seconds=1)
+    return_window=timedelta(seconds=1),
+    exchange_window=timedelta(seconds=1),
+    service_confirmation_window=timedelta(seconds=1),
 )
+
+
+def listed(order: NewOrder) -> list[Product]:
+    """What the recording's catalogue says of the order's products (the API reads them from
+    the products table): listed at the order's prices, with the usual accessories."""
+    goods = order.kind is OrderKind.GOODS
+    return [
+        Product(
+            sku=line.sku,
+            name=line.sku.lower(),
+            kind=order.kind,
+            list_price=line.unit_price,
+            floor_price=line.unit_price,
+            accessories=["manual", "warranty_card"] if goods else [],
+        )
+        for line in order.items
+    ]
 
 
 @dataclass
@@ -113,14 +150,24 @@ class Recording:
             stock.set_on_hand(conn, sku, on_hand, datetime.now(UTC), sku.lower())
 
     async def start_order(
-        self, order: NewOrder, policy: PolicySettings = RECORDING_POLICY, label: str = "order"
+        self,
+        order: NewOrder,
+        policy: PolicySettings = RECORDING_POLICY,
+        label: str = "order",
+        products: list[Product] | None = None,
     ) -> WorkflowHandle[OrderWorkflow, Any]:
+        """Hand the order over as the API does; `products` what the catalogue lists of it
+        (by default every product, at the order's prices)."""
         body = order.model_dump(mode="json")
         # As the API does it (POST /orders): the workflow's start with the `receive` update.
         start = WithStartWorkflowOperation(
             OrderWorkflow.run,
             OrderWorkflowInput(
-                order=order, policy=policy, submitted_by=PLATFORM, fingerprint=fingerprint(body)
+                order=order,
+                policy=policy,
+                submitted_by=PLATFORM,
+                fingerprint=fingerprint(body),
+                products=listed(order) if products is None else products,
             ),
             id=order_workflow_id(order.order_id),
             task_queue=self.task_queue,
@@ -257,6 +304,33 @@ async def ship_and_deliver(
     await handle.result()
 
 
+async def visit_and_confirm(
+    handle: WorkflowHandle[OrderWorkflow, Any], *, confirmed_by: Actor | None = SERVICE
+) -> None:
+    """P1.2 a service order: the visit agreed, the work recorded on site, the customer's
+    confirmation (None: no word from the customer, confirmed by itself), the window, done."""
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    await handle.execute_update(
+        OrderWorkflow.schedule_service,
+        AppointmentCommand(
+            window_start=start,
+            window_end=start + timedelta(hours=2),
+            technician="Technician Zhou",
+            actor=LOGISTICS,
+        ),
+    )
+    await handle.execute_update(
+        OrderWorkflow.record_service_work,
+        ServiceWorkCommand(technician="Technician Zhou", work="installed", actor=LOGISTICS),
+    )
+    if confirmed_by is not None:
+        await handle.execute_update(
+            OrderWorkflow.confirm_service,
+            ServiceConfirmationCommand(note="the customer is satisfied", actor=confirmed_by),
+        )
+    await handle.result()
+
+
 async def payment_event(
     handle: WorkflowHandle[OrderWorkflow, Any],
     kind: PaymentEventKind,
@@ -336,6 +410,45 @@ async def needs_correction(r: Recording) -> None:
     await reject_and_explain(handle)
 
 
+async def unlisted_restricted_product(r: Recording) -> None:
+    """P2.2, P3.1: an order naming a product the catalogue did not list goes to sales; sales
+    lists it (restricted: an age check) and corrects; the review does the check, answers
+    its checklist and records the phone call; the order ships."""
+    r.set_stock("SKU-KNIFE", 10)
+    order = goods_order(
+        r.order_id("unlisted"), sku="SKU-KNIFE", quantity=1, price="199.00", new_customer=True
+    )
+    handle = await r.start_order(order, products=[])
+    await until(handle, lambda v: v.status.value == "needs_correction", "needs_correction")
+    knife = Product(
+        sku="SKU-KNIFE",
+        name="chef's knife",
+        list_price=Decimal("199.00"),
+        floor_price=Decimal("169.00"),
+        accessories=["manual"],
+        restricted=True,
+        required_check="age_verified",
+    )
+    await handle.execute_update(
+        OrderWorkflow.correct,
+        CorrectionCommand(note="listed in the catalogue", products=[knife], actor=SALES),
+    )
+    await until(handle, lambda v: v.status.value == "under_review", "review")
+    await handle.execute_update(
+        OrderWorkflow.review,
+        ReviewCommand(
+            approved=True,
+            checks_done=["age_verified"],
+            checklist=[PointAnswer(point=point, ok=True) for point in ReviewPoint],
+            phone_call=PhoneCall(
+                called_at=datetime.now(UTC), outcome=CallOutcome.CONFIRMED, note="ID seen"
+            ),
+            actor=SALES,
+        ),
+    )
+    await ship_and_deliver(handle, goods=True)
+
+
 async def rejection(r: Recording) -> None:
     """P3.1: sales rejects a paid order."""
     handle = await r.start_order(goods_order(r.order_id("rejected")))
@@ -343,12 +456,13 @@ async def rejection(r: Recording) -> None:
 
 
 async def risky_service_order(r: Recording) -> None:
-    """P3.1 phone verification of a new customer; a service order has nothing to pick."""
+    """P3.1 phone verification of a new customer; a service order has nothing to pick: a visit
+    is agreed, the work recorded and confirmed by the customer (P1.2)."""
     handle = await r.start_order(
         goods_order(r.order_id("service"), sku="SVC-INSTALL", kind="service", new_customer=True)
     )
     await review(handle, approved=True, phone_verified=True)
-    await ship_and_deliver(handle, goods=False)
+    await visit_and_confirm(handle)
 
 
 async def out_of_stock_restock(r: Recording) -> None:
@@ -404,7 +518,7 @@ async def claim_and_unclaim(r: Recording) -> None:
             ClaimTaskCommand(task_id=task_id, assignee=assignee, actor=actor),
         )
     await review(handle, approved=True, actor=SALES)
-    await ship_and_deliver(handle, goods=False)
+    await visit_and_confirm(handle, confirmed_by=None)  # confirmed by itself (P1.2)
 
 
 async def nightly_backup(r: Recording) -> None:
@@ -546,7 +660,7 @@ async def duplicate_payment(r: Recording) -> None:
             CompleteTaskCommand(task_id=open_task(current, kind), note="done", actor=actor),
         )
     await review(handle, approved=True)
-    await ship_and_deliver(handle, goods=False)
+    await visit_and_confirm(handle, confirmed_by=PLATFORM)
 
 
 async def unpaid_after_failed_payment(r: Recording) -> None:
@@ -721,15 +835,21 @@ async def _return(
     )
     if confirmed:
         current = await view(handle)
-        for task_kind, actor in (
-            (TaskKind.SUPPLIER_FOLLOW_UP, SALES),
-            (TaskKind.ADJUST_ACCOUNTS, FINANCE),
+        await handle.execute_update(
+            OrderWorkflow.complete_task,
+            CompleteTaskCommand(
+                task_id=open_task(current, TaskKind.ADJUST_ACCOUNTS), note="done", actor=FINANCE
+            ),
+        )
+        # P5.3: sales claims the goods from the supplier: agreed, then credited.
+        claim = next(c for c in current.cases if c.kind is CaseKind.SUPPLIER_CLAIM)
+        for step, details in (
+            (ClaimStep.AGREED, {"amount": Decimal(str(claim.data["value"]))}),
+            (ClaimStep.CREDITED, {"reference": f"CN-{claim.case_id}"}),
         ):
             await handle.execute_update(
-                OrderWorkflow.complete_task,
-                CompleteTaskCommand(
-                    task_id=open_task(current, task_kind), note="done", actor=actor
-                ),
+                OrderWorkflow.supplier_claim,
+                SupplierClaimCommand(case_id=claim.case_id, step=step, actor=SALES, **details),
             )
 
 
@@ -810,6 +930,19 @@ async def daily_report(r: Recording) -> None:
     r.workflows.append(("report", workflow_id))
 
 
+async def weekly_supervision(r: Recording) -> None:
+    """P8.1.1: one run of the SupervisionWorkflow that the weekly Schedule starts."""
+    workflow_id = f"weekly-supervision-{r.suffix}"
+    await r.client.execute_workflow(
+        SupervisionWorkflow.run,
+        SupervisionInput(),
+        id=workflow_id,
+        task_queue=r.task_queue,
+        static_summary="Weekly supervision checks (recorded scenario)",
+    )
+    r.workflows.append(("supervision", workflow_id))
+
+
 Scenario = Callable[[Recording], Awaitable[None]]
 
 #: Every path recorded in tests/histories/, by file-name prefix. Add new paths here.
@@ -817,6 +950,7 @@ SCENARIOS: dict[str, Scenario] = {
     "happy-path": happy_path,
     "needs-correction": needs_correction,
     "rejection": rejection,
+    "unlisted-restricted-product": unlisted_restricted_product,
     "risky-service-order": risky_service_order,
     "out-of-stock-restock": out_of_stock_restock,
     "stock-count-restock": stock_count_restock,
@@ -840,4 +974,5 @@ SCENARIOS: dict[str, Scenario] = {
     "return-without-a-problem": return_without_a_problem,
     "feedback-answered": feedback_answered,
     "daily-report": daily_report,
+    "weekly-supervision": weekly_supervision,
 }

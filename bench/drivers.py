@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 
 from config.settings import Settings
 from domain.actors import Actor, Department
+from domain.catalogue import Product
 from domain.commands import (
     DeliveryMethod,
     DispatchCommand,
@@ -49,6 +50,17 @@ ACCESSORIES = ["manual", "warranty_card"]
 MAX_EARLY_RETRIES = 200
 #: How often sales look at their inbox (seconds).
 INBOX_EVERY = 0.1
+
+
+def bench_product(sku: str) -> Product:
+    """What the benchmark's catalogue says of each of its skus (bench/seed.py puts them)."""
+    return Product(
+        sku=sku,
+        name="kettle",
+        list_price=Decimal("129.00"),
+        floor_price=Decimal("99.00"),
+        accessories=ACCESSORIES,
+    )
 
 
 def new_order(order_id: str, sku: str) -> NewOrder:
@@ -129,6 +141,8 @@ class UpdateDriver:
             order,
             self._actor(Department.PLATFORM),
             fingerprint(order.model_dump(mode="json")),
+            # What the API would read from the catalogue (the same as bench/seed.py put).
+            [bench_product(sku) for sku in order.quantities()],
         )
 
     async def review_inbox(self) -> set[str]:

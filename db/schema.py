@@ -19,9 +19,13 @@ from db.tables import metadata
 TABLE_MODULES = [
     "db.tables",
     "db.feedback_tables",
+    "db.catalogue_tables",
+    "db.customer_tables",
     "db.report_tables",
     "db.audit_tables",
+    "db.supervision_tables",
     "db.console_tables",
+    "db.staff_tables",
 ]
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from domain.actors import Department
-from domain.errors import ActionNotAllowed, NotPermitted
+from domain.errors import ActionNotAllowed, NotPermitted, Params, PolicyViolation
+from domain.order.details import OrderKind
 from domain.states import BEFORE_SHIPMENT, OrderStatus
 
 D = Department
@@ -35,9 +36,15 @@ class Action(StrEnum):
     REQUEST_RETURN = "request_return"
     DECIDE_RETURN = "decide_return"
     INSPECT_RETURN = "inspect_return"
+    SUPPLIER_CLAIM = "supplier_claim"
     COMPLETE_REFUND = "complete_refund"
     COMPLETE_TASK = "complete_task"
     CLAIM_TASK = "claim_task"
+    # P1.2 service orders.
+    SCHEDULE_SERVICE = "schedule_service"
+    RECORD_SERVICE_WORK = "record_service_work"
+    CONFIRM_SERVICE = "confirm_service"
+    SERVICE_COMPLAINT = "service_complaint"
 
 
 @dataclass(frozen=True)
@@ -90,11 +97,78 @@ ACTION_RULES: dict[Action, ActionRule] = {
     ),
     Action.DECIDE_RETURN: ActionRule("P5.3", frozenset({D.CUSTOMER_SERVICE}), _ANY),
     Action.INSPECT_RETURN: ActionRule("P5.3", frozenset({D.WAREHOUSE}), _ANY),
+    Action.SUPPLIER_CLAIM: ActionRule("P5.3", frozenset({D.SALES}), _ANY),
     Action.COMPLETE_REFUND: ActionRule("P4.2", frozenset({D.FINANCE}), _ANY),
     # The task's own department is checked against the task by the workflow.
     Action.COMPLETE_TASK: ActionRule("P3-P5", _WORKERS, _ANY),
     Action.CLAIM_TASK: ActionRule("P3-P5", _WORKERS, _ANY),
+    # P1.2: logistics delivers services (it already goes to customers' addresses); a visit
+    # agreed may be agreed again until the work is done.
+    Action.SCHEDULE_SERVICE: ActionRule(
+        "P1.2", frozenset({D.LOGISTICS}), frozenset({S.AWAITING_APPOINTMENT, S.SERVICE_SCHEDULED})
+    ),
+    Action.RECORD_SERVICE_WORK: ActionRule(
+        "P1.2", frozenset({D.LOGISTICS}), frozenset({S.SERVICE_SCHEDULED})
+    ),
+    # The customer confirms through customer service or the platform (P3.5).
+    Action.CONFIRM_SERVICE: ActionRule(
+        "P1.2", frozenset({D.CUSTOMER_SERVICE, D.PLATFORM}), frozenset({S.AWAITING_CONFIRMATION})
+    ),
+    # P5.3 for a service: instead of confirming, or within the windows after it.
+    Action.SERVICE_COMPLAINT: ActionRule(
+        "P5.3", frozenset({D.CUSTOMER_SERVICE}), frozenset({S.AWAITING_CONFIRMATION, S.DELIVERED})
+    ),
 }
+
+#: P1.2: a service order has no goods: nothing to hold in stock, pack, hand to a carrier,
+#: track or send back. A goods order has no visit to agree, do or confirm.
+GOODS_ONLY: frozenset[Action] = frozenset(
+    {
+        Action.RECORD_BACKORDER,
+        Action.PACK,
+        Action.DISPATCH,
+        Action.TRACKING,
+        Action.REQUEST_RETURN,
+        Action.DECIDE_RETURN,
+        Action.INSPECT_RETURN,
+    }
+)
+SERVICE_ONLY: frozenset[Action] = frozenset(
+    {
+        Action.SCHEDULE_SERVICE,
+        Action.RECORD_SERVICE_WORK,
+        Action.CONFIRM_SERVICE,
+        Action.SERVICE_COMPLAINT,
+    }
+)
+
+
+def fits_kind(action: Action, kind: OrderKind) -> bool:
+    """Whether the action is one an order of this kind (goods, service) has at all (P1.2)."""
+    if kind is OrderKind.SERVICE:
+        return action not in GOODS_ONLY
+    return action not in SERVICE_ONLY
+
+
+def check_kind(action: Action, kind: OrderKind, status: OrderStatus) -> None:
+    """Raise PolicyViolation when the order's kind has no such step (P1.2): a service order
+    is never packed, dispatched, tracked or returned; a goods order gets no visit."""
+    if fits_kind(action, kind):
+        return
+    params: Params = {"action": action.value, "clause": "P1.2"}
+    if kind is OrderKind.SERVICE:
+        raise PolicyViolation(
+            f"{action} is not for a service order: it has no goods (P1.2)",
+            status=status,
+            code="not_for_service_orders",
+            params=params,
+        )
+    raise PolicyViolation(
+        f"{action} is for service orders only (P1.2)",
+        status=status,
+        code="only_for_service_orders",
+        params=params,
+    )
 
 
 def check_department(action: Action, department: Department) -> None:
@@ -134,10 +208,15 @@ def check_action(action: Action, status: OrderStatus, department: Department) ->
         )
 
 
-def allowed_actions(status: OrderStatus, department: Department) -> list[Action]:
-    """The actions this department may take on an order in this status (the console's forms)."""
+def allowed_actions(
+    status: OrderStatus, department: Department, kind: OrderKind | None = None
+) -> list[Action]:
+    """The actions this department may take on an order in this status (the console's forms);
+    given the order's kind, only those an order of that kind has (P1.2)."""
     return [
         action
         for action, rule in ACTION_RULES.items()
-        if department in rule.departments and status in rule.statuses
+        if department in rule.departments
+        and status in rule.statuses
+        and (kind is None or fits_kind(action, kind))
     ]

@@ -30,6 +30,14 @@ WORKING_DEPARTMENTS: tuple[Department, ...] = (
 )
 
 
+class StaffRole(StrEnum):
+    """A member of staff's role in their department (api.md, Staff roles): a breached task
+    is escalated to the department's leads (P8.1)."""
+
+    MEMBER = "member"
+    LEAD = "lead"
+
+
 class Actor(BaseModel):
     """The staff member or system behind an action; recorded in history and read model (rule 5)."""
 

@@ -17,6 +17,10 @@ class CaseKind(StrEnum):
     LOGISTICS_EXCEPTION = "logistics_exception"
     RETURN = "return"
     EXCHANGE = "exchange"
+    #: P1.2, P5.3: a customer's complaint about a service: a rework visit or a refund.
+    SERVICE_COMPLAINT = "service_complaint"
+    #: P5.3: goods with a confirmed quality problem are claimed from the supplier by sales.
+    SUPPLIER_CLAIM = "supplier_claim"
 
 
 class CaseState(StrEnum):

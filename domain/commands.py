@@ -8,7 +8,7 @@ is refused, lengths are bounded.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
@@ -24,8 +24,18 @@ from pydantic import (
 )
 
 from domain.actors import Actor
+from domain.catalogue import Product
 from domain.money import Money
-from domain.order.details import Customer, OrderItem, Payment, Shipping, Strict, check_lines_fit
+from domain.order.details import (
+    SKU_PATTERN,
+    Customer,
+    OrderItem,
+    Payment,
+    Shipping,
+    Strict,
+    check_lines_fit,
+)
+from domain.review_checklist import PhoneCall, PointAnswer, ReviewPoint
 from domain.states import OrderStatus
 
 Note = str  # a free text remark; bounded where it is a field
@@ -88,8 +98,12 @@ class CorrectionRequest(Strict):
     note: str = Field(default="", max_length=1000)
 
 
-class CorrectionCommand(CorrectionRequest, WithActor):
-    pass
+class CorrectionCommand(CorrectionRequest, WithActor, AddedFields):
+    ADDED_FIELDS: ClassVar[tuple[str, ...]] = ("products",)  # release r3
+
+    #: The catalogue's products the corrected order names, read by the API (P3.1): the
+    #: order is checked again against them.
+    products: list[Product] | None = None
 
 
 # --- P3.1 review -----------------------------------------------------------------------------
@@ -105,13 +119,35 @@ class RejectionReason(StrEnum):
 
 
 class ReviewRequest(Strict, AddedFields):
-    ADDED_FIELDS: ClassVar[tuple[str, ...]] = ("reason_code",)  # release r3
+    ADDED_FIELDS: ClassVar[tuple[str, ...]] = (  # release r3
+        "reason_code",
+        "checks_done",
+        "checklist",
+        "phone_call",
+    )
 
     approved: bool
     note: str = Field(default="", max_length=1000)
     phone_verified: bool | None = None
     #: On a rejection: the reason sales explains to the customer (P3.1).
     reason_code: RejectionReason | None = None
+    #: P3.1 legality: the checks of restricted products the reviewer carried out (each
+    #: product's `required_check`, e.g. "age_verified"); an approval needs every one.
+    checks_done: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=20
+    )
+    #: P3.1: the reviewer's answer to each point of the review's checklist (the order's
+    #: `review_findings` say what the system found for each).
+    checklist: list[PointAnswer] | None = Field(default=None, max_length=len(ReviewPoint))
+    #: P3.1: the phone verification, when and with what outcome (`confirmed` verifies).
+    phone_call: PhoneCall | None = None
+
+    @model_validator(mode="after")
+    def _each_point_once(self) -> ReviewRequest:
+        points = [answer.point for answer in self.checklist or []]
+        if len(set(points)) != len(points):
+            raise ValueError("the checklist answers each point once")
+        return self
 
 
 class ReviewCommand(ReviewRequest, WithActor):
@@ -244,8 +280,11 @@ class ChangeRequest(Strict):
         return self
 
 
-class ChangeCommand(ChangeRequest, WithActor):
-    pass
+class ChangeCommand(ChangeRequest, WithActor, AddedFields):
+    ADDED_FIELDS: ClassVar[tuple[str, ...]] = ("products",)  # release r3
+
+    #: The catalogue's products the new items name, read by the API (P3.1, P4.1).
+    products: list[Product] | None = None
 
 
 class DecisionRequest(Strict):
@@ -350,10 +389,29 @@ class ReasonCode(StrEnum):
     OTHER = "other"
 
 
-class ReturnRequest(Strict):
+class ReturnLine(Strict):
+    """Units of one line the customer sends back (P5.3)."""
+
+    sku: str = Field(pattern=SKU_PATTERN)
+    quantity: int = Field(ge=1, le=10_000)
+
+
+class ReturnRequest(Strict, AddedFields):
+    ADDED_FIELDS: ClassVar[tuple[str, ...]] = ("lines",)  # release r3
+
     kind: ReturnKind
     reason: str = Field(min_length=1, max_length=500)
     reason_code: ReasonCode = ReasonCode.QUALITY
+    #: P5.3: what comes back, per line and quantity; none: every unit not yet returned.
+    #: An exchange is of the whole order.
+    lines: list[ReturnLine] | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _each_line_once(self) -> ReturnRequest:
+        skus = [line.sku for line in self.lines or []]
+        if len(set(skus)) != len(skus):
+            raise ValueError("each sku is returned on one line")
+        return self
 
 
 class ReturnCommand(ReturnRequest, WithActor):
@@ -375,6 +433,116 @@ class InspectionRequest(Strict):
 
 class InspectionCommand(InspectionRequest, WithActor):
     case_id: str
+
+
+class ClaimStep(StrEnum):
+    """P5.3: where sales' claim on the supplier stands (it starts `claimed`)."""
+
+    AGREED = "agreed"
+    CREDITED = "credited"
+    DECLINED = "declined"
+
+
+class SupplierClaimRequest(Strict):
+    """Sales records the supplier's answer to a claim for goods with a quality problem."""
+
+    step: ClaimStep
+    #: `agreed`: what the supplier agreed to credit.
+    amount: Money | None = None
+    #: `credited`: the supplier's credit note.
+    reference: str | None = Field(default=None, min_length=1, max_length=100)
+    note: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _what_each_step_needs(self) -> SupplierClaimRequest:
+        if self.step is ClaimStep.AGREED and not self.amount:
+            raise ValueError("an agreed claim names the amount the supplier credits")
+        if self.step is ClaimStep.CREDITED and not self.reference:
+            raise ValueError("a credited claim names the supplier's credit note (reference)")
+        return self
+
+
+class SupplierClaimCommand(SupplierClaimRequest, WithActor):
+    case_id: str
+
+
+# --- P1.2 service orders ----------------------------------------------------------------------
+
+
+def _in_utc_when_naive(at: datetime) -> datetime:
+    """A time sent without its zone is read as UTC: the order compares it with its own clock."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+#: A moment the order compares with `now` (a visit's window, the work's time).
+Moment = Annotated[datetime, AfterValidator(_in_utc_when_naive)]
+
+
+class AppointmentRequest(Strict):
+    """The visit logistics agreed with the customer (P1.2): when, where, and who does it."""
+
+    window_start: Moment
+    window_end: Moment
+    #: Who will do the work: the technician's name.
+    technician: str = Field(min_length=1, max_length=100)
+    #: Where, when not the order's shipping address (the default).
+    address: str | None = Field(default=None, min_length=1, max_length=500)
+    note: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _window_is_a_window(self) -> AppointmentRequest:
+        if self.window_end <= self.window_start:
+            raise ValueError("the window ends after it starts")
+        return self
+
+
+class AppointmentCommand(AppointmentRequest, WithActor):
+    pass
+
+
+class ServiceWorkRequest(Strict):
+    """The work done on site, as the technician records it (P1.2, P6.1)."""
+
+    technician: str = Field(min_length=1, max_length=100)
+    #: What was done.
+    work: str = Field(min_length=1, max_length=1000)
+    #: When it was done; now, when not given.
+    done_at: Moment | None = None
+
+
+class ServiceWorkCommand(ServiceWorkRequest, WithActor):
+    pass
+
+
+class ServiceConfirmationRequest(Strict):
+    """The customer confirms the service was done (P1.2), told to customer service or the
+    platform."""
+
+    note: str = Field(default="", max_length=500)
+
+
+class ServiceConfirmationCommand(ServiceConfirmationRequest, WithActor):
+    pass
+
+
+class ComplaintResolution(StrEnum):
+    """What a complaint about a service comes to: the work done again, or the money back."""
+
+    REWORK = "rework"
+    REFUND = "refund"
+
+
+class ServiceComplaintRequest(Strict):
+    """Customer service's decision on a complaint about a service (P1.2, P5.3): a rework
+    visit, or a refund instead of a return of goods."""
+
+    resolution: ComplaintResolution
+    reason: str = Field(min_length=1, max_length=500)
+    note: str = Field(default="", max_length=500)
+
+
+class ServiceComplaintCommand(ServiceComplaintRequest, WithActor):
+    pass
 
 
 # --- results ---------------------------------------------------------------------------------

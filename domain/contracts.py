@@ -7,11 +7,13 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from domain.actors import Actor
+from domain.catalogue import Product
 from domain.feedback import FeedbackOutcome, FeedbackRequest, FeedbackState
 from domain.inventory import InventoryLevel, ReceiveStock
 from domain.order.details import NewOrder
 from domain.order.state import OrderState
 from domain.policy import PolicySettings
+from domain.review_checklist import CustomerStanding
 from domain.states import OrderStatus
 
 
@@ -22,6 +24,12 @@ class OrderWorkflowInput(BaseModel):
     submitted_by: Actor
     #: Hash of the creating request (POST /orders is idempotent on order id and body).
     fingerprint: str
+    #: The catalogue's products the order's lines name (those it has), read by the API at
+    #: hand-over and covered by the start's signature (P3.1): intake checks the lines
+    #: against them. An order whose products are not given is checked against none.
+    products: list[Product] = []
+    #: What the read model knew of the customer at hand-over (P3.1 customer qualification).
+    customer: CustomerStanding = CustomerStanding()
     #: The order as its previous run left it, when the workflow continued as new (its
     #: history had grown long): the new run carries on from there.
     carried: OrderState | None = None

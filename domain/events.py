@@ -33,6 +33,10 @@ class EventKind(StrEnum):
     TASK_ESCALATED = "task_escalated"
     CANCELLED = "cancelled"
     RETURNED = "returned"
+    #: P5.3: some of the goods came back and were refunded; the rest stays with the customer.
+    PARTLY_RETURNED = "partly_returned"
+    #: P5.3: sales' claim on the supplier moved on (agreed, credited, declined).
+    SUPPLIER_CLAIM_UPDATED = "supplier_claim_updated"
     ORDER_REFUNDED = "order_refunded"
     REJECTED = "rejected"
     #: P2.1: a valid order waits for its payment until a deadline.
@@ -43,6 +47,15 @@ class EventKind(StrEnum):
     PAYMENT_RECEIVED = "payment_received"
     REFUND_ISSUED = "refund_issued"
     REFUND_FAILED = "refund_failed"
+    #: P5.2: compensation paid out through the gateway (or by finance), or refused by it.
+    COMPENSATION_PAID = "compensation_paid"
+    COMPENSATION_FAILED = "compensation_failed"
+    #: P4.1: a paid order's approved change of goods costs more: the difference is asked of
+    #: the customer; paid (or no longer owed), the order moves on; unpaid by the deadline,
+    #: the change is undone.
+    PAYMENT_REQUESTED = "payment_requested"
+    BALANCE_SETTLED = "balance_settled"
+    CHANGE_REVERTED = "change_reverted"
     LEDGER = "ledger"
     CASE_OPENED = "case_opened"
     CASE_DECIDED = "case_decided"
@@ -63,6 +76,11 @@ class EventKind(StrEnum):
     #: A feed passed the events one order records (`PolicySettings.feed_event_limit`):
     #: its events that would change nothing are dropped from now on.
     FEED_LIMIT_REACHED = "feed_limit_reached"
+    #: P1.2 service orders: a visit agreed with the customer (or agreed again), the work
+    #: recorded on site, the customer's confirmation (or the automatic one).
+    APPOINTMENT_SCHEDULED = "appointment_scheduled"
+    SERVICE_PERFORMED = "service_performed"
+    SERVICE_CONFIRMED = "service_confirmed"
 
 
 class OrderEvent(BaseModel):

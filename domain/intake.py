@@ -7,9 +7,12 @@ checked here is business data that a person can put right: the order goes to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel, ConfigDict
 
 from domain.actors import Department
+from domain.catalogue import Product, line_problems
 from domain.order.details import NewOrder, PaymentStatus
 
 
@@ -27,10 +30,17 @@ def _blank(value: str | None) -> bool:
     return value is None or not value.strip()
 
 
-def validate_intake(order: NewOrder) -> list[IntakeProblem]:
+def validate_intake(order: NewOrder, products: Mapping[str, Product]) -> list[IntakeProblem]:
     """Every problem with the order's data, price problems first (they go to sales)."""
     sales, service = Department.SALES, Department.CUSTOMER_SERVICE
     problems: list[IntakeProblem] = []
+
+    # P3.1 price accuracy: sales keeps the catalogue's listings and prices, so an unknown
+    # product or a price below its floor is theirs to put right (not a backorder).
+    problems += [
+        IntakeProblem(field=p.field, message=p.message, department=sales)
+        for p in line_problems(order.kind, order.items, products)
+    ]
 
     # Price accuracy belongs to sales (P3.1 checks it again at review).
     if order.payment.amount != order.total:

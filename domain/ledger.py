@@ -57,11 +57,16 @@ class RefundState(StrEnum):
 
 
 class Refund(BaseModel):
+    """Money paid back to the customer through the gateway: a refund, or a compensation
+    payout (P5.2), which is no refund of what was paid and books as its own ledger kind."""
+
     model_config = ConfigDict(extra="forbid")
 
     refund_id: str
     amount: Money
     reason: str
+    #: What it books when paid out: `refund` (capped by what was paid) or `compensation`.
+    kind: LedgerKind = LedgerKind.REFUND
     case_id: str | None = None
     state: RefundState = RefundState.PENDING
     requested_at: datetime
@@ -78,18 +83,28 @@ def refunded_total(entries: list[LedgerEntry]) -> Decimal:
     return -sum((e.amount for e in entries if e.kind is LedgerKind.REFUND), ZERO)
 
 
+def compensated_total(entries: list[LedgerEntry]) -> Decimal:
+    """Compensation paid out (P5.2), as a positive sum like `refunded_total`."""
+    return -sum((e.amount for e in entries if e.kind is LedgerKind.COMPENSATION), ZERO)
+
+
 def refundable(entries: list[LedgerEntry], refunds: list[Refund]) -> Decimal:
-    """What a new refund may still take: paid, less every refund issued or in progress."""
-    committed = sum((r.amount for r in refunds), ZERO)
+    """What a new refund may still take: paid, less every refund issued or in progress
+    (compensation payouts are not refunds: they do not count)."""
+    committed = sum((r.amount for r in refunds if r.kind is LedgerKind.REFUND), ZERO)
     return max(paid_total(entries) - committed, ZERO)
 
 
 class RefundRequest(BaseModel):
-    """A refund asked of the payment gateway (the activity `issue_refund`)."""
+    """A refund (or a compensation payout, P5.2) asked of the payment gateway (the activity
+    `issue_refund`)."""
 
     refund_id: str
     order_id: str
     amount: Decimal
+    #: The ledger kind the payout books. Only this release's code sets it, and its activity
+    #: inputs reach only its own workers (workflows/releases.py).
+    kind: LedgerKind = LedgerKind.REFUND
     #: The payment being refunded, for the gateway.
     transaction_id: str | None = None
     case_id: str | None = None

@@ -22,8 +22,6 @@ class PolicySettings(BaseModel):
 
     # P3.1: orders above this amount count as risky and need phone verification.
     risk_amount_threshold: Decimal = Field(default=Decimal("5000.00"), ge=0)
-    # P3.3: what every goods package must carry.
-    required_accessories: tuple[str, ...] = ("manual", "warranty_card")
 
     # Deadlines, from the SLA table of policy.md.
     correction_deadline: timedelta = timedelta(hours=2)  # P2.2 (intake itself: automatic)
@@ -36,6 +34,9 @@ class PolicySettings(BaseModel):
     first_reply_deadline: timedelta = timedelta(hours=24)  # P7.2
     follow_up_deadline: timedelta = timedelta(hours=24)  # P5 follow-ups: finance, logistics, sales
     inspection_deadline: timedelta = timedelta(hours=48)  # P5.3 warehouse inspection
+    # P1.2 service orders: logistics agrees a visit with the customer within this long of
+    # the approval (or of a complaint asking for a rework visit).
+    appointment_deadline: timedelta = timedelta(hours=24)
 
     # P5.3 windows after delivery.
     return_window: timedelta = timedelta(days=7)
@@ -48,6 +49,9 @@ class PolicySettings(BaseModel):
     remittance_deadline: timedelta = timedelta(days=3)
     # P5.1: an unpaid order whose payment failed is cancelled after this long.
     unpaid_payment_deadline: timedelta = timedelta(hours=24)
+    # P1.2: the work of a service order done and recorded, the customer confirms it; without
+    # a word from the customer for this long, it counts as confirmed.
+    service_confirmation_window: timedelta = timedelta(days=3)
 
     # A reminder goes out at this fraction of a task's deadline; escalation at the deadline.
     reminder_fraction: float = Field(default=0.75, gt=0, lt=1)
@@ -90,6 +94,7 @@ TASK_DEADLINE_SETTING: dict[TaskKind, str] = {
     TaskKind.CONTACT_CUSTOMER: "first_reply_deadline",
     TaskKind.ACCOUNT_PAYMENT: "follow_up_deadline",
     TaskKind.RECONCILE_REMITTANCE: "follow_up_deadline",
+    TaskKind.SEND_PAYMENT_REQUEST: "first_reply_deadline",
     TaskKind.HANDLE_LOGISTICS_EXCEPTION: "first_reply_deadline",
     TaskKind.INVESTIGATE_LOGISTICS_EXCEPTION: "follow_up_deadline",
     TaskKind.REVIEW_RETURN: "change_review_deadline",
@@ -97,4 +102,8 @@ TASK_DEADLINE_SETTING: dict[TaskKind, str] = {
     TaskKind.SUPPLIER_FOLLOW_UP: "follow_up_deadline",
     TaskKind.ADJUST_ACCOUNTS: "follow_up_deadline",
     TaskKind.REPLY_FEEDBACK: "first_reply_deadline",
+    TaskKind.SCHEDULE_SERVICE: "appointment_deadline",
+    # A visit is due by the end of the window agreed with the customer (given when the task
+    # opens); the delivery promise stands in only where no window is known.
+    TaskKind.PERFORM_SERVICE: "delivery_deadline",
 }

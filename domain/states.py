@@ -27,6 +27,13 @@ class OrderStatus(StrEnum):
     RETURNED = "returned"
     #: Added to the contract's list: a shipment lost or damaged in transit and refunded (P5.2).
     REFUNDED = "refunded"
+    #: P1.2 service orders: approved, logistics agrees a visit with the customer; the visit is
+    #: agreed (a time window, the address, the technician); the work is done and recorded on
+    #: site, and waits for the customer's confirmation. Confirmed, a service order is
+    #: `delivered` and takes the after-sales path of delivered goods.
+    AWAITING_APPOINTMENT = "awaiting_appointment"
+    SERVICE_SCHEDULED = "service_scheduled"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
 
 
 S = OrderStatus
@@ -41,6 +48,10 @@ BEFORE_SHIPMENT: frozenset[OrderStatus] = frozenset(
         S.OUT_OF_STOCK,
         S.READY_TO_PACK,
         S.AWAITING_DISPATCH,
+        # P1.2: a service not performed yet may still be changed or cancelled like goods
+        # not yet shipped.
+        S.AWAITING_APPOINTMENT,
+        S.SERVICE_SCHEDULED,
     }
 )
 
@@ -56,9 +67,17 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     ),
     # P2.1: paid, it goes to review; unpaid by the deadline (or cancelled), it ends.
     S.AWAITING_PAYMENT: frozenset({S.UNDER_REVIEW, S.CANCELLED}),
-    # P3.1 review; P3.2 stock; a service order has nothing to pick and goes to dispatch.
+    # P3.1 review; P3.2 stock; a service order has nothing to pick: a visit is agreed (P1.2).
+    # (A service order approved before the visits existed went to AWAITING_DISPATCH.)
     S.UNDER_REVIEW: frozenset(
-        {S.READY_TO_PACK, S.OUT_OF_STOCK, S.AWAITING_DISPATCH, S.REJECTED, S.CANCELLED}
+        {
+            S.READY_TO_PACK,
+            S.OUT_OF_STOCK,
+            S.AWAITING_DISPATCH,
+            S.AWAITING_APPOINTMENT,
+            S.REJECTED,
+            S.CANCELLED,
+        }
     ),
     S.OUT_OF_STOCK: frozenset({S.READY_TO_PACK, S.OUT_OF_STOCK, S.CANCELLED}),
     # P4.1: an approved change of goods re-confirms stock, from any pre-shipment state.
@@ -70,10 +89,24 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.IN_TRANSIT: frozenset(
         {S.DELIVERED, S.OUT_OF_STOCK, S.READY_TO_PACK, S.AWAITING_DISPATCH, S.REFUNDED}
     ),
-    # P5.3 after delivery: completed when the window closes, returned, or an exchange ships.
+    # P5.3 after delivery: completed when the window closes, returned, or an exchange ships;
+    # a service complained about is visited again or refunded (P1.2).
     S.DELIVERED: frozenset(
-        {S.COMPLETED, S.RETURNED, S.OUT_OF_STOCK, S.READY_TO_PACK, S.AWAITING_DISPATCH}
+        {
+            S.COMPLETED,
+            S.RETURNED,
+            S.OUT_OF_STOCK,
+            S.READY_TO_PACK,
+            S.AWAITING_DISPATCH,
+            S.AWAITING_APPOINTMENT,
+            S.REFUNDED,
+        }
     ),
+    # P1.2 a service order: the visit agreed (or agreed again), the work done, confirmed by
+    # the customer (or by itself after a while); a complaint means a rework visit or a refund.
+    S.AWAITING_APPOINTMENT: frozenset({S.SERVICE_SCHEDULED, S.CANCELLED}),
+    S.SERVICE_SCHEDULED: frozenset({S.SERVICE_SCHEDULED, S.AWAITING_CONFIRMATION, S.CANCELLED}),
+    S.AWAITING_CONFIRMATION: frozenset({S.DELIVERED, S.AWAITING_APPOINTMENT, S.REFUNDED}),
     S.COMPLETED: frozenset(),
     S.CANCELLED: frozenset(),
     S.REJECTED: frozenset(),

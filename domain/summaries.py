@@ -149,8 +149,33 @@ def refund_by_hand(amount: Decimal, refund_id: str, failure: str) -> Summary:
     return Summary(text, "refund_by_hand", params)
 
 
+def compensation_by_hand(amount: Decimal, payout_id: str, failure: str) -> Summary:
+    """P5.2: compensation the gateway refused to pay out: finance pays it by hand."""
+    text = f"pay compensation {amount} by hand ({payout_id}): {failure}"
+    params: Params = {"amount": str(amount), "refund_id": payout_id, "failure": failure}
+    return Summary(text, "compensation_by_hand", params)
+
+
+def payment_request(amount: Decimal, until: datetime) -> Summary:
+    """P4.1: a dearer change of goods: the customer is asked to pay the difference."""
+    when = f"{until:%Y-%m-%d %H:%M}"
+    text = f"ask the customer to pay {amount} for the changed goods by {when}"
+    return Summary(text, "payment_request", {"amount": str(amount), "until": when})
+
+
 def replan_route() -> Summary:
     return Summary("delivery details changed: re-plan the route", "replan_route", {})
+
+
+def service_visit(start: datetime, end: datetime) -> Summary:
+    """P1.2: the visit agreed with the customer, to be done and recorded by its end."""
+    params: Params = {"start": f"{start:%Y-%m-%d %H:%M}", "end": f"{end:%Y-%m-%d %H:%M}"}
+    return Summary(f"visit {params['start']} - {params['end']}", "service_visit", params)
+
+
+def rework_visit() -> Summary:
+    """P1.2, P5.3: a complaint about the work: agree a visit to do it again."""
+    return Summary("complaint: agree a rework visit with the customer", "rework_visit", {})
 
 
 def feedback(kind: str, channel: str, order_id: str | None) -> Summary:

@@ -32,6 +32,7 @@ class TaskKind(StrEnum):
     CONTACT_CUSTOMER = "contact_customer"  # P5.1 customer service
     ACCOUNT_PAYMENT = "account_payment"  # P5.1 finance does the accounting
     RECONCILE_REMITTANCE = "reconcile_remittance"  # P2.1 cash on delivery late or short
+    SEND_PAYMENT_REQUEST = "send_payment_request"  # P4.1 a dearer change: the customer pays
     HANDLE_LOGISTICS_EXCEPTION = "handle_logistics_exception"  # P5.2 customer service
     INVESTIGATE_LOGISTICS_EXCEPTION = "investigate_logistics_exception"  # P5.2 logistics
     REVIEW_RETURN = "review_return"  # P5.3 customer service
@@ -39,6 +40,8 @@ class TaskKind(StrEnum):
     SUPPLIER_FOLLOW_UP = "supplier_follow_up"  # P5.3 sales
     ADJUST_ACCOUNTS = "adjust_accounts"  # P5.3 finance
     REPLY_FEEDBACK = "reply_feedback"  # P7.2 customer service
+    SCHEDULE_SERVICE = "schedule_service"  # P1.2 logistics agrees a visit with the customer
+    PERFORM_SERVICE = "perform_service"  # P1.2 logistics does the work, by the visit's end
 
 
 #: The department each kind of task belongs to (P1.2, P3-P7). CORRECT_ORDER is the
@@ -59,6 +62,7 @@ TASK_DEPARTMENT: dict[TaskKind, Department] = {
     TaskKind.CONTACT_CUSTOMER: Department.CUSTOMER_SERVICE,
     TaskKind.ACCOUNT_PAYMENT: Department.FINANCE,
     TaskKind.RECONCILE_REMITTANCE: Department.FINANCE,
+    TaskKind.SEND_PAYMENT_REQUEST: Department.CUSTOMER_SERVICE,
     TaskKind.HANDLE_LOGISTICS_EXCEPTION: Department.CUSTOMER_SERVICE,
     TaskKind.INVESTIGATE_LOGISTICS_EXCEPTION: Department.LOGISTICS,
     TaskKind.REVIEW_RETURN: Department.CUSTOMER_SERVICE,
@@ -66,6 +70,9 @@ TASK_DEPARTMENT: dict[TaskKind, Department] = {
     TaskKind.SUPPLIER_FOLLOW_UP: Department.SALES,
     TaskKind.ADJUST_ACCOUNTS: Department.FINANCE,
     TaskKind.REPLY_FEEDBACK: Department.CUSTOMER_SERVICE,
+    # P1.2: services are delivered by logistics, which already goes to customers' addresses.
+    TaskKind.SCHEDULE_SERVICE: Department.LOGISTICS,
+    TaskKind.PERFORM_SERVICE: Department.LOGISTICS,
 }
 
 #: Tasks whose work happens outside the system (a call, a letter, a booking): the
@@ -77,9 +84,10 @@ NOTE_TASKS: frozenset[TaskKind] = frozenset(
         TaskKind.CONTACT_CUSTOMER,
         TaskKind.ACCOUNT_PAYMENT,
         TaskKind.RECONCILE_REMITTANCE,
+        TaskKind.SEND_PAYMENT_REQUEST,
         TaskKind.PUT_BACK,
         TaskKind.EXPLAIN_REJECTION,
-        TaskKind.SUPPLIER_FOLLOW_UP,
+        # P5.3: sales' supplier_follow_up is closed by the supplier claim's end, not a note.
         TaskKind.ADJUST_ACCOUNTS,
     }
 )

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, JsonValue
 
+from domain.escalation import escalated_department
 from domain.events import EventKind, OrderEvent
 from domain.history import DecodedHistory
 from domain.states import OrderStatus
@@ -60,6 +61,12 @@ def _reviewed(d: dict[str, Any]) -> str:
     return ", ".join(words)
 
 
+def _escalated(d: dict[str, Any]) -> str:
+    # Earlier releases named a made-up `<department>_lead`; both shapes read the same.
+    department = escalated_department(d)
+    return f"escalated to the {department.value} leads" if department else "escalated"
+
+
 def _closed_by_other(d: dict[str, Any]) -> str:
     return f" (claimed by {d['assignee']})" if _yes(d, "acted_by_other") else ""
 
@@ -95,7 +102,7 @@ OUTCOMES: dict[EventKind, Callable[[dict[str, Any]], str]] = {
     ),
     E.TASK_REMINDED: lambda d: f"reminder, due {d.get('due_at')}",
     E.TASK_OVERDUE: lambda d: f"overdue since {d.get('due_at')}",
-    E.TASK_ESCALATED: lambda d: f"escalated to {d.get('to')}",
+    E.TASK_ESCALATED: _escalated,
     E.CASE_OPENED: lambda d: f"{d.get('kind')} case opened",
     E.CASE_DECIDED: lambda d: (
         "approved" if _yes(d, "approved") else str(d.get("resolution") or "not approved")
@@ -104,10 +111,29 @@ OUTCOMES: dict[EventKind, Callable[[dict[str, Any]], str]] = {
     E.CANCELLED: lambda d: "cancelled, paid" if _yes(d, "paid") else "cancelled, unpaid",
     E.REFUND_ISSUED: lambda d: f"refunded {d.get('amount')} (total {d.get('refunded_total')})",
     E.REFUND_FAILED: lambda d: f"refund of {d.get('amount')} failed: {d.get('reason')}",
+    # P5.2 compensation paid out; P4.1 the difference a dearer change costs.
+    E.COMPENSATION_PAID: lambda d: f"compensation {d.get('amount')} paid",
+    E.COMPENSATION_FAILED: lambda d: f"compensation of {d.get('amount')} failed: {d.get('reason')}",
+    E.PAYMENT_REQUESTED: lambda d: f"{d.get('amount')} asked of the customer by {d.get('until')}",
+    E.BALANCE_SETTLED: lambda d: f"difference of {d.get('amount')} {d.get('outcome')}",
+    E.CHANGE_REVERTED: lambda d: (
+        f"change undone, {d.get('unpaid')} unpaid: total {d.get('total_after')}"
+    ),
     E.LEDGER: lambda d: f"{d.get('kind')} {d.get('amount')}",
     E.PAYMENT_EVENT: lambda d: f"payment {d.get('kind')} {d.get('amount')}",
     E.RETURN_INSPECTED: lambda d: (
         "quality problem confirmed" if _yes(d, "quality_confirmed") else "no quality problem"
+    ),
+    # P1.2 service orders.
+    E.APPOINTMENT_SCHEDULED: lambda d: (
+        ("rework " if _yes(d, "rework") else "")
+        + f"visit {d.get('window_start')} - {d.get('window_end')} by {d.get('technician')}"
+    ),
+    E.SERVICE_PERFORMED: lambda d: (
+        f"done by {d.get('technician')}, " + ("on time" if _yes(d, "on_time") else "late")
+    ),
+    E.SERVICE_CONFIRMED: lambda d: (
+        "confirmed automatically" if _yes(d, "automatic") else "confirmed by the customer"
     ),
 }
 

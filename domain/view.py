@@ -15,6 +15,7 @@ from domain.intake import IntakeProblem
 from domain.ledger import LedgerEntry, Refund
 from domain.money import Sum
 from domain.order.details import NewOrder
+from domain.review_checklist import Finding
 from domain.states import OrderStatus
 from domain.tasks import Task
 
@@ -37,6 +38,29 @@ class Shipment(BaseModel):
     delivered_at: datetime | None = None
 
 
+class ServiceVisit(BaseModel):
+    """P1.2: one visit of a service order: agreed with the customer, then done and recorded on
+    site, then confirmed. A complaint's rework is a visit of its own."""
+
+    window_start: datetime
+    window_end: datetime
+    technician: str
+    #: Where the visit goes when it is not the order's shipping address (personal data:
+    #: masked like the shipping address, domain/personal_data.py).
+    address: str | None = None
+    scheduled_at: datetime
+    #: The visit answers a complaint about the work (a rework, P5.3).
+    rework: bool = False
+    #: The work as recorded on site.
+    done_at: datetime | None = None
+    done_by: str | None = None
+    work: str | None = None
+    recorded_at: datetime | None = None
+    #: The customer's confirmation; `confirmed_automatically` when none came in time.
+    confirmed_at: datetime | None = None
+    confirmed_automatically: bool = False
+
+
 class OrderView(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -46,6 +70,8 @@ class OrderView(BaseModel):
     updated_at: datetime
     closed_at: datetime | None = None
     risk_reasons: list[str] = []
+    #: P3.1: what the review's checklist found, point by point (domain/review_checklist.py).
+    review_findings: list[Finding] = []
     phone_verified: bool = False
     intake_problems: list[IntakeProblem] = []
     backorder: Backorder | None = None
@@ -60,6 +86,8 @@ class OrderView(BaseModel):
     ledger: list[LedgerEntry] = []
     #: Every shipment, the current one last (a reshipment or an exchange adds one).
     shipments: list[Shipment] = []
+    #: A service order's visits, the current one last (P1.2).
+    service_visits: list[ServiceVisit] = []
     open_tasks: list[Task] = []
     pending_departments: list[Department] = []
     overdue: bool = False

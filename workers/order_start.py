@@ -3,6 +3,8 @@ the API's `POST /orders`, and tools that drive orders through Temporal (the benc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import (
     SearchAttributePair,
@@ -13,11 +15,13 @@ from temporalio.common import (
 
 from config.settings import Settings
 from domain.actors import Actor
+from domain.catalogue import Product
 from domain.commands import ReceiveCommand, Received
 from domain.contracts import OrderWorkflowInput
 from domain.ids import order_workflow_id
 from domain.order.details import NewOrder
 from domain.personal_data import customer_ref
+from domain.review_checklist import CustomerStanding
 from domain.states import OrderStatus
 from workflows import search_attributes as sa
 from workflows.order import OrderWorkflow
@@ -33,10 +37,19 @@ def _summary(order: NewOrder) -> str:
 
 
 async def start_order(
-    client: Client, settings: Settings, order: NewOrder, submitted_by: Actor, fingerprint: str
+    client: Client,
+    settings: Settings,
+    order: NewOrder,
+    submitted_by: Actor,
+    fingerprint: str,
+    products: Sequence[Product],
+    customer: CustomerStanding | None = None,
 ) -> Received:
     """Hand the order to its workflow as `POST /orders` does: start it (or find it running)
     with the `receive` update, answered once intake validated and recorded it (P2.2).
+
+    `products` are the catalogue's products the order names (domain/catalogue.py), and
+    `customer` what the read model knew of the customer (P3.1; nothing when not given).
 
     Raises WorkflowUpdateFailedError when the order id is running with another body, and
     WorkflowAlreadyStartedError when it belongs to an order that has ended.
@@ -44,7 +57,12 @@ async def start_order(
     start = WithStartWorkflowOperation(
         OrderWorkflow.run,
         OrderWorkflowInput(
-            order=order, policy=settings.policy, submitted_by=submitted_by, fingerprint=fingerprint
+            order=order,
+            policy=settings.policy,
+            submitted_by=submitted_by,
+            fingerprint=fingerprint,
+            products=list(products),
+            customer=customer or CustomerStanding(),
         ),
         id=order_workflow_id(order.order_id),
         task_queue=settings.task_queue,

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import Actor
     from domain.commands import (
         ActionResult,
+        AppointmentCommand,
         BackorderCommand,
         CancelCommand,
         CauseCommand,
@@ -46,7 +47,11 @@ with workflow.unsafe.imports_passed_through():
         Received,
         ReturnCommand,
         ReviewCommand,
+        ServiceComplaintCommand,
+        ServiceConfirmationCommand,
+        ServiceWorkCommand,
         StockReplenished,
+        SupplierClaimCommand,
         TrackingCommand,
     )
     from domain.contracts import OrderOutcome, OrderWorkflowInput
@@ -78,9 +83,7 @@ class OrderWorkflow:
             # Continued as new: the order as the previous run left it, written and on record.
             self.order = Order(input.carried, first_write=False)
         else:
-            self.order = Order.new(
-                input.order, input.policy, input.submitted_by, input.fingerprint, workflow.now()
-            )
+            self.order = Order.handed_over(input, workflow.now())
             # Received and checked at once (P2.2), so that an update arriving with the start
             # is validated against the order as it stands after intake.
             self._opening = self.order.start(workflow.now())
@@ -186,6 +189,44 @@ class OrderWorkflow:
     def _validate_dispatch(self, command: DispatchCommand) -> None:
         self.shell.check(self.order.check_dispatch, command)
 
+    # --- P1.2 service orders: the visit, the work, the confirmation, a complaint ----------
+
+    @workflow.update
+    async def schedule_service(self, command: AppointmentCommand) -> ActionResult:
+        """P1.2: logistics agreed a visit with the customer."""
+        return await self._act(self.order.schedule_service, command)
+
+    @schedule_service.validator
+    def _validate_schedule_service(self, command: AppointmentCommand) -> None:
+        self.shell.check(self.order.check_schedule_service, command)
+
+    @workflow.update
+    async def record_service_work(self, command: ServiceWorkCommand) -> ActionResult:
+        """P1.2: the work done and recorded on site."""
+        return await self._act(self.order.record_service_work, command)
+
+    @record_service_work.validator
+    def _validate_record_service_work(self, command: ServiceWorkCommand) -> None:
+        self.shell.check(self.order.check_record_service_work, command)
+
+    @workflow.update
+    async def confirm_service(self, command: ServiceConfirmationCommand) -> ActionResult:
+        """P1.2: the customer confirmed the work."""
+        return await self._act(self.order.confirm_service, command)
+
+    @confirm_service.validator
+    def _validate_confirm_service(self, command: ServiceConfirmationCommand) -> None:
+        self.shell.check(self.order.check_confirm_service, command)
+
+    @workflow.update
+    async def service_complaint(self, command: ServiceComplaintCommand) -> ActionResult:
+        """P1.2, P5.3: a complaint about a service: a rework visit or a refund."""
+        return await self._act(self.order.service_complaint, command)
+
+    @service_complaint.validator
+    def _validate_service_complaint(self, command: ServiceComplaintCommand) -> None:
+        self.shell.check(self.order.check_service_complaint, command)
+
     # --- P4 changes and cancellation ----------------------------------------------------
 
     @workflow.update
@@ -270,6 +311,15 @@ class OrderWorkflow:
     @inspect_return.validator
     def _validate_inspect_return(self, command: InspectionCommand) -> None:
         self.shell.check(self.order.check_inspect_return, command)
+
+    @workflow.update
+    async def supplier_claim(self, command: SupplierClaimCommand) -> ActionResult:
+        """P5.3: the supplier's answer to sales' claim: agreed, credited or declined."""
+        return await self._act(self.order.supplier_claim, command)
+
+    @supplier_claim.validator
+    def _validate_supplier_claim(self, command: SupplierClaimCommand) -> None:
+        self.shell.check(self.order.check_supplier_claim, command)
 
     # --- tasks -----------------------------------------------------------------------------
 
@@ -367,7 +417,7 @@ class OrderWorkflow:
             "issue_refund",
             request,
             RefundOutcome,
-            f"refund {request.amount}",
+            f"{request.kind} {request.amount}",
             lambda error: RefundOutcome(
                 refund_id=request.refund_id,
                 issued=False,

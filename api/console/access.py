@@ -29,7 +29,7 @@ from api.console.order_actions import ORDER_ACTIONS
 from api.console.sessions import CSRF_FIELD, Viewer, identify
 from api.deps import AppState, admit_address
 from api.roles import rule_for
-from api.routes import feedback, orders, reports, tasks
+from api.routes import feedback, orders, products, reports, tasks
 from db.staff import StaffMember
 from domain.actions import Action
 from domain.actors import Department
@@ -127,6 +127,10 @@ CONSOLE_ROUTES: dict[tuple[str, str], ConsoleRule] = {
     ),
     ("GET", "/dashboard"): runs(reports.kpis, reports.orders_report, reports.revenue_report),
     ("GET", "/dashboard/{report}.csv"): ConsoleRule(Access.API, resolve=_report_route),
+    ("GET", "/products"): runs(products.list_products),
+    ("POST", "/products"): runs(products.get_product, products.put_product),
+    ("GET", "/products/{sku}"): runs(products.get_product),
+    ("POST", "/products/{sku}"): runs(products.get_product, products.put_product),
 }
 
 

@@ -196,7 +196,8 @@ def _member(path: str, annotation: Any, info: FieldInfo, required: bool) -> Memb
         if isinstance(inner, type) and issubclass(inner, Enum):
             choices = [(str(m.value), enum_key(inner, str(m.value))) for m in inner]
             return Input(path, label, Widget.CHECKBOXES, required, choices=choices)
-        return Input(path, label, Widget.LINES, required, attrs=attrs)
+        # A list's length limits are counts of lines, not characters of the text area.
+        return Input(path, label, Widget.LINES, required)
     if annotation is bool:
         if info.is_required():
             choices = [("true", f"{label}.yes"), ("false", f"{label}.no")]

@@ -20,13 +20,14 @@ from pydantic import BaseModel
 
 from api.console.endpoints import Endpoint, admits_route, endpoint_of
 from api.deps import AppState
-from api.routes import actions, changes, exceptions, tasks
+from api.routes import actions, changes, exceptions, services, tasks
 from api.schemas import OrderPublic
 from db.staff import StaffMember
 from domain.actions import Action, allowed_actions
 from domain.actors import Department
 from domain.cases import CaseKind
 from domain.commands import (
+    AppointmentRequest,
     BackorderRequest,
     CancelRequest,
     CauseRequest,
@@ -41,6 +42,10 @@ from domain.commands import (
     PaymentEventRequest,
     ReturnRequest,
     ReviewRequest,
+    ServiceComplaintRequest,
+    ServiceConfirmationRequest,
+    ServiceWorkRequest,
+    SupplierClaimRequest,
     TaskNoteRequest,
     TrackingRequest,
 )
@@ -136,6 +141,11 @@ ORDER_ACTIONS: dict[Action, OrderAction] = {
         _action(Action.PACK, PackRequest, actions.pack),
         _action(Action.DISPATCH, DispatchRequest, actions.dispatch),
         _action(Action.TRACKING, TrackingRequest, actions.tracking, keyed=False),
+        # P1.2 service orders: the visit, the work on site, the customer's confirmation.
+        _action(Action.SCHEDULE_SERVICE, AppointmentRequest, services.schedule_service),
+        _action(Action.RECORD_SERVICE_WORK, ServiceWorkRequest, services.record_service_work),
+        _action(Action.CONFIRM_SERVICE, ServiceConfirmationRequest, services.confirm_service),
+        _action(Action.SERVICE_COMPLAINT, ServiceComplaintRequest, services.service_complaint),
         _action(
             Action.DECIDE_CHANGE,
             DecisionRequest,
@@ -173,6 +183,13 @@ ORDER_ACTIONS: dict[Action, OrderAction] = {
             exceptions.inspect_return,
             target=Target.CASE,
             task_kinds=_one(TaskKind.INSPECT_RETURN),
+        ),
+        _action(
+            Action.SUPPLIER_CLAIM,
+            SupplierClaimRequest,
+            exceptions.supplier_claim,
+            target=Target.CASE,
+            task_kinds=_one(TaskKind.SUPPLIER_FOLLOW_UP),
         ),
         _action(
             Action.COMPLETE_REFUND,
@@ -219,9 +236,16 @@ def _return_open(order: OrderPublic) -> bool:
     return any(c.kind in kinds and c.is_open for c in order.cases)
 
 
+def _service_performed(order: OrderPublic) -> bool:
+    """P4: a service whose work was done (a rework visit due included) is not changed or
+    cancelled: a complaint decides."""
+    return any(visit.done_at is not None for visit in order.service_visits)
+
+
 def offers(order: OrderPublic, department: Department) -> list[Offer]:
     """The forms this department gets on this order now."""
-    allowed = set(allowed_actions(order.status, department))
+    # P1.2: a service order gets no goods' forms, goods no visit's.
+    allowed = set(allowed_actions(order.status, department, order.kind))
     found: list[Offer] = []
     for spec in ORDER_ACTIONS.values():
         if spec.action not in allowed or not spec.admits(department):
@@ -230,6 +254,9 @@ def offers(order: OrderPublic, department: Department) -> list[Offer]:
             if spec.action is Action.CORRECT and _blocked_correction(order, department):
                 continue
             if spec.action is Action.REQUEST_RETURN and _return_open(order):
+                continue
+            amends = spec.action in (Action.CANCEL, Action.REQUEST_CHANGE)
+            if amends and _service_performed(order):
                 continue
             found.append(Offer(spec))
         elif spec.target is Target.REFUND:

@@ -68,7 +68,11 @@ def navigation(viewer: Viewer) -> dict[str, bool]:
     def may_open(path: str) -> bool:
         return staff is not None and admits(staff.department, *CONSOLE_ROUTES[("GET", path)].runs)
 
-    return {"feedback": may_open("/feedback"), "dashboard": may_open("/dashboard")}
+    return {
+        "feedback": may_open("/feedback"),
+        "dashboard": may_open("/dashboard"),
+        "products": may_open("/products"),
+    }
 
 
 def render(viewer: Viewer, template: str, context: dict[str, Any]) -> str:

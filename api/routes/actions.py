@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from api.catalogue_facts import products_for, recorded_skus, with_earlier_release_fallback
 from api.deps import CurrentStaff, IdempotencyKey, State
 from api.errors import conflict, not_found
-from api.orders_client import recorded_status, run_update, send_signal
+from api.orders_client import recorded_kind, recorded_status, run_update, send_signal
 from domain.actions import ACTION_RULES, Action
 from domain.commands import (
     ActionResult,
@@ -24,6 +25,7 @@ from domain.commands import (
     TrackingCommand,
     TrackingRequest,
 )
+from domain.order.details import OrderKind
 from domain.states import OrderStatus
 from workflows.order import OrderWorkflow
 
@@ -38,9 +40,23 @@ async def correct(
     state: State,
     key: IdempotencyKey = None,
 ) -> ActionResult:
-    """Correct the faulty data of an order that needs correction (P2.2)."""
-    command = CorrectionCommand(**body.model_dump(), actor=staff.actor)
-    return await run_update(state, order_id, Action.CORRECT, OrderWorkflow.correct, command, key)
+    """Correct the faulty data of an order that needs correction (P2.2); the order is
+    checked again against the catalogue as it is now (P3.1)."""
+    if body.items is not None:
+        skus = [line.sku for line in body.items]
+    else:
+        skus = await recorded_skus(state, order_id)
+    products = await products_for(state, skus)
+
+    async def send(with_products: bool) -> ActionResult:
+        command = CorrectionCommand(
+            **body.model_dump(), actor=staff.actor, products=products if with_products else None
+        )
+        return await run_update(
+            state, order_id, Action.CORRECT, OrderWorkflow.correct, command, key
+        )
+
+    return await with_earlier_release_fallback(send)
 
 
 @router.post("/{order_id}/review", response_model=ActionResult)
@@ -101,6 +117,16 @@ async def tracking(
     status = await recorded_status(state, order_id)
     if status is None:
         raise not_found(f"order {order_id}")
+    # A service order of r3 is never in transit; one of an earlier release, dispatched as
+    # a parcel before service orders had visits, still needs its delivery reported.
+    in_flight = status == OrderStatus.IN_TRANSIT.value
+    if not in_flight and await recorded_kind(state, order_id) is OrderKind.SERVICE:
+        raise conflict(
+            "a service order has no shipment to track (P1.2)",
+            status,
+            "not_for_service_orders",
+            {"action": Action.TRACKING.value, "clause": "P1.2"},
+        )
     if OrderStatus(status) not in ACTION_RULES[Action.TRACKING].statuses:
         raise conflict(
             f"the order has not been dispatched ({status})",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.catalogue_facts import products_for, with_earlier_release_fallback
 from api.deps import CurrentStaff, IdempotencyKey, State
 from api.orders_client import run_update
 from domain.actions import Action
@@ -29,11 +30,21 @@ async def request_change(
     state: State,
     key: IdempotencyKey = None,
 ) -> ActionResult:
-    """Record a customer's change of address, contact or goods before shipment (P4.1)."""
-    command = ChangeCommand(**body.model_dump(), actor=staff.actor)
-    return await run_update(
-        state, order_id, Action.REQUEST_CHANGE, OrderWorkflow.request_change, command, key
-    )
+    """Record a customer's change of address, contact or goods before shipment (P4.1);
+    new goods are checked against the catalogue (P3.1)."""
+    products = None
+    if body.items is not None:
+        products = await products_for(state, [line.sku for line in body.items])
+
+    async def send(with_products: bool) -> ActionResult:
+        command = ChangeCommand(
+            **body.model_dump(), actor=staff.actor, products=products if with_products else None
+        )
+        return await run_update(
+            state, order_id, Action.REQUEST_CHANGE, OrderWorkflow.request_change, command, key
+        )
+
+    return await with_earlier_release_fallback(send)
 
 
 @router.post("/{order_id}/changes/{case_id}/decision", response_model=ActionResult)

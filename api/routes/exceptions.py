@@ -25,6 +25,8 @@ from domain.commands import (
     PaymentEventRequest,
     ReturnCommand,
     ReturnRequest,
+    SupplierClaimCommand,
+    SupplierClaimRequest,
 )
 from workflows.order import OrderWorkflow
 
@@ -130,6 +132,24 @@ async def decide_return(
     command = DecideReturnCommand(**body.model_dump(), case_id=case_id, actor=staff.actor)
     return await run_update(
         state, order_id, Action.DECIDE_RETURN, OrderWorkflow.decide_return, command, key
+    )
+
+
+@router.post("/{order_id}/supplier-claims/{case_id}", response_model=ActionResult)
+async def supplier_claim(
+    order_id: str,
+    case_id: str,
+    body: SupplierClaimRequest,
+    staff: CurrentStaff,
+    state: State,
+    key: IdempotencyKey = None,
+) -> ActionResult:
+    """Sales records the supplier's answer to a claim for goods with a quality problem
+    (P5.3): `agreed` with an amount, `credited` with the credit note (booked on the
+    ledger as an adjustment), or `declined`."""
+    command = SupplierClaimCommand(**body.model_dump(), case_id=case_id, actor=staff.actor)
+    return await run_update(
+        state, order_id, Action.SUPPLIER_CLAIM, OrderWorkflow.supplier_claim, command, key
     )
 
 

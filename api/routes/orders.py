@@ -14,6 +14,7 @@ from temporalio.client import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from api.catalogue_facts import facts_for
 from api.deps import CurrentStaff, QueryTime, State, temporal_ui_link
 from api.errors import conflict, from_update_failure, not_found
 from api.orders_client import order_handle, recorded_status
@@ -42,9 +43,10 @@ async def create_order(
     the order can be read right after; the same body again is a 200, another a 409.
     """
     body_fingerprint = fingerprint(body.model_dump(mode="json"))
+    products, customer = await facts_for(state, body)
     try:
         received = await start_order(
-            state.client, state.settings, body, staff.actor, body_fingerprint
+            state.client, state.settings, body, staff.actor, body_fingerprint, products, customer
         )
     except WorkflowUpdateFailedError as error:
         raise from_update_failure(error) from None

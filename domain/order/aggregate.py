@@ -10,9 +10,11 @@ of the policy, combined here:
     Intake        P2.2 intake and corrections, P3.1 review          intake.py
     Fulfilment    P3.2 stock, P3.3 pack, P3.4 dispatch, delivery   fulfilment.py
     Amendments    P4.1 changes, P4.2 cancellation                  amendments.py
+    ChangePayments  P4.1 a dearer change paid for before packing   change_payment.py
     Payments      P5.1 payment events, refunds                     payments.py
     Parcels       P5.2 logistics exceptions                        parcels.py
     Returns       P5.3 returns and exchanges                       returns.py
+    Services      P1.2 service orders: visit, work, confirmation   services.py
     Work          tasks done outside, claims                       work.py
 
 and here: how an order ends (the after-sales window, follow-ups, completion) and
@@ -24,32 +26,38 @@ asks, and carries out what the decision says.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from domain.actors import SYSTEM_ACTOR, Actor, Department
 from domain.cases import CaseKind
+from domain.catalogue import Product
 from domain.commands import ActionResult, ReceiveCommand, Received
+from domain.contracts import OrderWorkflowInput
 from domain.errors import ActionNotAllowed, NotPermitted
 from domain.events import EventKind
 from domain.ledger import RefundState, paid_total, refunded_total
 from domain.order.amendments import MAIN_LINE_TASKS, Amendments
 from domain.order.base import RefusedFeed, decides
+from domain.order.change_payment import ChangePayments
 from domain.order.decision import Decision, Reply
 from domain.order.details import NewOrder
 from domain.order.intake import Intake
 from domain.order.parcels import Parcels
 from domain.order.payments import Payments
 from domain.order.returns import AFTER_SALES, Returns
+from domain.order.services import Services
 from domain.order.state import OrderState
 from domain.order.work import Work
 from domain.policy import PolicySettings
+from domain.review_checklist import CustomerStanding
 from domain.states import BEFORE_SHIPMENT, TERMINAL, OrderStatus
 from domain.task_book import TaskBook, deadline_events
 
 S = OrderStatus
 
 
-class Order(Intake, Amendments, Payments, Parcels, Returns, Work):
+class Order(Intake, Amendments, ChangePayments, Payments, Parcels, Returns, Services, Work):
     @classmethod
     def new(
         cls,
@@ -58,10 +66,14 @@ class Order(Intake, Amendments, Payments, Parcels, Returns, Work):
         submitted_by: Actor,
         fingerprint: str,
         now: datetime,
+        products: Sequence[Product] = (),
+        customer: CustomerStanding | None = None,
     ) -> Order:
         """An order just handed over by the platform, not yet looked at (`start`)."""
         state = OrderState(
             order=order,
+            products={product.sku: product for product in products},
+            customer_standing=customer or CustomerStanding(),
             policy=policy,
             submitted_by=submitted_by,
             fingerprint=fingerprint,
@@ -70,6 +82,19 @@ class Order(Intake, Amendments, Payments, Parcels, Returns, Work):
             tasks=TaskBook(prefix=order.order_id, order_id=order.order_id),
         )
         return cls(state)
+
+    @classmethod
+    def handed_over(cls, input: OrderWorkflowInput, now: datetime) -> Order:
+        """The order of a workflow's first run, with what the API read for it (P2.2, P3.1)."""
+        return cls.new(
+            input.order,
+            input.policy,
+            input.submitted_by,
+            input.fingerprint,
+            now,
+            input.products,
+            input.customer,
+        )
 
     def start(self, now: datetime) -> Decision:
         """P2.2: on record, what was paid booked, the data checked; then review or correction."""
@@ -124,6 +149,7 @@ class Order(Intake, Amendments, Payments, Parcels, Returns, Work):
             state.closing = True
             outcome = f"order {state.status}"
             self._end_pending_requests(outcome)
+            self._forget_balance(outcome)
             self._cancel_tasks(MAIN_LINE_TASKS, outcome)
         if state.closing and self._follow_ups_done():
             state.closed = True
@@ -159,24 +185,26 @@ class Order(Intake, Amendments, Payments, Parcels, Returns, Work):
     def next_alarm(self) -> datetime | None:
         """The next moment something falls due: a task's reminder or deadline, the end of
         the after-sales window, the payment deadline (P2.1, P5.1), the remittance of cash on
-        delivery (P2.1). None while nothing will."""
+        delivery (P2.1), a service's automatic confirmation (P1.2). None while nothing will."""
         state = self.state
         if state.closed:
             return None
         times = [
             state.tasks.next_alarm(),
             state.unpaid_deadline,
+            state.change_payment.due_at if state.change_payment else None,
             state.remittance_due,
+            state.confirmation_due,
             self._window_ends(),
         ]
         return min((t for t in times if t is not None), default=None)
 
     def _window_ends(self) -> datetime | None:
-        shipment = self.state.shipment
         if self.state.status is not S.DELIVERED or self.state.window_closed:
             return None
-        assert shipment is not None and shipment.delivered_at is not None
-        return shipment.delivered_at + self.state.policy.after_sales_window
+        delivered_at = self._delivered_at()  # the goods delivered, or the service confirmed
+        assert delivered_at is not None
+        return delivered_at + self.state.policy.after_sales_window
 
     def ring(self, now: datetime) -> Decision:
         """Everything that has fallen due by `now` (P8.1 deadlines, P5.1, P5.3)."""
@@ -194,8 +222,12 @@ class Order(Intake, Amendments, Payments, Parcels, Returns, Work):
                 clause = "P2.1" if never_paid else "P5.1"
                 reason = f"unpaid when the payment deadline passed ({clause})"
                 self._cancel_order(SYSTEM_ACTOR, reason)
+        owed = state.change_payment
+        if owed is not None and owed.due_at <= now and state.status in BEFORE_SHIPMENT:
+            self._balance_overdue()
         if state.remittance_due is not None and state.remittance_due <= now:
             self._remittance_overdue()
+        self._confirm_when_due(now)
         ends = self._window_ends()
         if ends is not None and ends <= now:
             state.window_closed = True

@@ -14,7 +14,6 @@ from domain.money import ZERO
 from domain.order.base import decides
 from domain.order.decision import Reply
 from domain.order.fulfilment import Fulfilment
-from domain.risk import risk_reasons
 from domain.states import OrderStatus
 from domain.tasks import TaskKind
 
@@ -33,7 +32,10 @@ MAIN_LINE_TASKS = frozenset(
         TaskKind.DELIVER,
         TaskKind.REVIEW_CHANGE,
         TaskKind.REPLAN_DELIVERY,
+        TaskKind.SEND_PAYMENT_REQUEST,
         TaskKind.REVIEW_RETURN,
+        TaskKind.SCHEDULE_SERVICE,
+        TaskKind.PERFORM_SERVICE,
     }
 )
 #: Before review the goods decide whether the order is risky (P3.1); after, it is reviewed.
@@ -47,6 +49,10 @@ class Amendments(Fulfilment):
 
     def check_request_change(self, command: ChangeCommand, now: datetime) -> None:
         self._check_course_change(Action.REQUEST_CHANGE, command.actor)
+        self._check_service_not_done(Action.REQUEST_CHANGE)
+        if command.items is not None:
+            # P3.1 price accuracy holds for new goods as it did at intake.
+            self._check_lines(command.items, command.products)
 
     @decides
     def request_change(self, command: ChangeCommand) -> Reply:
@@ -83,7 +89,11 @@ class Amendments(Fulfilment):
         case = self._decide_request(state.cases[command.case_id], TaskKind.REVIEW_CHANGE, command)
         proposal = state.proposals.pop(case.case_id)
         case.outcome = "approved" if command.approved else "rejected"
+        paid_items, was_paid = state.order.items, self._is_paid()
         goods_changed = command.approved and self._apply_change(proposal, command.actor, case)
+        if goods_changed:
+            # A dearer change of a paid order is paid for before it is packed.
+            self._ask_for_balance(case, paid_items, was_paid)
         self._settle_case(case)
         if goods_changed and state.status in IN_FULFILMENT:
             # New goods: stock is confirmed again (P3.2) before the answer.
@@ -104,11 +114,12 @@ class Amendments(Fulfilment):
             )
         if proposal.items is not None:
             state.order = state.order.model_copy(update={"items": proposal.items})
+            self._learn_products(proposal.products)
             self._writes.lines_changed = True
             fields.append("items")
         after = state.order.total
         if state.status in NOT_YET_REVIEWED:
-            state.risk_reasons = risk_reasons(state.order, state.policy.risk_amount_threshold)
+            self._assess_for_review()
         self._record(
             EventKind.CHANGE_APPLIED,
             actor=actor,
@@ -118,7 +129,7 @@ class Amendments(Fulfilment):
         if proposal.items is None:
             return False
         # Money follows the goods: a cheaper order is refunded the difference; a dearer
-        # one owes the rest (balance_due).
+        # one owes the rest (balance_due), asked of the customer (`_ask_for_balance`).
         overpaid = self._refundable() - after
         if after < before and overpaid > ZERO:
             self._refund(overpaid, "cheaper goods after a change (P4.1)", case.case_id)
@@ -128,6 +139,7 @@ class Amendments(Fulfilment):
 
     def check_cancel(self, command: CancelCommand, now: datetime) -> None:
         self._check_course_change(Action.CANCEL, command.actor)
+        self._check_service_not_done(Action.CANCEL)
 
     @decides
     def cancel(self, command: CancelCommand) -> Reply:

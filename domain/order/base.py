@@ -19,7 +19,7 @@ from functools import wraps
 from typing import Any, Literal, TypeVar
 
 from domain import summaries
-from domain.actions import Action, check_action, check_department
+from domain.actions import Action, check_action, check_department, check_kind
 from domain.actors import SYSTEM_ACTOR, Actor
 from domain.cases import Case, CaseKind, CaseState
 from domain.commands import DecideChangeCommand, DecideReturnCommand
@@ -32,13 +32,14 @@ from domain.ledger import (
     Refund,
     RefundRequest,
     RefundState,
+    compensated_total,
     paid_total,
     refundable,
     refunded_total,
 )
 from domain.money import ZERO, quantize
 from domain.order.decision import Decision, Reply
-from domain.order.details import PaymentMethod
+from domain.order.details import OrderItem, PaymentMethod
 from domain.order.state import OrderState
 from domain.order.writes import OrderChanges, StockStep
 from domain.states import OrderStatus, can_transition
@@ -171,6 +172,25 @@ class OrderBase:
         order whose main line has not ended."""
         check_action(action, self.state.status, actor.department)
         self._check_not_closing()
+
+    def _check_step(self, action: Action, actor: Actor) -> None:
+        """A step of the main line: the department's, one an order of this kind has (P1.2: a
+        service has no goods, goods no visit), and its turn now."""
+        check_department(action, actor.department)
+        check_kind(action, self.state.order.kind, self.state.status)
+        check_action(action, self.state.status, actor.department)
+
+    def _check_service_not_done(self, action: Action) -> None:
+        """P4.1, P4.2: like goods once shipped, a service once its work was done is neither
+        changed nor cancelled (a rework visit included): a complaint decides (P5.3)."""
+        if any(visit.done_at is not None for visit in self.state.visits):
+            status = self.state.status
+            raise ActionNotAllowed(
+                f"{action} is not possible once the service was performed (P4)",
+                status=status,
+                code="service_already_performed",
+                params={"action": action.value, "clause": "P4"},
+            )
 
     def _check_not_closing(self) -> None:
         if self.state.closing:
@@ -346,6 +366,9 @@ class OrderBase:
             r.case_id == case.case_id and r.state in unsettled for r in self.state.refunds.values()
         ):
             return
+        owed = self.state.change_payment
+        if owed is not None and owed.case_id == case.case_id:
+            return  # P4.1: a dearer change stays open until it is paid for, or undone
         case.state = CaseState.CLOSED
         case.closed_at = self.now
         self._case_changed(case)
@@ -454,8 +477,18 @@ class OrderBase:
         paid = paid_total(self.state.ledger)
         if paid == ZERO:
             return ZERO
-        net = paid - sum((r.amount for r in self.state.refunds.values()), ZERO)
+        refunds = self.state.refunds.values()
+        net = paid - sum((r.amount for r in refunds if r.kind is LedgerKind.REFUND), ZERO)
         return max(self.state.order.total - net, ZERO)
+
+    def _ask_for_balance(self, case: Case, paid_items: list[OrderItem], was_paid: bool) -> None:
+        """P4.1: after an approved change of goods, ask the customer for what it costs more
+        (`domain.order.change_payment.ChangePayments`)."""
+        raise NotImplementedError
+
+    def _payment_toward_balance(self) -> None:
+        """P4.1: a payment was booked: it may settle the difference a change costs."""
+        raise NotImplementedError
 
     def _refund(
         self,
@@ -496,17 +529,26 @@ class OrderBase:
     def _record_refund_issued(
         self, refund: Refund, actor: Actor, task: Task | None, closed: ClosedBy
     ) -> None:
+        """A refund (or compensation, P5.2) paid out: on the record, and its ledger line."""
         ledger = self.state.ledger
+        if refund.kind is LedgerKind.REFUND:
+            kind = EventKind.REFUND_ISSUED
+            totals = {
+                "paid_total": str(paid_total(ledger)),
+                "refunded_total": str(refunded_total(ledger)),
+            }
+        else:
+            kind = EventKind.COMPENSATION_PAID
+            totals = {"compensated_total": str(compensated_total(ledger))}
         self._record(
-            EventKind.REFUND_ISSUED,
+            kind,
             actor=actor,
             task=task,
             case_id=refund.case_id,
             data={
                 "refund_id": refund.refund_id,
                 "amount": str(refund.amount),
-                "paid_total": str(paid_total(ledger)),
-                "refunded_total": str(refunded_total(ledger)),
+                **totals,
                 "reference": refund.reference,
                 **closed,
             },
@@ -517,7 +559,7 @@ class OrderBase:
             case_id=refund.case_id,
             data={
                 "entry_id": refund.refund_id,
-                "kind": LedgerKind.REFUND.value,
+                "kind": refund.kind.value,
                 "amount": str(-refund.amount),
             },
         )
@@ -566,11 +608,13 @@ class OrderBase:
             updated_at=state.updated_at,
             closed_at=state.closed_at,
             risk_reasons=state.risk_reasons,
+            review_findings=state.review_findings,
             phone_verified=state.phone_verified,
             intake_problems=state.problems,
             backorder=state.backorder,
             shipment=state.shipment,
             shipments=state.shipments,
+            service_visits=state.visits,
             total=state.order.total,
             paid_amount=paid_total(state.ledger),
             refunded_amount=refunded_total(state.ledger),

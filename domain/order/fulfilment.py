@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain import summaries
-from domain.actions import Action, check_action
+from domain.actions import Action, fits_kind
 from domain.cases import CaseKind
 from domain.commands import (
     EXCEPTION_EVENTS,
@@ -21,12 +21,13 @@ from domain.commands import (
     TrackingCommand,
     TrackingEventKind,
 )
-from domain.errors import PolicyViolation
+from domain.errors import ActionNotAllowed, PolicyViolation
 from domain.events import EventKind
 from domain.inventory import Reservation
-from domain.order.base import OrderBase, decides
+from domain.order.base import RefusedFeed, decides
 from domain.order.decision import Reply
 from domain.order.details import OrderKind
+from domain.order.products import CatalogueFacts
 from domain.states import OrderStatus
 from domain.tasks import TaskKind
 from domain.view import Backorder, Shipment
@@ -45,14 +46,16 @@ SHIPMENT_TASKS = frozenset(
 )
 
 
-class Fulfilment(OrderBase):
+class Fulfilment(CatalogueFacts):
     def _fulfil(self) -> None:
         """P3.2 for goods (stock is reserved first); a service has nothing to pick (P1.2)."""
         if self.state.order.kind is OrderKind.GOODS:
             self._reserve()
             return
-        self._set_status(S.AWAITING_DISPATCH)
-        self._open_task(TaskKind.DISPATCH, summary=self._lines_summary())
+        # P1.2: no stock, no carrier: logistics agrees a visit with the customer
+        # (domain/order/services.py).
+        self._set_status(S.AWAITING_APPOINTMENT)
+        self._open_task(TaskKind.SCHEDULE_SERVICE, summary=self._lines_summary())
 
     def _refulfil(self, reason: str) -> None:
         """Undo what the current shipment holds, then ship anew (P4.1, P5.2, P5.3)."""
@@ -86,7 +89,9 @@ class Fulfilment(OrderBase):
                 EventKind.STOCK_RESERVED,
                 data={"reservation": reservation.reservation_key, "quantities": state.reserved},
             )
-            self._open_task(TaskKind.PACK, summary=self._lines_summary())
+            if state.change_payment is None:
+                # P4.1: changed goods that cost more are packed once paid for (ChangePayments).
+                self._open_task(TaskKind.PACK, summary=self._lines_summary())
             return
         previous = state.backorder
         self._set_status(S.OUT_OF_STOCK)
@@ -110,7 +115,7 @@ class Fulfilment(OrderBase):
             self._reserve()
 
     def check_record_backorder(self, command: BackorderCommand, now: datetime) -> None:
-        check_action(Action.RECORD_BACKORDER, self.state.status, command.actor.department)
+        self._check_step(Action.RECORD_BACKORDER, command.actor)
 
     @decides
     def record_backorder(self, command: BackorderCommand) -> Reply:
@@ -144,8 +149,17 @@ class Fulfilment(OrderBase):
 
     def check_pack(self, command: PackCommand, now: datetime) -> None:
         state = self.state
-        check_action(Action.PACK, state.status, command.actor.department)
-        missing = sorted(set(state.policy.required_accessories) - set(command.accessories))
+        self._check_step(Action.PACK, command.actor)
+        owed = state.change_payment
+        if owed is not None:
+            raise ActionNotAllowed(
+                f"the changed goods are packed once the customer paid the {owed.amount} "
+                "they cost more (P4.1)",
+                status=state.status,
+                code="change_payment_due",
+                params={"amount": str(owed.amount), "clause": "P4.1"},
+            )
+        missing = sorted(self._accessories_due() - set(command.accessories))
         if missing:
             raise PolicyViolation(
                 f"the package must carry {', '.join(missing)} (P3.3)",
@@ -179,7 +193,7 @@ class Fulfilment(OrderBase):
     # --- P3.4 dispatch and delivery ----------------------------------------------------
 
     def check_dispatch(self, command: DispatchCommand, now: datetime) -> None:
-        check_action(Action.DISPATCH, self.state.status, command.actor.department)
+        self._check_step(Action.DISPATCH, command.actor)
 
     @decides
     def dispatch(self, command: DispatchCommand) -> None:
@@ -225,6 +239,16 @@ class Fulfilment(OrderBase):
         """P3.4: a carrier's tracking event; P5.2: lost, damaged, delayed open a case."""
         state = self.state
         if not self._feed_allowed(Action.TRACKING, "tracking", command.actor):
+            return
+        if not fits_kind(Action.TRACKING, state.order.kind):
+            # P1.2: a service goes to no carrier; a tracking event for it is dropped, recorded.
+            refusal = PolicyViolation(
+                "a service order has no shipment to track (P1.2)",
+                status=state.status,
+                code="not_for_service_orders",
+                params={"action": Action.TRACKING.value, "clause": "P1.2"},
+            )
+            self._record_refused_feed(RefusedFeed("tracking", command.actor, refusal))
             return
         if command.event_id in state.tracking_seen:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from domain import summaries
 from domain.actions import Action, check_action
@@ -16,12 +17,31 @@ from domain.money import ZERO
 from domain.order.base import decides
 from domain.order.details import PaymentStatus
 from domain.order.fulfilment import Fulfilment
-from domain.risk import risk_reasons
+from domain.review_checklist import CallOutcome, unanswered
 from domain.states import OrderStatus
 from domain.tasks import TaskKind
 
 S = OrderStatus
 CORRECTED_PARTS = ("customer", "items", "shipping", "payment")
+
+
+def phone_verified(command: ReviewCommand) -> bool:
+    """P3.1: the call recorded with its outcome, or (the earlier contract) the tick box."""
+    if command.phone_call is not None:
+        return command.phone_call.outcome is CallOutcome.CONFIRMED
+    return bool(command.phone_verified)
+
+
+def review_answers(command: ReviewCommand) -> dict[str, Any]:
+    """What the reviewer answered beyond approval, for the record (only what was given)."""
+    answers: dict[str, Any] = {}
+    if command.checks_done:
+        answers["checks_done"] = sorted(command.checks_done)
+    if command.checklist:
+        answers["checklist"] = [a.model_dump(mode="json") for a in command.checklist]
+    if command.phone_call is not None:
+        answers["phone_call"] = command.phone_call.model_dump(mode="json")
+    return answers
 
 
 class Intake(Fulfilment):
@@ -45,7 +65,7 @@ class Intake(Fulfilment):
     def _validate(self) -> None:
         """P2.2: valid data goes to review; faulty data to the department that owns it."""
         state = self.state
-        problems = validate_intake(state.order)
+        problems = validate_intake(state.order, state.products)
         state.problems = problems
         if problems:
             self._set_status(S.NEEDS_CORRECTION)
@@ -77,7 +97,7 @@ class Intake(Fulfilment):
     def _to_review(self) -> None:
         """P3.1: a valid order (paid, or cash on delivery) goes to sales for review."""
         state = self.state
-        state.risk_reasons = risk_reasons(state.order, state.policy.risk_amount_threshold)
+        self._assess_for_review()
         self._set_status(S.UNDER_REVIEW)
         order = state.order
         units = sum(line.quantity for line in order.items)
@@ -125,6 +145,7 @@ class Intake(Fulfilment):
         )
         if "items" in parts:
             self._writes.lines_changed = True
+        self._learn_products(command.products)
         task = state.tasks.find_open(TaskKind.CORRECT_ORDER)
         assert task is not None  # the status says so
         closed = self._close_task(task, command.actor, "corrected")
@@ -143,7 +164,9 @@ class Intake(Fulfilment):
     def check_review(self, command: ReviewCommand, now: datetime) -> None:
         state = self.state
         check_action(Action.REVIEW, state.status, command.actor.department)
-        if command.approved and state.risk_reasons and not command.phone_verified:
+        if not command.approved:
+            return  # a rejection needs no more than its reason
+        if state.risk_reasons and not phone_verified(command):
             raise PolicyViolation(
                 "a risky order needs phone verification before approval (P3.1): "
                 + ", ".join(state.risk_reasons),
@@ -151,13 +174,55 @@ class Intake(Fulfilment):
                 code="phone_verification_required",
                 params={"reasons": list(state.risk_reasons)},
             )
+        missing = {
+            sku: check
+            for sku, check in self._checks_due().items()
+            if check not in (command.checks_done or [])
+        }
+        if missing:
+            raise PolicyViolation(
+                "restricted goods need their check before approval (P3.1): "
+                + ", ".join(f"{sku} ({check})" for sku, check in sorted(missing.items())),
+                status=state.status,
+                code="restricted_check_required",
+                params={"skus": sorted(missing), "checks": sorted(set(missing.values()))},
+            )
+        self._check_checklist(command)
+
+    def _check_checklist(self, command: ReviewCommand) -> None:
+        """P3.1: an approval answers each point that needs a judgement, and none 'not in
+        order'; a customer on the blocked list is not approved at all."""
+        state = self.state
+        if state.customer_standing.blocked:
+            raise PolicyViolation(
+                "the customer is on the blocked list (P3.1 customer qualification)",
+                status=state.status,
+                code="customer_blocked",
+            )
+        answers = command.checklist or []
+        not_ok = [answer.point.value for answer in answers if not answer.ok]
+        if not_ok:
+            raise PolicyViolation(
+                f"an approval cannot find {', '.join(not_ok)} not in order: reject (P3.1)",
+                status=state.status,
+                code="checklist_point_not_ok",
+                params={"points": not_ok},
+            )
+        missing = [point.value for point in unanswered(state.review_findings, answers)]
+        if missing:
+            raise PolicyViolation(
+                f"the review must answer {', '.join(missing)} before approval (P3.1)",
+                status=state.status,
+                code="checklist_unanswered",
+                params={"points": missing},
+            )
 
     @decides
     def review(self, command: ReviewCommand) -> None:
         """P3.1: approved goes to the warehouse; rejected is refunded what was paid."""
         self.check_review(command, self.now)
         state = self.state
-        state.phone_verified = bool(command.phone_verified)
+        state.phone_verified = phone_verified(command)
         task = state.tasks.find_open(TaskKind.REVIEW)
         assert task is not None  # the status says so
         closed = self._close_task(
@@ -172,6 +237,7 @@ class Intake(Fulfilment):
                 "approved": command.approved,
                 "phone_verified": state.phone_verified,
                 "risk_reasons": list(state.risk_reasons),
+                **review_answers(command),
                 **closed,
             },
         )

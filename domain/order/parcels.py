@@ -4,14 +4,15 @@ refunded, and its cause investigated."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from domain.actions import Action, check_action
 from domain.cases import CaseKind
 from domain.commands import CauseCommand, ExceptionDecisionCommand, Resolution
 from domain.errors import PolicyViolation
 from domain.events import EventKind
-from domain.ledger import LedgerKind
-from domain.money import ZERO
+from domain.ledger import LedgerKind, Refund, RefundRequest
+from domain.money import ZERO, quantize
 from domain.order.base import decides
 from domain.order.decision import Reply
 from domain.order.fulfilment import SHIPMENT_TASKS, Fulfilment
@@ -81,15 +82,7 @@ class Parcels(Fulfilment):
             },
         )
         if command.compensation > ZERO:
-            self._add_entry(
-                LedgerKind.COMPENSATION,
-                -command.compensation,
-                f"{self.order_id}:compensation:{case.case_id}",
-                command.actor,
-                case_id=case.case_id,
-                note=command.note,
-                announce=True,
-            )
+            self._compensate(command.compensation, case.case_id, case.data.get("event"))
         self._settle_case(case)
         reason = f"parcel {case.data.get('event')} (P5.2)"
         if command.resolution is Resolution.RESHIP:
@@ -97,6 +90,31 @@ class Parcels(Fulfilment):
         elif command.resolution is Resolution.REFUND:
             self._refund_shipment(f"refund: {reason}", case.case_id)
         return Reply(case_id=case.case_id)
+
+    def _compensate(self, amount: Decimal, case_id: str, event: object) -> None:
+        """P5.2: compensation is paid out through the gateway like a refund (finance pays it
+        by hand if the gateway refuses), once per case (its id is the case's), and booked as
+        compensation: no refund of what was paid, so the refund cap does not count it."""
+        payout = Refund(
+            refund_id=f"{self.order_id}:compensation:{case_id}",
+            amount=quantize(amount),
+            reason=f"compensation: parcel {event} (P5.2)",
+            kind=LedgerKind.COMPENSATION,
+            case_id=case_id,
+            requested_at=self.now,
+        )
+        self.state.refunds[payout.refund_id] = payout
+        self._decision.requests.append(
+            RefundRequest(
+                refund_id=payout.refund_id,
+                order_id=self.order_id,
+                amount=payout.amount,
+                kind=LedgerKind.COMPENSATION,
+                transaction_id=self.state.order.payment.transaction_id,
+                case_id=case_id,
+                reason=payout.reason,
+            )
+        )
 
     def _refund_shipment(self, reason: str, case_id: str) -> None:
         """P5.2: the lost or damaged goods are refunded; the order ends."""

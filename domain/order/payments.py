@@ -74,6 +74,8 @@ class Payments(OrderBase):
                 # P2.1: paid, the order exists and goes on to review.
                 state.unpaid_deadline = None
                 self._to_review()
+            # P4.1: or it pays for a dearer change of goods.
+            self._payment_toward_balance()
             return
         # A payment taken twice (or taken again once paid, or for an order that ended without
         # it: cancelled, rejected) is a duplicate (P5.1): refunded once the gateway confirms it.
@@ -91,7 +93,9 @@ class Payments(OrderBase):
         )
         if not duplicate:
             case.outcome = "payment failure handled"
-            unpaid = not self._is_paid() and state.status in BEFORE_SHIPMENT
+            # A dearer change unpaid (P4.1) has a deadline of its own: its change is undone.
+            owes_change = state.change_payment is not None
+            unpaid = not self._is_paid() and state.status in BEFORE_SHIPMENT and not owes_change
             if unpaid and state.unpaid_deadline is None:
                 # P5.1: an order still unpaid when the deadline passes is cancelled.
                 state.unpaid_deadline = self.now + state.policy.unpaid_payment_deadline
@@ -211,7 +215,8 @@ class Payments(OrderBase):
 
     @decides
     def refund_answer(self, outcome: RefundOutcome) -> None:
-        """The gateway paid the refund out, or refused: then finance refunds by hand."""
+        """The gateway paid the refund (or compensation) out, or refused: then finance pays
+        it by hand."""
         refund = self.state.refunds[outcome.refund_id]
         refund.settled_at = self.now
         if outcome.issued:
@@ -219,7 +224,7 @@ class Payments(OrderBase):
             refund.reference = outcome.reference
             # Booked by the activity already; the read model's copy is then a no-op.
             self._add_entry(
-                LedgerKind.REFUND,
+                refund.kind,
                 -refund.amount,
                 refund.refund_id,
                 SYSTEM_ACTOR,
@@ -231,8 +236,9 @@ class Payments(OrderBase):
         else:
             refund.state = RefundState.FAILED
             refund.failure = (outcome.failure or "refused")[:300]
+            compensation = refund.kind is LedgerKind.COMPENSATION
             self._record(
-                EventKind.REFUND_FAILED,
+                EventKind.COMPENSATION_FAILED if compensation else EventKind.REFUND_FAILED,
                 case_id=refund.case_id,
                 data={
                     "refund_id": refund.refund_id,
@@ -240,9 +246,10 @@ class Payments(OrderBase):
                     "reason": refund.failure,
                 },
             )
+            by_hand = summaries.compensation_by_hand if compensation else summaries.refund_by_hand
             task = self._open_task(
                 TaskKind.MANUAL_REFUND,
-                summary=summaries.refund_by_hand(refund.amount, refund.refund_id, refund.failure),
+                summary=by_hand(refund.amount, refund.refund_id, refund.failure),
                 case_id=refund.case_id,
             )
             self.state.refund_tasks[refund.refund_id] = task.task_id
@@ -270,7 +277,7 @@ class Payments(OrderBase):
 
     @decides
     def complete_refund(self, command: CompleteRefundCommand) -> Reply:
-        """Finance paid out by hand a refund the gateway refused."""
+        """Finance paid out by hand a refund (or compensation) the gateway refused."""
         self.check_complete_refund(command, self.now)
         state = self.state
         refund = state.refunds[command.refund_id]
@@ -278,7 +285,7 @@ class Payments(OrderBase):
         refund.reference = command.reference
         refund.settled_at = self.now
         self._add_entry(
-            LedgerKind.REFUND,
+            refund.kind,
             -refund.amount,
             refund.refund_id,
             command.actor,
@@ -287,7 +294,8 @@ class Payments(OrderBase):
             note=command.note,
         )
         task = state.tasks.get(state.refund_tasks[refund.refund_id])
-        closed = self._close_task(task, command.actor, "refunded by hand") if task else {}
+        outcome = "refunded by hand" if refund.kind is LedgerKind.REFUND else "paid by hand"
+        closed = self._close_task(task, command.actor, outcome) if task else {}
         self._record_refund_issued(refund, command.actor, task, closed)
         if refund.case_id is not None:
             self._settle_case(state.cases[refund.case_id])

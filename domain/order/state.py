@@ -13,16 +13,18 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.actors import Actor
 from domain.cases import Case
+from domain.catalogue import Product
 from domain.commands import ChangeCommand, PaymentEventCommand
 from domain.intake import IntakeProblem
 from domain.ledger import LedgerEntry, Refund
-from domain.money import ZERO
-from domain.order.details import NewOrder
+from domain.money import ZERO, Money
+from domain.order.details import NewOrder, OrderItem
 from domain.policy import PolicySettings
+from domain.review_checklist import CustomerStanding, Finding
 from domain.states import OrderStatus
 from domain.task_book import TaskBook
 from domain.trust import NonceBook
-from domain.view import Backorder, Shipment
+from domain.view import Backorder, ServiceVisit, Shipment
 
 
 class AwaitingCapture(BaseModel):
@@ -30,6 +32,19 @@ class AwaitingCapture(BaseModel):
 
     case_id: str
     command: PaymentEventCommand
+
+
+class ChangePayment(BaseModel):
+    """P4.1: what a dearer change of goods costs a paid order, asked of the customer."""
+
+    #: The change case that made the order dearer (the last one, if several did).
+    case_id: str
+    amount: Money
+    requested_at: datetime
+    #: Unpaid at this time (`payment_deadline` after the approval), the change is undone.
+    due_at: datetime
+    #: The goods last paid for in full: what stands again if the change is undone.
+    paid_items: list[OrderItem]
 
 
 class OrderState(BaseModel):
@@ -55,6 +70,14 @@ class OrderState(BaseModel):
     revision: int = 0
 
     # P2.2 intake, P3.1 review
+    #: The catalogue's products the order names, as the API read them when it handed the
+    #: order (or a correction, or an approved change) over: what price accuracy (P3.1),
+    #: legality and the package's accessories (P3.3) are checked against.
+    products: dict[str, Product] = {}
+    #: What the read model knew of the customer at hand-over, and what the review found
+    #: for each point of its checklist when the order went to review (P3.1).
+    customer_standing: CustomerStanding = CustomerStanding()
+    review_findings: list[Finding] = []
     problems: list[IntakeProblem] = []
     risk_reasons: list[str] = []
     phone_verified: bool = False
@@ -67,6 +90,9 @@ class OrderState(BaseModel):
     awaiting_remittance: bool = False
     #: When a remittance still missing is late: finance gets a reconciliation task.
     remittance_due: datetime | None = None
+    #: P4.1: the difference a dearer change of goods costs, until it is paid (the warehouse
+    #: does not pack before) or the change is undone.
+    change_payment: ChangePayment | None = None
 
     # P3.2 stock: reservations are numbered per order (`<order>:R<n>`).
     backorder: Backorder | None = None
@@ -84,6 +110,13 @@ class OrderState(BaseModel):
     delivered_by: Actor | None = None
     #: P5.3: the return and exchange windows after the last delivery are over.
     window_closed: bool = False
+    #: P5.3: units returned with a confirmed quality problem so far, by sku.
+    returned: dict[str, int] = {}
+
+    # P1.2 service orders: the visits, the current one last; the work done, the customer's
+    # confirmation is awaited until this time, then given automatically.
+    visits: list[ServiceVisit] = []
+    confirmation_due: datetime | None = None
 
     # Feeds are deduplicated by their event ids.
     tracking_seen: set[str] = set()
@@ -114,3 +147,7 @@ class OrderState(BaseModel):
     @property
     def shipment(self) -> Shipment | None:
         return self.shipments[-1] if self.shipments else None
+
+    @property
+    def visit(self) -> ServiceVisit | None:
+        return self.visits[-1] if self.visits else None

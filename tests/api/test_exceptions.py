@@ -256,12 +256,33 @@ async def test_p5_3_a_confirmed_quality_problem_is_returned_and_refunded(system:
     assert ledger(order) == [("payment", "150.00"), ("refund", "-150.00")]
     assert system.stock(sku) == (10, 0)  # booked back
     assert open_tasks(order) == {"supplier_follow_up": "sales", "adjust_accounts": "finance"}
-    for kind, who in (("supplier_follow_up", "sales"), ("adjust_accounts", "finance")):
-        await act(system, who, f"/api/v1/tasks/{task_id(order, kind)}/complete", {"note": "ok"})
+    await act(
+        system,
+        "finance",
+        f"/api/v1/tasks/{task_id(order, 'adjust_accounts')}/complete",
+        {"note": "booked"},
+    )
+    # Sales claims the goods from the supplier and follows the claim to its end (P5.3).
+    claim = case(order, "supplier_claim")
+    assert claim["data"]["value"] == "150.00"
+    claims = f"/api/v1/orders/{order_id}/supplier-claims/{claim['case_id']}"
+    by_note = await system.post(
+        "sales", f"/api/v1/tasks/{task_id(order, 'supplier_follow_up')}/complete", {"note": "x"}
+    )
+    assert by_note.status_code == 409 and by_note.json()["refusal"] == "task_closed_by_its_action"
+    early = await system.post("sales", claims, {"step": "credited", "reference": "CN-9"})
+    assert early.status_code == 409 and early.json()["refusal"] == "claim_step_not_now"
+    await act(system, "sales", claims, {"step": "agreed", "amount": "120.00"})
+    await act(system, "sales", claims, {"step": "credited", "reference": "CN-9"})
     order = await system.wait_until(
         order_id, lambda o: o["closed_at"] is not None, what="the order closed"
     )
     assert order["status"] == "returned" and case(order, "return")["state"] == "closed"
+    assert ledger(order) == [
+        ("payment", "150.00"),
+        ("refund", "-150.00"),
+        ("adjustment", "120.00"),
+    ]
 
 
 async def test_p5_3_an_exchange_ships_new_goods_and_writes_the_old_ones_off(system: System):
@@ -369,3 +390,34 @@ async def test_p5_3_a_return_outside_its_window_is_409(system: System):
     assert exchange.status_code == 200
     order = await system.order(order_id)
     assert [c["kind"] for c in order["cases"]] == ["exchange"]
+
+
+async def test_p5_3_a_return_of_some_units_refunds_them_and_the_order_stays_delivered(
+    system: System,
+):
+    sku = stocked(system)
+    order_id = await system.start_directly(order_body(lines=[(sku, 3, "40.00")]), **WINDOWS)
+    await drive_to(system, order_id, "delivered")
+    base = f"/api/v1/orders/{order_id}/returns"
+    too_many = await system.post(
+        "customer_service",
+        base,
+        {"kind": "return", "reason": "leaks", "lines": [{"sku": sku, "quantity": 4}]},
+    )
+    assert (
+        too_many.status_code == 409 and too_many.json()["refusal"] == "return_more_than_delivered"
+    )
+    body = {"kind": "return", "reason": "one leaks", "lines": [{"sku": sku, "quantity": 1}]}
+    case_id = (await act(system, "customer_service", base, body))["case_id"]
+    await act(system, "customer_service", f"{base}/{case_id}/decision", {"approved": True})
+    inspected = await act(
+        system,
+        "warehouse",
+        f"{base}/{case_id}/inspection",
+        {"quality_confirmed": True, "restock": True, "note": "seal defect"},
+    )
+    assert inspected["status"] == "delivered"
+    order = await system.wait_until(order_id, lambda o: len(o["ledger"]) == 2, what="the refund")
+    assert ledger(order) == [("payment", "120.00"), ("refund", "-40.00")]
+    assert system.stock(sku) == (8, 0)  # one of the three back on the shelf
+    assert "partly_returned" in [e["kind"] for e in order["events"]]

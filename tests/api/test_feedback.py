@@ -210,7 +210,12 @@ async def test_an_unanswered_complaint_is_reminded_then_overdue_and_escalated(sy
     kinds = [e["kind"] for e in record["events"]]
     assert kinds == ["received", "task_reminded", "task_overdue", "task_escalated"]
     escalation = record["events"][-1]
-    assert escalation["data"] == {"to": "customer_service_lead", "kind": "reply_feedback"}
+    assert escalation["data"] == {
+        "to": "customer_service leads",
+        "department": "customer_service",
+        "role": "lead",
+        "kind": "reply_feedback",
+    }
     assert record["overdue"] and record["escalated"]
 
     overdue = await system.get(
@@ -219,7 +224,9 @@ async def test_an_unanswered_complaint_is_reminded_then_overdue_and_escalated(sy
     assert record["task_id"] in [t["task_id"] for t in overdue.json()["items"]]
     lead = await system.get("customer_service", "/api/v1/escalations")
     [mine] = [e for e in lead.json()["items"] if e["task_id"] == record["task_id"]]
-    assert mine["to"] == "customer_service_lead" and mine["escalated_at"]
+    assert mine["to"] == "customer_service leads" and mine["escalated_at"]
+    lead_id, _ = system.leads[Department.CUSTOMER_SERVICE]
+    assert lead_id in [lead["staff_id"] for lead in mine["leads"]]  # P8.1: named
     assert await overdue_in_ui(system.client, feedback_workflow_id(feedback_id), True)
 
     # Late, but answered: the task closes after its deadline and the flag clears.

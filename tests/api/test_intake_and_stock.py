@@ -125,15 +125,24 @@ async def test_only_the_warehouse_books_receipts(system: System):
     assert response.status_code == 403
 
 
-async def test_a_service_order_has_nothing_to_pack(system: System):
+async def test_p1_2_a_service_order_has_nothing_to_pack_and_awaits_an_appointment(system: System):
     body = order_body(kind="service", lines=[("SVC-INSTALL", 1, "80.00")])
     order_id = body["order_id"]
     await system.post("platform", "/api/v1/orders", body)
     await system.wait_for(order_id, "under_review")
     approved = await system.post("sales", f"/api/v1/orders/{order_id}/review", {"approved": True})
-    assert approved.json()["status"] == "awaiting_dispatch"
+    assert approved.json()["status"] == "awaiting_appointment"
     order = await system.order(order_id)
-    assert [t["kind"] for t in order["open_tasks"]] == ["dispatch"]
+    assert [(t["kind"], t["department"]) for t in order["open_tasks"]] == [
+        ("schedule_service", "logistics")
+    ]
+    assert "stock_reserved" not in [e["kind"] for e in order["events"]]
+    packed = await system.post(
+        "warehouse",
+        f"/api/v1/orders/{order_id}/pack",
+        {"packages": 1, "accessories": ["manual", "warranty_card"]},
+    )
+    assert packed.status_code == 409 and packed.json()["refusal"] == "not_for_service_orders"
 
 
 async def test_claiming_unclaiming_and_reassigning_a_task(system: System):

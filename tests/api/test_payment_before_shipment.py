@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.api.test_exceptions import payment_event, stocked
 from tests.support.flows import drive_to, ledger, open_tasks
-from tests.support.orders import order_body
+from tests.support.orders import new_order_id, order_body
 from tests.support.system import System
 
 PACK = {"packages": 1, "accessories": ["manual", "warranty_card"]}
@@ -18,7 +18,9 @@ DISPATCH = {"carrier": "SF Express", "method": "standard", "tracking_number": "S
 
 
 def online_unpaid(sku: str, price: str = "50.00") -> dict[str, Any]:
-    body = order_body(lines=[(sku, 1, price)], paid=False)
+    """An online order not yet paid, of a customer of its own: one cancelled unpaid gives its
+    customer an unpaid history, which later reviews must answer (P3.1)."""
+    body = order_body(lines=[(sku, 1, price)], paid=False, customer_id=f"C-{new_order_id()}")
     body["payment"]["method"] = "online"
     return body
 

@@ -23,7 +23,14 @@ from temporalio.worker import Worker
 
 from activities.read_model import ReadModelActivities
 from audit.rules import Rule
-from audit.scenarios import PLATFORM, Recording, claim_and_unclaim, goods_order, happy_path
+from audit.scenarios import (
+    PLATFORM,
+    Recording,
+    claim_and_unclaim,
+    goods_order,
+    happy_path,
+    listed,
+)
 from db.rectification import list_items
 from domain.actors import SYSTEM_ACTOR, Actor, Department
 from domain.contracts import OrderWorkflowInput
@@ -149,6 +156,7 @@ async def plant(
             policy=TEST_POLICY,
             submitted_by=PLATFORM,
             fingerprint=fingerprint(order.model_dump(mode="json")),
+            products=listed(order),
         ),
         id=order_workflow_id(order_id),
         task_queue=task_queue,

@@ -1,7 +1,8 @@
 """The console in a real browser: Debian's Chromium, headless, driven by Playwright.
 
 One order goes from review to delivery through the console, each department signing
-in in turn; every page is checked for what it shows and audited for accessibility
+in in turn; the review's checklist, a service visit and a lead's escalations get one
+test each (issue 13); every page is checked for what it shows and audited for accessibility
 (labels, names, headings, keyboard, contrast: tests/support/accessibility.py). The
 screenshots the README shows are taken here: into a temporary folder, and into
 docs/screenshots/ only when asked (`make screenshots`), so a test run leaves the
@@ -17,8 +18,10 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
@@ -186,7 +189,7 @@ async def test_one_order_goes_from_review_to_delivery_through_the_console(
     assert await page.locator(".phone").first.inner_text() == "13800138000"  # sales calls
     assert await action_form(page, "pack").count() == 0  # the warehouse's, not now
     review = action_form(page, "review")
-    await review.locator("input[type=radio][value=true]").check()
+    await review.locator("input[type=radio][name=approved][value=true]").check()
     assert await submit(page, review) == 409
     refusal = page.locator("section.action:has(form[data-action='review']) [role=alert]")
     assert "操作被拒绝" in await refusal.inner_text()
@@ -195,7 +198,7 @@ async def test_one_order_goes_from_review_to_delivery_through_the_console(
         path=str(SCREENSHOTS / "refused.png")
     )
     review = action_form(page, "review")
-    assert await review.locator("input[type=radio][value=true]").is_checked()  # kept
+    assert await review.locator("input[type=radio][name=approved][value=true]").is_checked()  # kept
     await review.locator("input[name=phone_verified]").check()
     await review.locator("textarea[name=note]").fill("已电话核实，价格无误")
     assert await submit(page, review) == 303
@@ -425,4 +428,259 @@ async def test_customer_service_answers_feedback_in_the_browser(
     row = page.locator(f"tr:has(a[href$='/feedback/{feedback_id}'])")
     assert "已结案" in await row.inner_text()
     await assert_accessible(page)
+    await page.context.close()
+
+
+async def test_sales_keeps_the_product_catalogue_in_the_browser(
+    shop: System, browser: Any, console_url: str
+):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    sku = f"0-{uuid.uuid4().hex[:8].upper()}"  # sorts first: on the list's first page
+    page = await new_page(browser)
+    await sign_in(page, console_url, shop.tokens[Department.SALES])
+    async with page.expect_navigation():
+        await page.click("nav a[href$='/products']")
+    assert await page.inner_text("h1") == "商品目录"
+    add = page.locator("form[data-action='add']")
+    await add.locator("input[name=sku]").fill(sku)
+    await add.locator("input[name=name]").fill("电饭煲 4L")
+    await add.locator("input[name=list_price]").fill("299.00")
+    await add.locator("input[name=floor_price]").fill("329.00")  # above the list price
+    await add.locator("textarea[name=accessories]").fill("manual\nwarranty_card\nmeasuring_cup")
+    await add.locator("select[name=size_class]").select_option("medium")
+    assert await submit(page, add) == 422
+    floor = page.locator("form[data-action='add'] input[name=floor_price]")
+    assert await floor.get_attribute("aria-invalid") == "true"
+    error_id = await floor.get_attribute("aria-describedby")
+    assert await page.inner_text(f"#{error_id}") == "最低售价不能高于标价。"
+    await assert_accessible(page)
+    await floor.fill("259.00")
+    assert await submit(page, page.locator("form[data-action='add']")) == 303
+    assert f"已新增商品 {sku}" in await page.inner_text("[role=status]")
+    await assert_accessible(page)
+
+    await page.goto(f"{console_url}/products")
+    row = page.locator(f"tr[data-sku='{sku}']")
+    assert "¥259.00" in await row.inner_text()
+    await screenshot(page, "products")
+    await assert_accessible(page)
+    async with page.expect_navigation():
+        await page.click("form.language button[value=en]")
+    assert await page.inner_text("h1") == "Product catalogue"
+    assert "Medium" in await page.locator(f"tr[data-sku='{sku}']").inner_text()
+    await assert_accessible(page)
+    async with page.expect_navigation():
+        await page.click("form.language button[value=zh-CN]")
+    await sign_out(page)
+
+    await sign_in(page, console_url, shop.tokens[Department.LOGISTICS])
+    await page.goto(f"{console_url}/products/{sku}")
+    assert await page.locator("main form").count() == 0
+    assert "电饭煲 4L" in await page.inner_text("main")
+    await assert_accessible(page)
+    await page.context.close()
+
+
+def local_minute(shop: System, moment: datetime) -> str:
+    """A moment as a datetime-local box takes it, in the console's time zone."""
+    zone = ZoneInfo(shop.settings.console.time_zone)
+    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+
+
+async def test_sales_answers_the_review_checklist_in_the_browser(
+    shop: System, browser: Any, console_url: str
+):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # P3.1: a restricted product, sold below its list price, to a new customer (risky).
+    sku = f"SKU-KNIFE-{uuid.uuid4().hex[:6].upper()}"
+    knife = {
+        "name": "Chef's knife 20 cm",
+        "kind": "goods",
+        "list_price": "129.00",
+        "floor_price": "99.00",
+        "accessories": [],
+        "restricted": True,
+        "required_check": "age_verified",
+        "size_class": "small",
+    }
+    listed = await shop.http.put(f"/api/v1/products/{sku}", json=knife, headers=shop.auth("sales"))
+    assert listed.status_code == 200, listed.text
+    shop.set_stock(sku, 10)
+    order_id = await create(shop, order_body(lines=[(sku, 1, "109.00")], new_customer=True))
+    page = await new_page(browser)
+    await sign_in(page, console_url, shop.tokens[Department.SALES])
+    await page.goto(f"{console_url}/orders/{order_id}")
+    summary = await page.inner_text("#h-summary + dl")
+    assert "审核清单" in summary
+    findings = await page.inner_text("ul.findings")
+    assert "客户资质: 新客户（须电话核实）" in findings
+    assert f"{sku} 为限售商品，须核查：age_verified" in findings
+    assert f"{sku} 售价 109.00，低于目录价 129.00（最低 99.00）" in findings
+    await assert_accessible(page)
+
+    # Each point answered, the call recorded; the check not typed yet.
+    review = action_form(page, "review")
+    await review.locator("input[type=radio][name=approved][value=true]").check()
+    await review.locator("textarea[name=note]").fill("已核实身份与价格")
+    for row, point in enumerate(("customer_qualification", "legality", "price_accuracy")):
+        await review.locator(f"select[name='checklist.{row}.point']").select_option(point)
+        await review.locator(f"input[name='checklist.{row}.ok'][value=true]").check()
+    await review.locator("[name='checklist.2.note']").fill("促销价，主管已同意")
+    called_at = local_minute(shop, datetime.now(UTC) - timedelta(minutes=5))
+    await review.locator("input[name='phone_call.called_at']").fill(called_at)
+    await review.locator("select[name='phone_call.outcome']").select_option("confirmed")
+    await screenshot(page, "review-checklist", full_page=True)
+    assert await submit(page, review) == 409
+    refusal = page.locator("section.action:has(form[data-action='review']) [role=alert]")
+    assert f"限售商品 {sku} 须先完成核查：age_verified" in await refusal.inner_text()
+    review = action_form(page, "review")
+    assert await review.locator("select[name='checklist.2.point']").input_value() == (
+        "price_accuracy"
+    )  # what was typed is kept
+    await review.locator("textarea[name=checks_done]").fill("age_verified")
+    assert await submit(page, review) == 303
+    assert "已完成：审核订单" in await page.inner_text("[role=status]")
+    assert "待拣货包装" in await page.inner_text("h1")
+    await assert_accessible(page)
+    reviewed = next(e for e in (await shop.order(order_id))["events"] if e["kind"] == "reviewed")
+    assert reviewed["data"]["checks_done"] == ["age_verified"]
+    assert [a["point"] for a in reviewed["data"]["checklist"]] == [
+        "customer_qualification",
+        "legality",
+        "price_accuracy",
+    ]
+
+    async with page.expect_navigation():
+        await page.click("form.language button[value=en]")
+    findings = await page.inner_text("ul.findings")
+    assert "Review checklist" in await page.inner_text("#h-summary + dl")
+    assert "Customer qualification: A new customer (phone verification needed)" in findings
+    assert f"{sku} is restricted and needs its check: age_verified" in findings
+    assert f"{sku} sold at 109.00, below its list price 129.00 (floor 99.00)" in findings
+    await assert_accessible(page)
+    async with page.expect_navigation():
+        await page.click("form.language button[value=zh-CN]")
+    await page.context.close()
+
+
+async def test_logistics_agrees_the_service_visit_in_the_browser(
+    shop: System, browser: Any, console_url: str
+):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # P1.2: a service order, approved by sales, waits for the visit logistics agrees.
+    sku = f"SVC-AC-{uuid.uuid4().hex[:6].upper()}"
+    service = {
+        "name": "空调安装",
+        "kind": "service",
+        "list_price": "80.00",
+        "floor_price": "60.00",
+        "accessories": [],
+    }
+    listed = await shop.http.put(
+        f"/api/v1/products/{sku}", json=service, headers=shop.auth("sales")
+    )
+    assert listed.status_code == 200, listed.text
+    body = order_body(kind="service", lines=[(sku, 1, "80.00")], customer_id="C-40217")
+    order_id = await create(shop, body)
+    approved = await shop.post("sales", f"/api/v1/orders/{order_id}/review", {"approved": True})
+    assert approved.status_code == 200, approved.text
+    await shop.wait_for(order_id, "awaiting_appointment")
+    page = await new_page(browser)
+    await sign_in(page, console_url, shop.tokens[Department.LOGISTICS])
+    await page.goto(f"{console_url}/orders/{order_id}")
+    assert await action_form(page, "dispatch").count() == 0  # no carrier for a service
+    await assert_accessible(page)
+
+    appointment = action_form(page, "schedule_service")
+    start = datetime.now(UTC) - timedelta(minutes=10)  # the window has begun
+    await appointment.locator("input[name=window_start]").fill(local_minute(shop, start))
+    end = start + timedelta(hours=2)
+    await appointment.locator("input[name=window_end]").fill(local_minute(shop, end))
+    await appointment.locator("input[name=technician]").fill("周师傅")
+    assert await submit(page, appointment) == 303
+    assert "已完成：登记与客户约定的上门时间" in await page.inner_text("[role=status]")
+    visit = page.locator("h3:has-text('第 1 次上门服务') + dl")
+    assert "周师傅" in await visit.inner_text()
+    assert "收货地址" in await visit.inner_text()  # at the shipping address
+    await assert_accessible(page)
+
+    work = action_form(page, "record_service_work")
+    await work.locator("input[name=technician]").fill("周师傅")
+    await work.locator("[name=work]").fill("空调已安装并试机")
+    assert await submit(page, work) == 303
+    assert "空调已安装并试机" in await visit.inner_text()
+    await sign_out(page)
+
+    # Customer service records the customer's word that the work was done.
+    await sign_in(page, console_url, shop.tokens[Department.CUSTOMER_SERVICE])
+    await page.goto(f"{console_url}/orders/{order_id}")
+    confirm = action_form(page, "confirm_service")
+    await confirm.locator("[name=note]").fill("客户来电确认已安装")
+    assert await submit(page, confirm) == 303
+    await shop.wait_until(
+        order_id,
+        lambda o: o["service_visits"][0]["confirmed_at"] is not None,
+        what="the service confirmed",
+    )
+    await page.goto(f"{console_url}/orders/{order_id}")
+    visit = page.locator("h3:has-text('第 1 次上门服务') + dl")
+    text = await visit.inner_text()
+    assert "周师傅" in text and "空调已安装并试机" in text
+    assert "客户确认时间" in text and "自动确认" not in text
+    timeline = await page.inner_text("ol.timeline")
+    assert shop.staff_ids[Department.LOGISTICS] in timeline
+    await screenshot(page, "service-appointment", full_page=True)
+    await assert_accessible(page)
+    await page.context.close()
+
+
+async def test_the_sales_lead_sees_the_escalations_in_the_browser(
+    shop: System, browser: Any, console_url: str
+):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # P8.1: a review left past its deadline is escalated to the sales leads.
+    body = order_body(customer_id="C-ESCAL")
+    order_id = await shop.start_directly(body, review_deadline=timedelta(seconds=1))
+    order = await shop.wait_until(
+        order_id,
+        lambda o: "task_escalated" in [e["kind"] for e in o["events"]],
+        timeout=30,
+        what="the review escalated",
+    )
+    [task] = order["open_tasks"]
+    _, lead_token = shop.leads[Department.SALES]
+    page = await new_page(browser)
+    await sign_in(page, console_url, lead_token)
+    assert page.url.startswith(f"{console_url}/inbox")
+    section = page.locator("section.escalations")
+    assert await section.locator("h2").inner_text() == "上报给主管的超时任务"
+    intro = await section.locator("p").first.inner_text()
+    assert "您是销售部的主管" in intro and "Lead sales" in intro
+    row = section.locator(f"tr[data-escalated-task-id='{task['task_id']}']")
+    assert "审核订单" in await row.inner_text()
+    assert order_id in await row.inner_text()
+    await screenshot(page, "lead-escalations")
+    await assert_accessible(page)
+
+    async with page.expect_navigation():
+        await page.click("form.language button[value=en]")
+    section = page.locator("section.escalations")
+    assert await section.locator("h2").inner_text() == "Escalated to the leads"
+    intro = await section.locator("p").first.inner_text()
+    assert "Its tasks past their deadline are escalated to its leads:" in intro
+    assert "Lead sales" in intro
+    assert (
+        order_id
+        in await section.locator(f"tr[data-escalated-task-id='{task['task_id']}']").inner_text()
+    )
+    await assert_accessible(page)
+    async with page.expect_navigation():
+        await page.click("form.language button[value=zh-CN]")
+    await sign_out(page)
+
+    # A member of sales gets no leads' section, only the row's badge naming the leads.
+    await sign_in(page, console_url, shop.tokens[Department.SALES])
+    assert await page.locator("section.escalations").count() == 0
+    badge = page.locator(f"tr[data-task-id='{task['task_id']}'] .escalated-to")
+    assert "已上报给" in await badge.inner_text() and "Lead sales" in await badge.inner_text()
     await page.context.close()

@@ -20,6 +20,7 @@ from api.console.forms import Group, build
 from api.console.i18n import Locale
 from api.console.order_actions import ORDER_ACTIONS
 from api.console.pages.orders import STAGES
+from api.console.pages.products import CONSISTENCY, new_product_form
 from api.console.render import TEMPLATES
 from api.console.web import KNOWN_STATUSES
 from api.console.workflow_words import in_words, reason_text, summary_text
@@ -28,11 +29,13 @@ from domain import summaries
 from domain.actions import Action
 from domain.actors import Department
 from domain.cases import CaseKind, CaseState
+from domain.catalogue import SizeClass
 from domain.events import EventKind
 from domain.feedback import Channel, FeedbackEventKind, FeedbackKind, FeedbackState
 from domain.ledger import LedgerKind, RefundState
 from domain.order.details import OrderKind
 from domain.reports import ALL_DEPARTMENTS, GroupBy, Kpi
+from domain.review_checklist import FindingCode, ReviewPoint
 from domain.states import OrderStatus
 from domain.tasks import TaskKind
 
@@ -69,6 +72,7 @@ def form_keys() -> set[str]:
         walk(build(spec.body))
     for feedback_spec in FEEDBACK_ACTIONS.values():
         walk(build(feedback_spec.body))
+    walk(new_product_form().members)
     return keys
 
 
@@ -90,6 +94,8 @@ def needed_keys() -> set[str]:
         "feedback_kind": FeedbackKind,
         "feedback_event": FeedbackEventKind,
         "channel": Channel,
+        "finding_code": FindingCode,
+        "review_point": ReviewPoint,
     }
     keys = {f"{prefix}.{member.value}" for prefix, enum in enums.items() for member in enum}
     keys |= {f"stage.{s}" for s in STAGES} | {f"department.{ALL_DEPARTMENTS}"}
@@ -102,6 +108,8 @@ def needed_keys() -> set[str]:
     feedback_filters = ("feedback_state", "feedback_kind", "channel")
     keys |= {f"filter.{f}" for f in (*filters, *feedback_filters)}
     keys |= {"filter.from", "filter.to", "filter.group_by"}
+    keys |= {f"error.field.{kind}" for _, kind in CONSISTENCY.values()}
+    keys |= {f"enum.size_class.{s.value}" for s in SizeClass}
     return keys | form_keys()
 
 
@@ -122,7 +130,7 @@ def test_every_key_a_template_or_page_names_is_in_the_catalogue():
     for path in python:
         if path.name == "catalogue.py":
             continue
-        prefixes = "error|dashboard|sign_in|order|form|feedback"
+        prefixes = "error|dashboard|sign_in|order|form|feedback|products"
         named |= set(re.findall(rf"""["']((?:{prefixes})\.[a-z_.]+)["']""", path.read_text()))
     # A key ending in "." is a prefix completed by a value (`'action.' ~ form.action`): the
     # test above covers every value.
@@ -251,6 +259,8 @@ def every_summary() -> list[summaries.Summary]:
         summaries.parcel_inform("lost"),
         summaries.parcel_cause("damaged"),
         summaries.refund_by_hand(total, "R1", "card closed"),
+        summaries.compensation_by_hand(total, "JD1:compensation:JD1-C1", "card closed"),
+        summaries.payment_request(total, datetime(2026, 12, 2, 9, 0)),
         summaries.replan_route(),
         summaries.feedback("complaint", "hotline", None),
         summaries.feedback("inquiry", "email", "JD1"),
@@ -258,6 +268,8 @@ def every_summary() -> list[summaries.Summary]:
         summaries.put_back(2),
         summaries.explain_rejection("price_inaccurate"),
         summaries.remittance_differs(Decimal("200.00"), Decimal("258.00")),
+        summaries.service_visit(datetime(2026, 12, 1, 9, 0), datetime(2026, 12, 1, 11, 0)),
+        summaries.rework_visit(),
     ]
     makers = {
         n
@@ -270,7 +282,8 @@ def every_summary() -> list[summaries.Summary]:
         "return_request", "inspect_return",
         "supplier_follow_up", "adjust_accounts", "parcel_inform", "parcel_cause",
         "refund_by_hand", "replan_route", "feedback", "remittance_late", "remittance_differs",
-        "put_back", "explain_rejection",
+        "put_back", "explain_rejection", "service_visit", "rework_visit",
+        "compensation_by_hand", "payment_request",
     }  # fmt: skip
     return made
 

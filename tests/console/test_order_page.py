@@ -164,3 +164,49 @@ async def test_what_customers_typed_is_shown_as_text_never_run(system: System):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown.text
     assert "<img src=x" not in shown.text
     assert "script-src 'self'" in shown.headers["content-security-policy"]
+
+
+async def test_p1_2_a_service_order_is_visited_worked_and_confirmed_through_the_console(
+    system: System,
+):
+    order_id = await create(system, order_body(kind="service", lines=[("SVC-INSTALL", 1, "80.00")]))
+    await system.post("sales", f"/api/v1/orders/{order_id}/review", {"approved": True})
+    page = f"/console/orders/{order_id}"
+    # The console's zone (Asia/Shanghai): a window that has begun, two hours long.
+    start = datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(minutes=10)
+    async with ConsoleBrowser(system) as console:
+        await console.sign_in(Department.LOGISTICS)
+        shown = await console.get(page)
+        # P1.2: a visit to agree, never a dispatch.
+        assert forms_on(shown.text) == [("schedule_service", "")]
+        agreed = await console.post(
+            f"{page}/actions/schedule_service",
+            {
+                "window_start": f"{start:%Y-%m-%dT%H:%M}",
+                "window_end": f"{start + timedelta(hours=2):%Y-%m-%dT%H:%M}",
+                "technician": "Technician Zhou",
+                "idempotency_key": "visit-1",
+            },
+        )
+        shown = await console.follow(agreed)
+        assert "已完成：登记与客户约定的上门时间" in shown.text
+        assert "第 1 次上门服务" in shown.text and "Technician Zhou" in shown.text
+        assert ("record_service_work", "") in forms_on(shown.text)
+        worked = await console.post(
+            f"{page}/actions/record_service_work",
+            {"technician": "Technician Zhou", "work": "installed", "idempotency_key": "work-1"},
+        )
+        await console.follow(worked)
+    async with ConsoleBrowser(system) as console:
+        await console.sign_in(Department.CUSTOMER_SERVICE)
+        shown = await console.get(page)
+        assert forms_on(shown.text) == [
+            ("confirm_service", ""),
+            ("service_complaint", ""),
+        ]
+        confirmed = await console.post(
+            f"{page}/actions/confirm_service", {"idempotency_key": "confirm-1"}
+        )
+        await console.follow(confirmed)
+    order = await system.wait_for(order_id, "delivered", "completed")
+    assert order["service_visits"][0]["confirmed_at"] is not None

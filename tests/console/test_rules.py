@@ -79,6 +79,7 @@ FAKE = {
     "task_id": "NO-SUCH-TASK",
     "action": "review",
     "report": "orders",
+    "sku": "NO-SUCH-SKU",
 }
 
 

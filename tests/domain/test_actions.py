@@ -64,7 +64,8 @@ def test_an_action_out_of_turn_is_not_allowed_and_says_the_status(action, depart
 
 
 def test_allowed_actions_lists_what_a_department_can_do_now():
-    task_actions = {Action.COMPLETE_TASK, Action.CLAIM_TASK}
+    # Work on a task or a case (a supplier claim, P5.3) is offered whatever the order's status.
+    task_actions = {Action.COMPLETE_TASK, Action.CLAIM_TASK, Action.SUPPLIER_CLAIM}
     assert set(allowed_actions(S.UNDER_REVIEW, D.SALES)) - task_actions == {Action.REVIEW}
     assert Action.PACK not in allowed_actions(S.UNDER_REVIEW, D.WAREHOUSE)
     assert Action.PACK in allowed_actions(S.READY_TO_PACK, D.WAREHOUSE)

@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from config.settings import Settings
+from db import catalogue
 from db import inventory as stock
 from db import staff as staff_store
 from db.engine import Database
@@ -31,6 +32,7 @@ from db.tables import ledger_entries, orders, reservations, simulated_gateway_re
 from domain.actors import Department
 from tests.conftest import TEST_KEYRING, TEST_POLICY
 from tests.faults.cluster import Cluster
+from tests.support.catalogue import any_price
 from tests.support.orders import order_body
 from tests.support.postgres import temporary_database
 from tests.support.system import ApiServer, System, free_port
@@ -216,6 +218,8 @@ def seed(db: Database, units: int) -> dict[Department, str]:
             _, tokens[department] = staff_store.add_staff(
                 conn, department.value, department, datetime.now(UTC)
             )
+        staff_store.add_leads(conn, datetime.now(UTC))  # P8.1: the API starts with leads only
+        catalogue.put(conn, SKU, any_price(SKU), datetime.now(UTC), "test")  # P3.1
         stock.set_on_hand(conn, SKU, units, datetime.now(UTC), "fault sku")
     return tokens
 

@@ -290,6 +290,14 @@ async def test_orders_left_at_every_stage_by_the_previous_release_finish_after_t
             assert f"Draining     release {earlier.build_id} (6 running" in banner, banner
             running = await running_per_release(settings_of(env, var))
             assert running[earlier.build_id] == 6
+            # Release r3 checks orders against the product catalogue (P3.1): sales lists
+            # the product the earlier release sold without one.
+            listed = await new.http.put(
+                "/api/v1/products/SKU-UPGRADE",
+                json={"name": "kettle", "list_price": "129.00", "floor_price": "99.00"},
+                headers={"Authorization": f"Bearer {new.tokens['sales']}"},
+            )
+            assert listed.status_code == 200, listed.text
             fresh = await create(new, "SKU-UPGRADE")
             await ship(new, fresh, review=True, pack=True, dispatch=True)
             await finish_on_the_new_release(new, orders)

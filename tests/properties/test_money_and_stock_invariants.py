@@ -2,6 +2,7 @@
 
 After every step, whatever was accepted or refused:
 - refunds never exceed payments for any order (P4.2, P5);
+- compensation (P5.2) is paid out once per case, within the order's total, apart from refunds;
 - stock adds up: reserved = what live reservations hold, 0 <= reserved <= on_hand, and
   on_hand = initial + receipts (restocks and returned goods) - units shipped;
 - every order's status history follows the transition table (domain.states).
@@ -95,11 +96,20 @@ class OrderMachine(RuleBasedStateMachine):
     def stock_the_shelf(self) -> None:
         self.system.set_stock(self.sku, INITIAL_STOCK)
 
-    @rule(target=orders, quantity=st.integers(1, 3), paid=st.booleans(), new_customer=st.booleans())
-    def create(self, quantity: int, paid: bool, new_customer: bool) -> str:
+    @rule(
+        target=orders,
+        quantity=st.integers(1, 3),
+        paid=st.booleans(),
+        new_customer=st.booleans(),
+        declined=st.booleans(),
+    )
+    def create(self, quantity: int, paid: bool, new_customer: bool, declined: bool) -> str:
         body = order_body(
             lines=[(self.sku, quantity, "25.00")], paid=paid, new_customer=new_customer
         )
+        if paid and declined:
+            # The simulated gateway refuses to pay anything back to it: finance does, by hand.
+            body["payment"]["transaction_id"] = f"FAIL-{uuid.uuid4().hex[:8]}"
         self.post("platform", "/api/v1/orders", body)
         self.bg.run(self.system.wait_for(body["order_id"], "under_review"))
         self.order_ids.append(body["order_id"])
@@ -156,7 +166,7 @@ class OrderMachine(RuleBasedStateMachine):
     @rule(
         order_id=orders,
         resolution=st.sampled_from(["reship", "refund", "none"]),
-        compensation=st.sampled_from(["0.00", "3.00"]),
+        compensation=st.sampled_from(["0.00", "3.00", "25.00"]),
     )
     def decide_exception(self, order_id: str, resolution: str, compensation: str) -> None:
         case_id = self.open_case(order_id, "logistics_exception")
@@ -166,6 +176,17 @@ class OrderMachine(RuleBasedStateMachine):
                 f"/api/v1/orders/{order_id}/exceptions/{case_id}/decision",
                 {"resolution": resolution, "compensation": compensation},
             )
+
+    @rule(order_id=orders)
+    def pay_out_by_hand(self, order_id: str) -> None:
+        """Finance completes every refund or compensation the gateway refused."""
+        for refund in self.order(order_id)["refunds"]:
+            if refund["state"] == "failed":
+                self.post(
+                    "finance",
+                    f"/api/v1/orders/{order_id}/refunds/{refund['refund_id']}/complete",
+                    {"reference": f"BANK-{uuid.uuid4().hex[:6]}"},
+                )
 
     @rule(order_id=orders)
     def cancel(self, order_id: str) -> None:
@@ -213,13 +234,15 @@ class OrderMachine(RuleBasedStateMachine):
         kind=st.sampled_from(["return", "exchange"]),
         confirmed=st.booleans(),
         restock=st.booleans(),
+        units=st.sampled_from([None, 1, 2]),
     )
-    def return_goods(self, order_id: str, kind: str, confirmed: bool, restock: bool) -> None:
-        response = self.post(
-            "customer_service",
-            f"/api/v1/orders/{order_id}/returns",
-            {"kind": kind, "reason": "random"},
-        )
+    def return_goods(
+        self, order_id: str, kind: str, confirmed: bool, restock: bool, units: int | None
+    ) -> None:
+        body: dict[str, Any] = {"kind": kind, "reason": "random"}
+        if units is not None:  # P5.3 a return of some units (more than delivered is a 409)
+            body["lines"] = [{"sku": self.sku, "quantity": units}]
+        response = self.post("customer_service", f"/api/v1/orders/{order_id}/returns", body)
         if response.status_code != 200:
             return
         case_id = response.json()["case_id"]
@@ -229,7 +252,43 @@ class OrderMachine(RuleBasedStateMachine):
             "warehouse", f"{base}/inspection", {"quality_confirmed": confirmed, "restock": restock}
         )
 
+    @rule(order_id=orders, step=st.sampled_from(["credited", "declined"]), share=st.booleans())
+    def supplier_claim(self, order_id: str, step: str, share: bool) -> None:
+        """P5.3: sales takes an open supplier claim to its end: credited (all of the goods'
+        value, or half) or declined."""
+        claim = self.open_case(order_id, "supplier_claim")
+        if claim is None:
+            return
+        path = f"/api/v1/orders/{order_id}/supplier-claims/{claim}"
+        if step == "credited":
+            case = next(c for c in self.order(order_id)["cases"] if c["case_id"] == claim)
+            value = Decimal(case["data"]["value"])
+            amount = value if share else (value / 2).quantize(Decimal("0.01"))
+            self.post("sales", path, {"step": "agreed", "amount": str(amount)})
+            self.post("sales", path, {"step": "credited", "reference": f"CN-{claim}"})
+        else:
+            self.post("sales", path, {"step": "declined"})
+
     # --- invariants -------------------------------------------------------------------------
+
+    @invariant()
+    def supplier_credits_are_booked_once_per_claim(self) -> None:
+        with self.system.db.read() as conn:
+            rows = conn.execute(
+                select(
+                    ledger_entries.c.order_id,
+                    ledger_entries.c.entry_id,
+                    ledger_entries.c.case_id,
+                    ledger_entries.c.amount,
+                ).where(
+                    ledger_entries.c.order_id.in_(self.order_ids),
+                    ledger_entries.c.kind == "adjustment",
+                )
+            ).all()
+        # Money in from the supplier (+), one deterministic entry per claim case (P5.3).
+        for order_id, entry_id, case_id, amount in rows:
+            assert entry_id == f"{order_id}:supplier-credit:{case_id}"
+            assert amount > 0
 
     @invariant()
     def refunds_never_exceed_payments(self) -> None:
@@ -248,6 +307,26 @@ class OrderMachine(RuleBasedStateMachine):
                 refunded[order_id] = refunded.get(order_id, Decimal(0)) - amount
         for order_id, amount in refunded.items():
             assert amount <= paid.get(order_id, Decimal(0)), f"{order_id} refunded {amount}"
+
+    @invariant()
+    def compensation_is_paid_once_per_case_within_the_order_total(self) -> None:
+        with self.system.db.read() as conn:
+            rows = conn.execute(
+                select(
+                    ledger_entries.c.order_id,
+                    ledger_entries.c.entry_id,
+                    ledger_entries.c.case_id,
+                    ledger_entries.c.amount,
+                ).where(
+                    ledger_entries.c.order_id.in_(self.order_ids),
+                    ledger_entries.c.kind == "compensation",
+                )
+            ).all()
+        # One deterministic id per case (booked at most once: the ledger's key), paid out,
+        # never above what an order may total here (4 units at 25.00).
+        for order_id, entry_id, case_id, amount in rows:
+            assert entry_id == f"{order_id}:compensation:{case_id}"
+            assert Decimal("-100.00") <= amount < 0
 
     @invariant()
     def stock_adds_up(self) -> None:

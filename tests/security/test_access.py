@@ -24,6 +24,8 @@ FAKE_PARAMS = {
     "refund_id": "NO-SUCH-REFUND",
     "sku": "NO-SUCH-SKU",
     "feedback_id": "NO-SUCH-FEEDBACK",
+    "run_id": "NO-SUCH-RUN",
+    "customer_id": "NO-SUCH-CUSTOMER",
 }
 
 

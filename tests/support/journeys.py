@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from db import staff as staff_store
 from domain.actors import Department
@@ -19,23 +19,27 @@ async def order_under_review(system: System, **changes: object) -> str:
 
 
 async def delivered_order(system: System, customer_id: str = "C1001") -> str:
-    """A service order (nothing to pack) taken through review and dispatch to delivery."""
+    """A service order (nothing to pack) taken through review, the visit, the work and the
+    customer's confirmation (P1.2) to delivery."""
     order_id = await order_under_review(
         system, kind="service", lines=[("SVC-VISIT", 1, "50.00")], customer_id=customer_id
     )
-    reviewed = await system.post("sales", f"/api/v1/orders/{order_id}/review", {"approved": True})
-    assert reviewed.json()["status"] == "awaiting_dispatch", reviewed.text
-    dispatched = await system.post(
-        "logistics",
-        f"/api/v1/orders/{order_id}/dispatch",
-        {"carrier": "SF", "method": "standard", "tracking_number": "SF1"},
-    )
-    assert dispatched.json()["status"] == "in_transit", dispatched.text
-    await system.post(
-        "platform",
-        f"/api/v1/orders/{order_id}/tracking",
-        {"event_id": f"{order_id}-D", "event": "delivered"},
-    )
+    base = f"/api/v1/orders/{order_id}"
+    reviewed = await system.post("sales", f"{base}/review", {"approved": True})
+    assert reviewed.json()["status"] == "awaiting_appointment", reviewed.text
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    window = {
+        "window_start": start.isoformat(),
+        "window_end": (start + timedelta(hours=2)).isoformat(),
+        "technician": "Technician Zhou",
+    }
+    agreed = await system.post("logistics", f"{base}/appointment", window)
+    assert agreed.json()["status"] == "service_scheduled", agreed.text
+    work = {"technician": "Technician Zhou", "work": "visited"}
+    done = await system.post("logistics", f"{base}/service-work", work)
+    assert done.json()["status"] == "awaiting_confirmation", done.text
+    confirmed = await system.post("customer_service", f"{base}/service-confirmation", {})
+    assert confirmed.json()["status"] == "delivered", confirmed.text
     await system.wait_for(order_id, "delivered", "completed")
     return order_id
 

@@ -32,14 +32,19 @@ from activities.payment_gateway import SimulatedPaymentGateway
 from api.app import create_app
 from config.keys import Keyring
 from config.settings import Settings
+from db import catalogue, customers
 from db import inventory as stock
 from db import staff as staff_store
 from db.engine import Database
 from domain.actors import Actor, Department
+from domain.catalogue import Product, ProductDetails
 from domain.contracts import OrderWorkflowInput
 from domain.ids import fingerprint, order_workflow_id
 from domain.order.details import NewOrder
 from domain.policy import PolicySettings
+from domain.review_checklist import CustomerStanding
+from domain.supervision import SupervisionSettings
+from tests.support.catalogue import TEST_CATALOGUE, any_price
 from workers.codec import EncryptionCodec
 from workers.worker import running_worker
 from workflows.order import OrderWorkflow
@@ -92,6 +97,7 @@ class System:
         http: httpx.AsyncClient,
         tokens: dict[Department, str],
         staff_ids: dict[Department, str],
+        leads: dict[Department, tuple[str, str]] | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -99,6 +105,9 @@ class System:
         self.http = http
         self.tokens = tokens
         self.staff_ids = staff_ids
+        #: The lead of each department that receives tasks: (staff id, token). The members
+        #: of `tokens` are plain members (P8.1: escalations go to the leads).
+        self.leads = leads or {}
 
     def auth(self, department: Department | str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[Department(department)]}"}
@@ -167,6 +176,8 @@ class System:
                     staff_id=self.staff_ids[Department.PLATFORM], department=Department.PLATFORM
                 ),
                 fingerprint=fingerprint(body),
+                products=self.products_of(body),
+                customer=self.standing_of(body),
             ),
             id=order_workflow_id(body["order_id"]),
             task_queue=self.settings.task_queue,
@@ -176,13 +187,31 @@ class System:
         )
         return str(body["order_id"])
 
+    def products_of(self, body: dict[str, Any]) -> list[Product]:
+        """What the API would read from the catalogue for this order's lines."""
+        with self.db.read() as conn:
+            return catalogue.products_of(conn, [line["sku"] for line in body["items"]])
+
+    def standing_of(self, body: dict[str, Any]) -> CustomerStanding:
+        """What the API would read of the order's customer (P3.1)."""
+        with self.db.read() as conn:
+            return customers.standing(conn, body["customer"]["id"])
+
     def gateway_captured(self, transaction_id: str, order_id: str, amount: str) -> None:
         """The (simulated) payment gateway charged the customer: its own books, P5.1."""
         SimulatedPaymentGateway(self.db).record_capture(transaction_id, order_id, Decimal(amount))
 
     def set_stock(self, sku: str, on_hand: int) -> None:
+        """Stock of a sku, which the catalogue lists (any price) if it did not yet."""
         with self.db.write() as conn:
+            if catalogue.product(conn, sku) is None:
+                catalogue.put(conn, sku, any_price(sku), datetime.now(UTC), "test")
             stock.set_on_hand(conn, sku, on_hand, datetime.now(UTC), sku.lower())
+
+    def put_product(self, sku: str, **details: Any) -> None:
+        """List a product in the catalogue (P3.1) as sales would, straight in the database."""
+        with self.db.write() as conn:
+            catalogue.put(conn, sku, ProductDetails(**details), datetime.now(UTC), "test")
 
     def stock(self, sku: str) -> tuple[int, int]:
         with self.db.read() as conn:
@@ -216,6 +245,9 @@ def test_settings(
         # Tests drive many requests per token; the limit itself is tested on its own.
         rate_limit_per_second=10_000,
         rate_limit_burst=10_000,
+        # Every console test signs in through the public pages from the same address.
+        public_rate_limit_per_second=10_000,
+        public_rate_limit_burst=10_000,
         api_token_cache_seconds=0,  # a revoked token is refused at once in tests
         var_dir=SESSION_VAR,
         **codec,
@@ -236,6 +268,7 @@ async def running_system(
     *,
     max_cached_workflows: int | None = None,
     faults: FaultPlan = NO_FAULTS,
+    supervision: SupervisionSettings | None = None,
 ) -> AsyncIterator[System]:
     if max_cached_workflows is None and os.environ.get("OMS_TEST_MAX_CACHED_WORKFLOWS"):
         # `make test` runs the workflow suites a second time with no sticky cache, so that
@@ -243,6 +276,8 @@ async def running_system(
         max_cached_workflows = int(os.environ["OMS_TEST_MAX_CACHED_WORKFLOWS"])
     address = client.service_client.config.target_host
     settings = test_settings(database_url, address, policy, keyring_of(client))
+    if supervision is not None:
+        settings = settings.model_copy(update={"supervision": supervision})
     if max_cached_workflows is not None:
         # No cache: workflow tasks one at a time (config.settings says why).
         tasks = settings.max_concurrent_workflow_tasks if max_cached_workflows else 1
@@ -261,6 +296,11 @@ async def running_system(
             )
             tokens[department] = token
             staff_ids[department] = member.staff_id
+        # P8.1: the API starts only when every department that receives tasks has a lead.
+        leads = {
+            department: (lead.staff_id, token)
+            for department, (lead, token) in staff_store.add_leads(conn, datetime.now(UTC)).items()
+        }
     server = ApiServer(settings)
     server.start()
     try:
@@ -268,7 +308,10 @@ async def running_system(
             running_worker(client, settings, db, faults=faults),
             httpx.AsyncClient(base_url=server.url, timeout=120) as http,
         ):
-            yield System(settings, db, client, http, tokens, staff_ids)
+            with db.write() as conn:
+                for sku, details in TEST_CATALOGUE.items():
+                    catalogue.put(conn, sku, details, datetime.now(UTC), "test")
+            yield System(settings, db, client, http, tokens, staff_ids, leads)
     finally:
         server.stop()
         db.dispose()

@@ -54,6 +54,10 @@ STAGE_OF: dict[OrderStatus, str] = {
     OrderStatus.OUT_OF_STOCK: "warehouse",
     OrderStatus.READY_TO_PACK: "warehouse",
     OrderStatus.AWAITING_DISPATCH: "dispatch",
+    # P1.2: a service's visit is agreed where goods are dispatched, and done as delivered.
+    OrderStatus.AWAITING_APPOINTMENT: "dispatch",
+    OrderStatus.SERVICE_SCHEDULED: "delivery",
+    OrderStatus.AWAITING_CONFIRMATION: "delivery",
     OrderStatus.IN_TRANSIT: "delivery",
     OrderStatus.DELIVERED: "after_sales",
 } | {status: "closed" for status in TERMINAL}

@@ -18,12 +18,17 @@ from decimal import Decimal
 from typing import Any
 
 from domain.actors import Actor, Department
+from domain.cases import CaseKind
+from domain.catalogue import Product
 from domain.commands import (
+    AppointmentCommand,
     BackorderCommand,
     CancelCommand,
     CauseCommand,
     ChangeCommand,
+    ClaimStep,
     ClaimTaskCommand,
+    ComplaintResolution,
     CompleteRefundCommand,
     CompleteTaskCommand,
     CorrectionCommand,
@@ -39,8 +44,13 @@ from domain.commands import (
     Resolution,
     ReturnCommand,
     ReturnKind,
+    ReturnLine,
     ReviewCommand,
+    ServiceComplaintCommand,
+    ServiceConfirmationCommand,
+    ServiceWorkCommand,
     StockReplenished,
+    SupplierClaimCommand,
     TrackingCommand,
     TrackingEventKind,
 )
@@ -50,8 +60,10 @@ from domain.order.aggregate import Order
 from domain.order.decision import Decision
 from domain.order.details import NewOrder, OrderItem, Shipping
 from domain.policy import PolicySettings
+from domain.review_checklist import CustomerStanding
 from domain.states import OrderStatus
 from domain.tasks import Task, TaskKind
+from tests.support.catalogue import any_price
 from tests.support.orders import order_body
 
 S = OrderStatus
@@ -62,6 +74,29 @@ ACCESSORIES = ["manual", "warranty_card"]
 def actor(department: Department | str, staff_id: str | None = None) -> Actor:
     department = Department(department)
     return Actor(staff_id=staff_id or f"{department.value}-1", department=department)
+
+
+def catalogue_for(items: list[OrderItem], kind: str = "goods") -> list[Product]:
+    """What the catalogue says of these lines' products: listed at the lines' prices, sold
+    down to 0.01, with the usual accessories (tests of prices, legality and accessories
+    give their own)."""
+    return [
+        Product(
+            sku=line.sku,
+            **any_price(line.sku, kind).model_dump(exclude={"list_price"}),
+            list_price=line.unit_price,
+        )
+        for line in items
+    ]
+
+
+def product(sku: str, **details: Any) -> Product:
+    """A product of the catalogue: 129.00, down to 99.00, with the usual accessories."""
+    details.setdefault("name", sku.lower())
+    details.setdefault("list_price", Decimal("129.00"))
+    details.setdefault("floor_price", Decimal("99.00"))
+    details.setdefault("accessories", ACCESSORIES)
+    return Product(sku=sku, **details)
 
 
 def new_order(**changes: Any) -> NewOrder:
@@ -83,14 +118,19 @@ class Story:
         gateway: Callable[[RefundRequest], RefundOutcome] | None = None,
         captures: Callable[[CaptureQuery], CaptureAnswer] | None = None,
         auto: bool = True,
+        products: list[Product] | None = None,
+        customer: CustomerStanding | None = None,
     ) -> None:
         self.now = START
+        order = order or new_order()
         self.order = Order.new(
-            order or new_order(),
+            order,
             policy or PolicySettings(),
             actor(Department.PLATFORM, "platform"),
             "fingerprint",
             self.now,
+            catalogue_for(order.items, order.kind.value) if products is None else products,
+            customer,
         )
         self.stock = stock or in_stock
         self.gateway = gateway or refunds_paid
@@ -113,6 +153,9 @@ class Story:
         return story
 
     def advance_to(self, status: OrderStatus) -> None:
+        if self.state.order.kind.value == "service":
+            self._serve_to(status)
+            return
         steps: dict[OrderStatus, Callable[[], Any]] = {
             S.READY_TO_PACK: self.approve,
             S.AWAITING_DISPATCH: self.pack,
@@ -125,12 +168,29 @@ class Story:
             assert self.status is status, f"the order is {self.status}, not {status}"
             return
         assert status in steps, f"no main-line way to {status}"
-        if self.state.order.kind.value == "service" and status is not S.READY_TO_PACK:
-            order.remove(S.AWAITING_DISPATCH)
         for step in order:
             if self.status is status:
                 return
             steps[step]()
+        assert self.status is status, f"the order is {self.status}, not {status}"
+
+    def _serve_to(self, status: OrderStatus) -> None:
+        """A service order along its line (P1.2): visit, work, confirmation, window."""
+        steps: dict[OrderStatus, Callable[[], Any]] = {
+            S.AWAITING_APPOINTMENT: self.approve,
+            S.SERVICE_SCHEDULED: self.schedule_visit,
+            S.AWAITING_CONFIRMATION: self.record_work,
+            S.DELIVERED: self.confirm_service,
+            S.COMPLETED: self.after_sales_window_passes,
+        }
+        if status in (S.UNDER_REVIEW, S.NEEDS_CORRECTION):
+            assert self.status is status, f"the order is {self.status}, not {status}"
+            return
+        assert status in steps, f"no service-line way to {status}"
+        for step in steps.values():
+            if self.status is status:
+                return
+            step()
         assert self.status is status, f"the order is {self.status}, not {status}"
 
     # --- what the aggregate holds ----------------------------------------------------------
@@ -174,9 +234,8 @@ class Story:
         return self.ring_at(max(alarm, self.now))
 
     def after_sales_window_passes(self) -> Decision:
-        shipment = self.state.shipment
         window = self.state.policy.after_sales_window
-        return self.ring_at(shipment.delivered_at + window)
+        return self.ring_at(self.order._delivered_at() + window)
 
     # --- answering the aggregate's requests ------------------------------------------------
 
@@ -216,6 +275,8 @@ class Story:
         return self.act(self.order.review, command)
 
     def correct(self, by: str = "customer_service", **parts: Any) -> Decision:
+        if "items" in parts and "products" not in parts:
+            parts["products"] = catalogue_for(parts["items"], self.state.order.kind.value)
         return self.act(self.order.correct, CorrectionCommand(actor=actor(by), **parts))
 
     def pack(self, accessories: list[str] | None = None, by: str = "warehouse") -> Decision:
@@ -234,6 +295,46 @@ class Story:
             tracking_number="SF1",
         )
         return self.act(self.order.dispatch, command)
+
+    def schedule_visit(
+        self,
+        *,
+        starts_in: timedelta = timedelta(hours=1),
+        lasts: timedelta = timedelta(hours=2),
+        address: str | None = None,
+        by: str = "logistics",
+    ) -> Decision:
+        """P1.2: logistics agrees a visit with the customer, starting `starts_in` from now."""
+        command = AppointmentCommand(
+            actor=actor(by),
+            window_start=self.now + starts_in,
+            window_end=self.now + starts_in + lasts,
+            technician="Technician Zhou",
+            address=address,
+        )
+        return self.act(self.order.schedule_service, command)
+
+    def record_work(self, done_at: datetime | None = None, by: str = "logistics") -> Decision:
+        """P1.2: the work done on site (at the visit's start unless told), recorded."""
+        visit = self.state.visit
+        if visit is not None and done_at is None:
+            self.now = max(self.now, visit.window_start)
+        command = ServiceWorkCommand(
+            actor=actor(by), technician="Technician Zhou", work="installed", done_at=done_at
+        )
+        return self.act(self.order.record_service_work, command)
+
+    def confirm_service(self, by: str = "customer_service") -> Decision:
+        command = ServiceConfirmationCommand(actor=actor(by), note="all good")
+        return self.act(self.order.confirm_service, command)
+
+    def complain(
+        self, resolution: ComplaintResolution | str, by: str = "customer_service"
+    ) -> Decision:
+        command = ServiceComplaintCommand(
+            actor=actor(by), resolution=ComplaintResolution(resolution), reason="still leaks"
+        )
+        return self.act(self.order.service_complaint, command)
 
     def track(self, event: TrackingEventKind, event_id: str | None = None) -> Decision:
         command = TrackingCommand(
@@ -267,6 +368,7 @@ class Story:
             items=items,
             reason="the customer asked",
             caused_by_error=caused_by_error,
+            products=None if items is None else catalogue_for(items, self.state.order.kind.value),
         )
         return self.act(self.order.request_change, command)
 
@@ -324,8 +426,16 @@ class Story:
         )
         return self.act(self.order.record_cause, command)
 
-    def request_return(self, kind: ReturnKind = ReturnKind.RETURN) -> Decision:
-        command = ReturnCommand(actor=actor("customer_service"), kind=kind, reason="it broke")
+    def request_return(
+        self, kind: ReturnKind = ReturnKind.RETURN, lines: dict[str, int] | None = None
+    ) -> Decision:
+        """`lines`: {sku: units} coming back (P5.3); none: all that is left."""
+        returned = (
+            None if lines is None else [ReturnLine(sku=s, quantity=q) for s, q in lines.items()]
+        )
+        command = ReturnCommand(
+            actor=actor("customer_service"), kind=kind, reason="it broke", lines=returned
+        )
         return self.act(self.order.request_return, command)
 
     def decide_return(self, approved: bool = True, case_id: str | None = None) -> Decision:
@@ -344,6 +454,31 @@ class Story:
             restock=restock,
         )
         return self.act(self.order.inspect_return, command)
+
+    def settle_claim(
+        self, step: str = "credited", amount: str | None = None, case_id: str | None = None
+    ) -> Decision:
+        """P5.3: sales takes the open supplier claim to `step` (through `agreed`)."""
+        claim = case_id or next(
+            c.case_id
+            for c in self.state.cases.values()
+            if c.kind is CaseKind.SUPPLIER_CLAIM and c.is_open
+        )
+        decision = Decision()
+        steps = ["agreed", step] if step == "credited" else [step]
+        for name in steps:
+            command = SupplierClaimCommand(
+                actor=actor("sales"),
+                case_id=claim,
+                step=ClaimStep(name),
+                # By default the supplier credits the goods' whole value.
+                amount=Decimal(amount or str(self.state.cases[claim].data["value"]))
+                if name == "agreed"
+                else None,
+                reference="CN-1" if name == "credited" else None,
+            )
+            merge(decision, self.act(self.order.supplier_claim, command))
+        return decision
 
     def complete_task(self, kind: TaskKind, by: str | None = None) -> Decision:
         task = self.open_task(kind)

@@ -11,20 +11,22 @@ department it names is refused `action_not_now` in a status the rule does not al
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
 import pytest
 
-from domain.actions import ACTION_RULES, Action
+from domain.actions import ACTION_RULES, SERVICE_ONLY, Action
 from domain.actors import Department
 from domain.commands import (
+    AppointmentCommand,
     BackorderCommand,
     CancelCommand,
     CauseCommand,
     ChangeCommand,
+    ClaimStep,
     ClaimTaskCommand,
     CompleteRefundCommand,
     CompleteTaskCommand,
@@ -40,6 +42,10 @@ from domain.commands import (
     ReturnCommand,
     ReturnKind,
     ReviewCommand,
+    ServiceComplaintCommand,
+    ServiceConfirmationCommand,
+    ServiceWorkCommand,
+    SupplierClaimCommand,
 )
 from domain.errors import ActionNotAllowed, NotPermitted
 from domain.order.aggregate import Order
@@ -62,6 +68,22 @@ REACHABLE = [
     S.IN_TRANSIT,
     S.DELIVERED,
 ]
+#: The statuses a service order's story reaches (P1.2): the matrix of the service actions.
+SERVICE_REACHABLE = [
+    S.UNDER_REVIEW,
+    S.NEEDS_CORRECTION,
+    S.AWAITING_APPOINTMENT,
+    S.SERVICE_SCHEDULED,
+    S.AWAITING_CONFIRMATION,
+    S.DELIVERED,
+]
+
+
+def reachable(action: Action) -> list[OrderStatus]:
+    """Service actions are asked of service orders, the others of goods orders (P1.2; what
+    the other kind answers is domain/order/test_service_orders.py's)."""
+    return SERVICE_REACHABLE if action in SERVICE_ONLY else REACHABLE
+
 
 #: Each action the aggregate checks: (its check, its command, a valid command by `actor`).
 #: Case and refund ids are dummies: the matrix is consulted before they are looked up.
@@ -137,10 +159,42 @@ CHECKED: dict[Action, tuple[str, str, Callable[[Any], Any]]] = {
         "inspect_return",
         lambda who: InspectionCommand(actor=who, case_id="JD1-C1", quality_confirmed=True),
     ),
+    Action.SUPPLIER_CLAIM: (
+        "check_supplier_claim",
+        "supplier_claim",
+        lambda who: SupplierClaimCommand(
+            actor=who, case_id="JD1-C2", step=ClaimStep.AGREED, amount=Decimal("10.00")
+        ),
+    ),
     Action.COMPLETE_REFUND: (
         "check_complete_refund",
         "complete_refund",
         lambda who: CompleteRefundCommand(actor=who, refund_id="JD1:refund:1", reference="B1"),
+    ),
+    Action.SCHEDULE_SERVICE: (
+        "check_schedule_service",
+        "schedule_service",
+        lambda who: AppointmentCommand(
+            actor=who,
+            window_start=WHEN,
+            window_end=WHEN + timedelta(hours=2),
+            technician="Zhou",
+        ),
+    ),
+    Action.RECORD_SERVICE_WORK: (
+        "check_record_service_work",
+        "record_service_work",
+        lambda who: ServiceWorkCommand(actor=who, technician="Zhou", work="installed"),
+    ),
+    Action.CONFIRM_SERVICE: (
+        "check_confirm_service",
+        "confirm_service",
+        lambda who: ServiceConfirmationCommand(actor=who),
+    ),
+    Action.SERVICE_COMPLAINT: (
+        "check_service_complaint",
+        "service_complaint",
+        lambda who: ServiceComplaintCommand(actor=who, resolution="rework", reason="leaks"),
     ),
 }
 
@@ -158,24 +212,24 @@ NOT_CHECKED: dict[Action, tuple[str, str] | None] = {
 }
 
 
-def story_in(status: OrderStatus) -> Story:
+def story_in(status: OrderStatus, kind: str = "goods") -> Story:
     if status is S.NEEDS_CORRECTION:
-        story = Story(new_order(address=None))
+        story = Story(new_order(address=None, kind=kind))
     elif status is S.OUT_OF_STOCK:
         story = Story(stock=short_of(SKU_1=2))
         story.approve()
         story.stock = in_stock
     else:
-        story = Story.at(status)
+        story = Story.at(status, kind=kind)
     assert story.status is status
     return story
 
 
 @cache
-def pristine(status: OrderStatus) -> Story:
+def pristine(status: OrderStatus, kind: str = "goods") -> Story:
     """One order per status for the whole matrix: a refusal changes nothing (asserted), so
     every case may ask the same order, and the matrix stays fast."""
-    return story_in(status)
+    return story_in(status, kind)
 
 
 def matrix_cases() -> tuple[list[Any], list[Any]]:
@@ -190,7 +244,7 @@ def matrix_cases() -> tuple[list[Any], list[Any]]:
             if department not in rule.departments:
                 by_department.append(pytest.param(action, department, id=f"{action}-{department}"))
                 continue
-            for status in REACHABLE:
+            for status in reachable(action):
                 if status not in rule.statuses:
                     case = pytest.param(
                         action, status, department, id=f"{action}-{status}-{department}"
@@ -206,7 +260,7 @@ def assert_refused(
     action: Action, status: OrderStatus, department: Department, error: type[Exception]
 ) -> Any:
     """Both the check and the command refuse, and the order stays exactly as it was."""
-    story = pristine(status)
+    story = pristine(status, "service" if action in SERVICE_ONLY else "goods")
     check, command_name, make = CHECKED[action]
     command = make(actor(department))
     before = story.state.model_dump()
@@ -256,11 +310,12 @@ def test_p1_2_a_department_not_named_by_the_rule_is_refused_in_every_status(acti
         "clause": rule.clause,
         "department": department.value,
     }
+    statuses = reachable(action)
     refusals = {
-        status: assert_refused(action, status, department, NotPermitted) for status in REACHABLE
+        status: assert_refused(action, status, department, NotPermitted) for status in statuses
     }
     assert {status: r.code for status, r in refusals.items()} == dict.fromkeys(
-        REACHABLE, "action_not_for_department"
+        statuses, "action_not_for_department"
     )
     assert all(r.params == expected for r in refusals.values())
 

@@ -140,7 +140,7 @@ def test_p5_3_a_return_confirmed_after_the_windows_passed_still_returns_the_good
     assert story.status is S.RETURNED
     assert [r.amount for r in decision.refunds] == [story.state.order.total]
     assert story.state.closing and not story.state.closed
-    story.complete_task(K.SUPPLIER_FOLLOW_UP)
+    story.settle_claim()
     done = story.complete_task(K.ADJUST_ACCOUNTS)
     assert done.kinds[-1] is E.CLOSED
     assert done.events[-1].data == {"status": "returned"}
@@ -156,7 +156,7 @@ def test_p5_3_an_exchange_delivered_again_opens_new_windows():
     story.pack()
     story.dispatch()
     story.track(TrackingEventKind.DELIVERED)
-    story.complete_task(K.SUPPLIER_FOLLOW_UP)
+    story.settle_claim()
     story.complete_task(K.ADJUST_ACCOUNTS)
     assert not story.state.window_closed and not story.state.closing
     assert story.order.next_alarm() == window_ends(story)

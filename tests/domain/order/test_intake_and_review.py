@@ -364,14 +364,14 @@ def test_p3_1_an_approved_order_asks_the_warehouse_to_reserve_its_goods(lines, q
     assert story.state.reserving == "JD1:R1"
 
 
-def test_p3_1_a_service_order_approved_goes_straight_to_dispatch_without_stock():
+def test_p3_1_p1_2_a_service_order_approved_awaits_an_appointment_without_stock():
     story = Story.at(S.UNDER_REVIEW, kind="service")
     decision = story.approve()
-    assert story.status is S.AWAITING_DISPATCH
+    assert story.status is S.AWAITING_APPOINTMENT
     assert decision.reservations == []
     assert decision.stock == []
     [task] = decision.opened
-    assert (task.kind, task.department) == (TaskKind.DISPATCH, D.LOGISTICS)
+    assert (task.kind, task.department) == (TaskKind.SCHEDULE_SERVICE, D.LOGISTICS)
 
 
 # --- P3.1 review: reject -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from domain.order.writes import StockStep
 from domain.policy import PolicySettings
 from domain.states import OrderStatus
 from domain.tasks import TaskKind, TaskState
-from tests.domain.order.builders import ACCESSORIES, Story, actor
+from tests.domain.order.builders import ACCESSORIES, Story, actor, new_order, product
 
 S = OrderStatus
 D = Department
@@ -104,17 +104,25 @@ def test_p3_3_a_package_with_its_accessories_is_packed(accessories, recorded):
 
 
 @pytest.mark.parametrize(
-    ("required", "accessories", "missing"),
+    ("kettle", "charger", "accessories", "missing"),
     [
-        (("manual", "warranty_card", "charger"), ACCESSORIES, ["charger"]),
-        (("manual",), [], ["manual"]),
-        ((), [], None),
+        (["manual", "warranty_card"], ["charger"], ACCESSORIES, ["charger"]),
+        (["manual"], [], [], ["manual"]),
+        ([], [], [], None),
+        (["manual"], ["manual", "charger"], ["manual", "charger"], None),
     ],
-    ids=["one more", "fewer", "none required"],
+    ids=["the second product's", "fewer", "none required", "shared"],
 )
-def test_p3_3_the_required_accessories_are_a_setting(required, accessories, missing):
-    policy = PolicySettings(required_accessories=required)
-    story = Story.at(S.READY_TO_PACK, policy=policy)
+def test_p3_3_each_product_of_the_catalogue_names_the_accessories_its_package_carries(
+    kettle, charger, accessories, missing
+):
+    order = new_order(lines=[("SKU-KETTLE", 1, "129.00"), ("SKU-PHONE", 1, "999.00")])
+    products = [
+        product("SKU-KETTLE", accessories=kettle),
+        product("SKU-PHONE", accessories=charger),
+    ]
+    story = Story(order, products=products)
+    story.advance_to(S.READY_TO_PACK)
     if missing is None:
         story.pack(accessories)
         assert story.status is S.AWAITING_DISPATCH
@@ -203,15 +211,6 @@ def test_p3_4_the_promised_date_follows_the_delivery_deadline_setting(deadline):
     shipment = story.state.shipment
     assert shipment.promised_by == shipment.dispatched_at + deadline
     assert story.open_task(TaskKind.DELIVER).due_at == shipment.promised_by
-
-
-def test_p3_4_a_service_order_is_dispatched_without_moving_stock():
-    story = Story.at(S.AWAITING_DISPATCH, kind="service")
-    decision = story.dispatch()
-    assert story.status is S.IN_TRANSIT
-    assert decision.stock == []
-    assert decision.kinds == [EventKind.DISPATCHED]
-    assert decision.opened_kinds() == [TaskKind.DELIVER]
 
 
 @pytest.mark.parametrize("department", OTHERS_THAN_LOGISTICS)

@@ -180,10 +180,12 @@ def test_p5_2_compensation_is_booked_as_a_negative_compensation_entry(amount: st
         -Decimal(amount),
         case_id,
     )
-    assert entry.actor_department == "customer_service"
+    # Paid out through the gateway (tests/domain/order/test_compensation.py), like a refund.
+    assert entry.actor_id == "system"
     [booked] = [e for e in decision.events if e.kind is E.LEDGER]
     assert booked.data["amount"] == str(-Decimal(amount))
-    assert decision.requests == []
+    [payout] = decision.requests
+    assert payout.kind is LedgerKind.COMPENSATION and payout.amount == Decimal(amount)
     assert story.refundable() == Decimal("258.00")  # compensation is not a refund
 
 

@@ -253,18 +253,27 @@ def test_p5_3_goods_without_a_quality_problem_close_the_case_without_money(kind:
 
 def test_p5_3_a_confirmed_return_refunds_and_tells_sales_and_finance():
     story = approved(RETURN)
+    returned = story.case_id()
     decision = story.inspect(confirmed=True)
     assert story.status is S.RETURNED
     assert E.RETURNED in decision.kinds
     [refund] = decision.refunds
-    assert (refund.amount, refund.case_id) == (Decimal("258.00"), story.case_id())
+    assert (refund.amount, refund.case_id) == (Decimal("258.00"), returned)
+    # Sales follows a claim on the supplier (a case of its own), finance the accounts.
+    claim = story.case_id()
+    assert story.state.cases[claim].kind is CaseKind.SUPPLIER_CLAIM
+    assert story.state.cases[claim].data == {
+        "return_case": returned,
+        "value": "258.00",
+        "step": "claimed",
+    }
     assert [(t.kind, t.department, t.case_id) for t in decision.opened] == [
-        (TaskKind.SUPPLIER_FOLLOW_UP, Department.SALES, story.case_id()),
-        (TaskKind.ADJUST_ACCOUNTS, Department.FINANCE, story.case_id()),
+        (TaskKind.SUPPLIER_FOLLOW_UP, Department.SALES, claim),
+        (TaskKind.ADJUST_ACCOUNTS, Department.FINANCE, returned),
     ]
-    case = story.state.cases[story.case_id()]
+    case = story.state.cases[returned]
     assert (case.state, case.outcome) == (CaseState.OPEN, "returned and refunded")
-    story.complete_task(TaskKind.SUPPLIER_FOLLOW_UP)
+    story.settle_claim()
     done = story.complete_task(TaskKind.ADJUST_ACCOUNTS)
     assert case.state is CaseState.CLOSED
     assert done.kinds[-1] is E.CLOSED
@@ -337,7 +346,7 @@ def test_p5_3_a_confirmed_exchange_ships_new_goods_and_refunds_nothing():
         TaskKind.PACK,
         TaskKind.SUPPLIER_FOLLOW_UP,
     ]
-    assert story.state.cases[story.case_id()].outcome == "exchanged"
+    assert story.state.cases[story.case_id(0)].outcome == "exchanged"
     deliver(story)
     assert len(story.state.shipments) == 2
     assert story.status is S.DELIVERED
@@ -348,7 +357,7 @@ def test_p5_3_the_windows_start_again_from_the_exchanged_goods_delivery():
     story.tick(timedelta(days=10))
     story.inspect(confirmed=True)
     deliver(story)
-    story.complete_task(TaskKind.SUPPLIER_FOLLOW_UP)
+    story.settle_claim()
     story.complete_task(TaskKind.ADJUST_ACCOUNTS)
     days_after_delivery(story, timedelta(days=6))
     assert request(story, RETURN).kinds == [E.CASE_OPENED]

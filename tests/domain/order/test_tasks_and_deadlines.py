@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -25,7 +26,7 @@ from domain.commands import (
 from domain.errors import ActionNotAllowed, NotFound, NotPermitted, OrderError
 from domain.events import EventKind
 from domain.order.decision import Decision
-from domain.order.details import Shipping
+from domain.order.details import OrderItem, Shipping
 from domain.policy import TASK_DEADLINE_SETTING, PolicySettings
 from domain.states import OrderStatus
 from domain.tasks import NOTE_TASKS, TASK_DEPARTMENT, Task, TaskKind, TaskState
@@ -73,6 +74,14 @@ def _change_requested(policy: PolicySettings) -> Story:
 
 def _change_approved(policy: PolicySettings) -> Story:
     story = _change_requested(policy)
+    story.decide_change()
+    return story
+
+
+def _dearer_change_approved(policy: PolicySettings) -> Story:
+    story = Story.at(S.READY_TO_PACK, policy=policy)
+    dearer = [OrderItem(sku="SKU-1", name="sku-1", quantity=3, unit_price=Decimal("129.00"))]
+    story.request_change(items=dearer)
     story.decide_change()
     return story
 
@@ -145,6 +154,7 @@ WITH_OPEN: dict[TaskKind, Callable[[PolicySettings], Story]] = {
     K.DELIVER: lambda policy: Story.at(S.IN_TRANSIT, policy=policy),
     K.REVIEW_CHANGE: _change_requested,
     K.REPLAN_DELIVERY: _change_approved,
+    K.SEND_PAYMENT_REQUEST: _dearer_change_approved,
     K.MANUAL_REFUND: _refund_declined,
     K.CONTACT_CUSTOMER: _payment(PaymentEventKind.FAILED),
     K.ACCOUNT_PAYMENT: _payment(PaymentEventKind.DUPLICATE),
@@ -157,6 +167,11 @@ WITH_OPEN: dict[TaskKind, Callable[[PolicySettings], Story]] = {
     K.INSPECT_RETURN: _return_approved,
     K.SUPPLIER_FOLLOW_UP: _return_confirmed,
     K.ADJUST_ACCOUNTS: _return_confirmed,
+    # P1.2 service orders: logistics agrees the visit, then does the work.
+    K.SCHEDULE_SERVICE: lambda policy: Story.at(
+        S.AWAITING_APPOINTMENT, kind="service", policy=policy
+    ),
+    K.PERFORM_SERVICE: lambda policy: Story.at(S.SERVICE_SCHEDULED, kind="service", policy=policy),
 }
 KINDS = list(WITH_OPEN)
 
@@ -322,7 +337,12 @@ def test_p3_1_a_colleague_acting_on_a_claimed_task_by_its_own_action_is_recorded
 # --- deadlines ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", KINDS)
+#: A visit is due by the end of the window agreed with the customer, not by a setting
+#: (P1.2, tests/domain/order/test_service_orders.py).
+BY_SETTING = [kind for kind in KINDS if kind is not K.PERFORM_SERVICE]
+
+
+@pytest.mark.parametrize("kind", BY_SETTING)
 def test_p8_2_each_kind_of_task_is_due_by_its_own_deadline_setting(kind: TaskKind):
     _, task = with_open(kind, DISTINCT)
     deadline = getattr(DISTINCT, TASK_DEADLINE_SETTING[kind])
@@ -361,7 +381,7 @@ def test_p8_1_ringing_at_the_reminder_reminds_the_department():
 @pytest.mark.parametrize(
     "kind", [K.REVIEW, K.PACK, K.DISPATCH, K.CONTACT_CUSTOMER, K.ACCOUNT_PAYMENT, K.INSPECT_RETURN]
 )
-def test_p8_1_at_its_deadline_an_open_task_is_overdue_and_escalated_to_the_department_lead(
+def test_p8_1_at_its_deadline_an_open_task_is_overdue_and_escalated_to_the_department_leads(
     kind: TaskKind,
 ):
     story, task = with_open(kind)
@@ -370,7 +390,13 @@ def test_p8_1_at_its_deadline_an_open_task_is_overdue_and_escalated_to_the_depar
     mine = [e for e in decision.events if e.task_id == task.task_id]
     assert [e.kind for e in mine] == [E.TASK_OVERDUE, E.TASK_ESCALATED]
     assert mine[0].data == {"due_at": task.due_at.isoformat()}
-    assert mine[1].data == {"to": f"{task.department.value}_lead", "kind": kind.value}
+    # By department and role: who leads is read from the staff table when shown.
+    assert mine[1].data == {
+        "to": f"{task.department.value} leads",
+        "department": task.department.value,
+        "role": "lead",
+        "kind": kind.value,
+    }
     assert (task.overdue, task.escalated, task.is_open) == (True, True, True)
     assert story.order.view().overdue
     assert story.order.overdue()
