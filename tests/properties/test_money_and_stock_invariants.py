@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,9 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
+from db.reports import revenue_report
 from db.tables import inventory, inventory_receipts, ledger_entries, order_events, reservations
+from domain.reports import GroupBy, ReportWindow
 from domain.states import OrderStatus, can_transition
 from tests.conftest import TEST_KEYRING, TEST_POLICY
 from tests.support.background import BackgroundSystem
@@ -271,24 +273,43 @@ class OrderMachine(RuleBasedStateMachine):
 
     # --- invariants -------------------------------------------------------------------------
 
+    def entries_of(self, kind: str) -> list[Any]:
+        """(order id, entry id, case id, amount) of the orders' ledger entries of a kind."""
+        with self.system.db.read() as conn:
+            return list(
+                conn.execute(
+                    select(
+                        ledger_entries.c.order_id,
+                        ledger_entries.c.entry_id,
+                        ledger_entries.c.case_id,
+                        ledger_entries.c.amount,
+                    ).where(
+                        ledger_entries.c.order_id.in_(self.order_ids),
+                        ledger_entries.c.kind == kind,
+                    )
+                ).all()
+            )
+
     @invariant()
     def supplier_credits_are_booked_once_per_claim(self) -> None:
-        with self.system.db.read() as conn:
-            rows = conn.execute(
-                select(
-                    ledger_entries.c.order_id,
-                    ledger_entries.c.entry_id,
-                    ledger_entries.c.case_id,
-                    ledger_entries.c.amount,
-                ).where(
-                    ledger_entries.c.order_id.in_(self.order_ids),
-                    ledger_entries.c.kind == "adjustment",
-                )
-            ).all()
         # Money in from the supplier (+), one deterministic entry per claim case (P5.3).
-        for order_id, entry_id, case_id, amount in rows:
+        for order_id, entry_id, case_id, amount in self.entries_of("adjustment"):
             assert entry_id == f"{order_id}:supplier-credit:{case_id}"
             assert amount > 0
+
+    @invariant()
+    def the_revenue_report_counts_what_the_ledger_holds(self) -> None:
+        """Per period: payments - refunds - compensation + supplier credits = net cash, and
+        the report's net cash is every entry of the ledger (this module's database)."""
+        today = datetime.now(UTC).date()
+        window = ReportWindow(today - timedelta(days=1), today + timedelta(days=1))
+        with self.system.db.read() as conn:
+            rows = revenue_report(conn, window, GroupBy.ALL)
+            entries = conn.execute(select(ledger_entries.c.amount)).scalars().all()
+        [row] = rows
+        parts = ("payments", "refunds", "compensation", "adjustments")
+        assert sum(Decimal(row[p]) for p in parts) == Decimal(row["net_cash"])
+        assert Decimal(row["net_cash"]) == sum(entries, Decimal("0.00"))
 
     @invariant()
     def refunds_never_exceed_payments(self) -> None:
@@ -310,21 +331,9 @@ class OrderMachine(RuleBasedStateMachine):
 
     @invariant()
     def compensation_is_paid_once_per_case_within_the_order_total(self) -> None:
-        with self.system.db.read() as conn:
-            rows = conn.execute(
-                select(
-                    ledger_entries.c.order_id,
-                    ledger_entries.c.entry_id,
-                    ledger_entries.c.case_id,
-                    ledger_entries.c.amount,
-                ).where(
-                    ledger_entries.c.order_id.in_(self.order_ids),
-                    ledger_entries.c.kind == "compensation",
-                )
-            ).all()
         # One deterministic id per case (booked at most once: the ledger's key), paid out,
         # never above what an order may total here (4 units at 25.00).
-        for order_id, entry_id, case_id, amount in rows:
+        for order_id, entry_id, case_id, amount in self.entries_of("compensation"):
             assert entry_id == f"{order_id}:compensation:{case_id}"
             assert Decimal("-100.00") <= amount < 0
 
