@@ -25,6 +25,7 @@ Pure: no Temporal, no SQL, no clock. The queries that feed the rows are in
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -687,8 +688,10 @@ def find_lapses(facts: ReadModelFacts, now: datetime, settings: SupervisionSetti
 
 
 def run_id_of(period: str) -> str:
-    """A run's id, from its period key: safe in a URL path."""
-    return "run-" + re.sub(r"[^A-Za-z0-9]+", "-", period).strip("-")
+    """A run's id, from its period key: safe in a URL path, and one per period (the
+    readable part alone would give `on-demand:a.b` and `on-demand:a_b` the same id)."""
+    readable = re.sub(r"[^A-Za-z0-9]+", "-", period).strip("-")
+    return f"run-{readable}-{hashlib.sha256(period.encode()).hexdigest()[:8]}"
 
 
 class SupervisionInput(BaseModel):

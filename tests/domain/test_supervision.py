@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -368,5 +369,8 @@ def test_a_run_belongs_to_the_scheduled_boundary_it_started_at(now: datetime, bo
 def test_a_period_key_names_the_boundary_and_the_length_and_makes_a_url_safe_run_id():
     key = period_key(datetime(2026, 12, 7, 3, tzinfo=UTC), WEEK)
     assert key == "2026-12-07T03:00Z/604800s"
-    assert run_id_of(key) == "run-2026-12-07T03-00Z-604800s"
-    assert run_id_of("on-demand:abc") == "run-on-demand-abc"
+    assert run_id_of(key).startswith("run-2026-12-07T03-00Z-604800s-")
+    assert re.fullmatch(r"run-on-demand-abc-[0-9a-f]{8}", run_id_of("on-demand:abc"))
+    # One run per period: keys that read alike still name different runs.
+    ids = {run_id_of(f"on-demand:{key}") for key in ("a.b", "a_b", "a:b", "a-b")}
+    assert len(ids) == 4
