@@ -10,12 +10,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
 
 from api.deps import AppState
 from api.errors import ApiError
-from db import catalogue, customers
-from db.tables import order_lines
+from db import catalogue, customers, queries
 from domain.catalogue import Product
 from domain.order.details import NewOrder
 from domain.review_checklist import CustomerStanding
@@ -45,13 +43,12 @@ async def facts_for(state: AppState, order: NewOrder) -> tuple[list[Product], Cu
     return await run_in_threadpool(read)
 
 
-async def recorded_skus(state: AppState, order_id: str) -> list[str]:
-    """The skus of the order's lines as the read model last recorded them."""
+async def recorded_products(state: AppState, order_id: str) -> list[Product]:
+    """The catalogue's products among the order's lines as the read model last recorded them."""
 
-    def read() -> list[str]:
+    def read() -> list[Product]:
         with state.db.read() as conn:
-            rows = conn.execute(select(order_lines.c.sku).where(order_lines.c.order_id == order_id))
-            return [row.sku for row in rows]
+            return catalogue.products_of(conn, queries.order_skus(conn, order_id))
 
     return await run_in_threadpool(read)
 

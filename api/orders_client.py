@@ -46,8 +46,8 @@ async def recorded_kind(state: AppState, order_id: str) -> OrderKind | None:
 
     def read() -> OrderKind | None:
         with state.db.read() as conn:
-            view = queries.order_view(conn, order_id)
-            return view.order.kind if view else None
+            kind = queries.order_kind(conn, order_id)
+            return OrderKind(kind) if kind else None
 
     return await run_in_threadpool(read)
 

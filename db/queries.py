@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, or_, select
 
-from db.tables import order_events, orders, tasks
+from db.tables import order_events, order_lines, orders, tasks
 from domain.view import OrderView
 
 
@@ -49,6 +49,17 @@ def order_view(conn: Connection, order_id: str) -> OrderView | None:
 def order_status(conn: Connection, order_id: str) -> str | None:
     row = conn.execute(select(orders.c.status).where(orders.c.order_id == order_id)).first()
     return row[0] if row else None
+
+
+def order_kind(conn: Connection, order_id: str) -> str | None:
+    row = conn.execute(select(orders.c.kind).where(orders.c.order_id == order_id)).first()
+    return row[0] if row else None
+
+
+def order_skus(conn: Connection, order_id: str) -> list[str]:
+    """The skus of the order's lines as last recorded."""
+    rows = conn.execute(select(order_lines.c.sku).where(order_lines.c.order_id == order_id))
+    return [row.sku for row in rows]
 
 
 def order_events_of(conn: Connection, order_id: str) -> list[dict[str, Any]]:

@@ -110,7 +110,7 @@ def _goods(order: NewOrder, products: Mapping[str, Product]) -> list[Finding]:
     for line in order.items:
         product = products.get(line.sku)
         if product is None:
-            continue  # intake sent the order to correction: it never reaches review so
+            continue  # not in the catalogue: intake sent the order to correction, not review
         if product.restricted:
             check = {"sku": line.sku, "check": product.required_check or ""}
             found.append(

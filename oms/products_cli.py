@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,8 @@ def read_products(path: Path) -> list[Product]:
         products = PRODUCTS.validate_json(path.read_bytes())
     except (OSError, ValidationError) as error:
         raise SystemExit(f"{path}: not a list of products: {error}") from None
-    skus = [p.sku for p in products]
-    repeated = sorted({sku for sku in skus if skus.count(sku) > 1})
+    counts = Counter(p.sku for p in products)
+    repeated = sorted(sku for sku, n in counts.items() if n > 1)
     if repeated:
         raise SystemExit(f"{path}: skus listed twice: {', '.join(repeated)}")
     return products

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.catalogue_facts import products_for, recorded_skus, with_earlier_release_fallback
+from api.catalogue_facts import products_for, recorded_products, with_earlier_release_fallback
 from api.deps import CurrentStaff, IdempotencyKey, State
 from api.errors import conflict, not_found
 from api.orders_client import recorded_kind, recorded_status, run_update, send_signal
@@ -43,10 +43,9 @@ async def correct(
     """Correct the faulty data of an order that needs correction (P2.2); the order is
     checked again against the catalogue as it is now (P3.1)."""
     if body.items is not None:
-        skus = [line.sku for line in body.items]
+        products = await products_for(state, [line.sku for line in body.items])
     else:
-        skus = await recorded_skus(state, order_id)
-    products = await products_for(state, skus)
+        products = await recorded_products(state, order_id)
 
     async def send(with_products: bool) -> ActionResult:
         command = CorrectionCommand(
