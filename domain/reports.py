@@ -131,6 +131,12 @@ class ReportWindow:
         return (at.astimezone(UTC) + self.offset).date()
 
 
+#: The days a report window may name: orders exist in none before, and the window's end
+#: (the day after its last, in UTC) must still be a date.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(9999, 12, 30)
+
+
 def report_window(
     first_day: date | None,
     last_day: date | None,
@@ -140,6 +146,10 @@ def report_window(
     default_days: int = 30,
 ) -> ReportWindow:
     """The window asked for; by default the last `default_days` days up to today."""
+    for name, day in (("from", first_day), ("to", last_day)):
+        # Days the calendar arithmetic (a window before a day, the day after) can reach.
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise WindowError(name, f"{name} must be between {EARLIEST_DAY} and {LATEST_DAY}")
     last = last_day or today
     first = first_day or last - timedelta(days=default_days - 1)
     if first > last:
