@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from temporalio import activity
 
+from db import notifications
 from db.engine import Database
 from db.feedback import apply_feedback_changes
 from domain.feedback_handling import FeedbackChanges, RecordedFeedback
@@ -25,6 +28,8 @@ class FeedbackActivities:
                 changes.events,
                 changes.tasks,
             )
+            # P7.2: the replies to send, in the same transaction as their events.
+            notifications.record(conn, changes.notices, datetime.now(UTC))
         return RecordedFeedback(
             feedback_id=changes.view.feedback_id, revision=changes.revision, events=changes.events
         )

@@ -1,10 +1,19 @@
 """The payment gateway adapter: how refunds leave the company (P4.2, P5).
 
-The gateway is outside our boundary. Production plugs in the provider's client; the
-embedded default and the tests use `SimulatedPaymentGateway`, a stand-in that keeps its
-own books in a table of its own, honours idempotency keys like a real provider, and
-declines on purpose for payments whose transaction id starts with a configured prefix
-(`FAIL-` by default), so the "refund needs a human" path can be exercised.
+The gateway is outside our boundary. `OMS_PAYMENT_GATEWAY` names the class
+(`package.module:ClassName`, or `simulated`), built as
+`ClassName(db, **OMS_PAYMENT_GATEWAY_OPTIONS)` by `workers.worker.payment_gateway`
+(activities/adapters.py; docs/integrations.md is the guide). The embedded default and
+the tests use `SimulatedPaymentGateway`, a stand-in that keeps its own books in a table
+of its own, honours idempotency keys like a real provider, and acts out each failure
+mode for transaction ids that start with a configured prefix, so the paths they lead to
+can be tried:
+
+- `FAIL-` (`decline_prefix`, `OMS_SIMULATED_GATEWAY_DECLINE_PREFIX`): the refund is
+  declined (`GatewayDeclined`, a `Declined`); finance refunds by hand.
+- `BUSY-` (`fail_prefix`): the gateway is unavailable (`Temporary`); nothing is paid.
+- `LOST-` (`unknown_prefix`): the first attempt pays but its answer is lost
+  (`Unknown`); a retry with the same refund id returns the reference, paid once.
 """
 
 from __future__ import annotations
@@ -16,12 +25,13 @@ from typing import Protocol
 
 from sqlalchemy import select
 
+from activities.adapters import Declined, Temporary, Unknown
 from db.engine import Database
 from db.tables import simulated_gateway_captures, simulated_gateway_refunds
 from db.upsert import insert_ignore
 
 
-class GatewayDeclined(Exception):
+class GatewayDeclined(Declined):
     """The provider refused the refund for good (card closed, account frozen...)."""
 
 
@@ -29,8 +39,9 @@ class PaymentGateway(Protocol):
     def captured(self, transaction_id: str) -> Decimal | None:
         """What the provider captured under this transaction; None when it knows none.
 
-        A transient failure raises (worth retrying); the answer is a fact the provider
-        vouches for, never what a caller claims.
+        Raises `Temporary` or `Unknown` when the provider cannot answer now (worth
+        retrying); the answer is a fact the provider vouches for, never what a caller
+        claims.
         """
         ...
 
@@ -39,8 +50,10 @@ class PaymentGateway(Protocol):
     ) -> str:
         """Pay `amount` back; returns the provider's reference. Idempotent on `refund_id`.
 
-        Raises GatewayDeclined when the provider refuses; any other exception is a
-        transient failure worth retrying.
+        Raises `GatewayDeclined` (a `Declined`) when the provider refuses for good,
+        `Temporary` when nothing was paid and a retry may work, `Unknown` when it may have
+        been paid (a timeout after sending): the retry with the same `refund_id` pays
+        once. Any other exception is treated like `Temporary`.
         """
         ...
 
@@ -48,9 +61,17 @@ class PaymentGateway(Protocol):
 class SimulatedPaymentGateway:
     """A stand-in for the payment provider (named as such: it moves no real money)."""
 
-    def __init__(self, db: Database, decline_prefix: str = "FAIL-") -> None:
+    def __init__(
+        self,
+        db: Database,
+        decline_prefix: str = "FAIL-",
+        fail_prefix: str = "BUSY-",
+        unknown_prefix: str = "LOST-",
+    ) -> None:
         self.db = db
         self.decline_prefix = decline_prefix
+        self.fail_prefix = fail_prefix
+        self.unknown_prefix = unknown_prefix
 
     def captured(self, transaction_id: str) -> Decimal | None:
         with self.db.read() as conn:
@@ -80,13 +101,18 @@ class SimulatedPaymentGateway:
     def refund(
         self, refund_id: str, order_id: str, amount: Decimal, transaction_id: str | None
     ) -> str:
-        if self.decline_prefix and (transaction_id or "").startswith(self.decline_prefix):
+        marked = transaction_id or ""
+        if self.decline_prefix and marked.startswith(self.decline_prefix):
             raise GatewayDeclined(
                 f"the simulated gateway declines payments marked {self.decline_prefix!r}"
             )
+        if self.fail_prefix and marked.startswith(self.fail_prefix):
+            raise Temporary(
+                f"the simulated gateway is unavailable for payments marked {self.fail_prefix!r}"
+            )
         reference = "SIM-" + hashlib.sha256(refund_id.encode()).hexdigest()[:16]
         with self.db.write() as conn:
-            insert_ignore(
+            paid_now = insert_ignore(
                 conn,
                 simulated_gateway_refunds,
                 [
@@ -106,4 +132,9 @@ class SimulatedPaymentGateway:
                 )
             ).first()
         assert row is not None
+        if paid_now and self.unknown_prefix and marked.startswith(self.unknown_prefix):
+            # Paid, but the answer is lost on the way back, as a timeout would lose it.
+            raise Unknown(
+                f"the simulated gateway lost its answer for payments marked {self.unknown_prefix!r}"
+            )
         return str(row[0])

@@ -1,4 +1,17 @@
-"""Refunds through the payment gateway, booked in the ledger exactly once (P4.2, P5)."""
+"""Refunds through the payment gateway, booked in the ledger exactly once (P4.2, P5).
+
+The gateway's failure modes (activities/adapters.py) map to what the order does:
+
+- `Declined` (`GatewayDeclined`): `issue_refund` answers `issued=False` with the reason;
+  the order gives finance a task to refund by hand. Nothing is booked.
+- `Temporary` and `Unknown` (and any other exception) propagate: the activity fails and
+  Temporal retries it (`workflows.retries.GATEWAY_RETRY`) with the same refund id, which
+  the gateway honours, so a refund whose answer was lost is paid and booked once. When
+  the retries run out, the workflow treats the gateway as unreachable and finance takes
+  the refund over (and, after an `Unknown`, checks with the provider before paying).
+- `find_capture` maps nothing: a failure is retried the same way, then finance verifies
+  the reported duplicate itself (P5.1).
+"""
 
 from __future__ import annotations
 

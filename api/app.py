@@ -13,6 +13,7 @@ from api.deps import AppState, authorize
 from api.limits import BodySizeLimit, RateLimiter
 from api.routes import (
     actions,
+    carriers,
     changes,
     customers,
     escalations,
@@ -21,6 +22,7 @@ from api.routes import (
     health,
     history,
     inventory,
+    notifications,
     orders,
     products,
     ratings,
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports,
         history,
         supervision,
+        carriers,
+        notifications,
     ):
         app.include_router(module.router)
     console.mount(app)  # the staff web console, /console (api/console/)

@@ -70,16 +70,18 @@ async def run_update(
     except WorkflowUpdateFailedError as error:
         raise from_update_failure(error) from None
     except RPCError as error:
-        if is_closed(error):
+        if is_not_found(error):
+            # Closed (or closing as the update arrived: the server then names no completion):
+            # an order on record whose workflow cannot take the update is closed.
             status = await recorded_status(state, order_id)
+            if status is None and not is_closed(error):
+                raise not_found(f"order {order_id}") from None
             raise conflict(
                 f"the order is closed ({status}); {action.value} is not possible",
                 status,
                 "order_closed",
                 {"status": status or ""},
             ) from None
-        if is_not_found(error):
-            raise not_found(f"order {order_id}") from None
         raise ApiError(503, "the order service is unavailable, try again") from None
 
 

@@ -54,10 +54,14 @@ REVIEWERS = frozenset({D.SALES, D.ADMIN})
 ROLE_MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Rule(None, "load balancers and probes"),
     ("GET", "/metrics"): Rule(None, "Prometheus scraping; keep it on the internal network"),
+    ("POST", "/api/v1/carriers/{carrier}/events"): Rule(
+        None, "P3.4: carriers' tracking callbacks, signed with each carrier's secret (HMAC)"
+    ),
     ("POST", ORDERS): Rule(frozenset({D.PLATFORM}), "P2.2: the payment system hands orders over"),
     ("GET", ORDERS): Rule(STAFF, "P6.3: departments query orders as their work needs"),
     ("GET", ORDER): Rule(STAFF, "P3.5, P6.3"),
     ("GET", f"{ORDER}/history"): Rule(SUPERVISORS, "P6.1, P8.1: the timeline from the history"),
+    ("GET", f"{ORDER}/notifications"): Rule(STAFF, "P3-P5: what the customer was told, and when"),
     ("POST", f"{ORDER}/corrections"): action(Action.CORRECT),
     ("POST", f"{ORDER}/review"): action(Action.REVIEW),
     ("POST", f"{ORDER}/backorder"): action(Action.RECORD_BACKORDER),

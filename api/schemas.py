@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.actors import Department
+from domain.carriers import Handover
 from domain.cases import Case
 from domain.events import OrderEvent
 from domain.intake import IntakeProblem
@@ -112,6 +113,10 @@ class CustomerPublic(BaseModel):
     #: In full for sales, customer service and logistics; `138****8000` for the others.
     phone: str | None = None
     new_customer: bool = False
+    #: In full where the phone is; `l***@example.com` for the others.
+    email: str | None = None
+    #: The language the customer is written to in (`zh`, `en`).
+    language: str = "zh"
 
 
 class ShippingPublic(BaseModel):
@@ -122,6 +127,8 @@ class ShippingPublic(BaseModel):
     contact_name: str | None = None
     #: In full for sales, customer service and logistics; `138****8000` for the others.
     contact_phone: str | None = None
+    #: P3.4: how the customer wishes the parcel to reach the carrier, if they said.
+    handover: Handover | None = None
 
 
 class OrderPublic(BaseModel):

@@ -393,6 +393,62 @@ async def happy_path(r: Recording) -> None:
     await ship_and_deliver(handle, goods=True)
 
 
+async def booked_with_the_carrier(r: Recording) -> None:
+    """P3.4 the system books the simulated carrier and uses its number; P3-P5 the customer's
+    messages: this customer's number refuses text messages (the stand-in channel declines
+    numbers starting 000), so each message becomes customer service's task."""
+    r.set_stock("SKU-KETTLE", 100)
+    order = goods_order(r.order_id("booked"))
+    unreachable = "00012345678"
+    order = order.model_copy(
+        update={
+            "customer": order.customer.model_copy(update={"phone": unreachable}),
+            "shipping": order.shipping.model_copy(update={"contact_phone": unreachable}),
+        }
+    )
+    handle = await r.start_order(order)
+    await review(handle, approved=True)
+    await handle.execute_update(
+        OrderWorkflow.pack,
+        PackCommand(packages=1, accessories=["manual", "warranty_card"], actor=WAREHOUSE),
+    )
+    booked = await handle.execute_update(
+        OrderWorkflow.dispatch,
+        DispatchCommand(carrier="sim", method=DeliveryMethod.STANDARD, book=True, actor=LOGISTICS),
+    )
+    carrier = Actor(staff_id="carrier:sim", department=D.PLATFORM)
+    for event_id, event in (
+        ("sim:S1", TrackingEventKind.IN_TRANSIT),
+        ("sim:S2", TrackingEventKind.DELIVERED),
+    ):
+        await handle.signal(
+            OrderWorkflow.tracking,
+            TrackingCommand(event_id=event_id, event=event, location="Beijing", actor=carrier),
+        )
+    assert booked.tracking_number is not None
+    # Customer service calls the customer for each message the channel refused.
+    while True:
+        current = await until(
+            handle,
+            lambda v: (
+                v.status.value == "completed"
+                or any(t.kind is TaskKind.NOTIFY_CUSTOMER for t in v.open_tasks)
+            ),
+            "a message to tell by phone",
+        )
+        if current.status.value == "completed":
+            break
+        await handle.execute_update(
+            OrderWorkflow.complete_task,
+            CompleteTaskCommand(
+                task_id=open_task(current, TaskKind.NOTIFY_CUSTOMER),
+                note="told the customer by phone",
+                actor=SERVICE,
+            ),
+        )
+    await handle.result()
+
+
 async def needs_correction(r: Recording) -> None:
     """P2.2: an order without an address waits for customer service's correction, then review."""
     handle = await r.start_order(goods_order(r.order_id("correction"), address=None))
@@ -948,6 +1004,7 @@ Scenario = Callable[[Recording], Awaitable[None]]
 #: Every path recorded in tests/histories/, by file-name prefix. Add new paths here.
 SCENARIOS: dict[str, Scenario] = {
     "happy-path": happy_path,
+    "booked-with-the-carrier": booked_with_the_carrier,
     "needs-correction": needs_correction,
     "rejection": rejection,
     "unlisted-restricted-product": unlisted_restricted_product,

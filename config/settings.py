@@ -12,7 +12,7 @@ import secrets
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -50,6 +50,25 @@ class ConsoleSettings(BaseModel):
         except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+
+class SimCarrierSettings(BaseModel):
+    """The simulated carrier (`OMS_SIM_CARRIER__*`): how fast it moves a parcel along
+    and how often something goes wrong, so that P5.2 happens by itself too."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Seconds between one scan and the next (collected, in transit, out for delivery,
+    #: delivered): about a minute end to end by default.
+    step_seconds: float = Field(default=15, gt=0)
+    #: Shares of parcels that are delayed on the way, arrive damaged, or are lost.
+    delay_share: float = Field(default=0.05, ge=0, le=1)
+    damage_share: float = Field(default=0.02, ge=0, le=1)
+    loss_share: float = Field(default=0.01, ge=0, le=1)
+    #: Where the simulated carrier posts its signed callbacks (the API's base URL).
+    callback_url: str = "http://127.0.0.1:8000"
+    #: How often the simulated carrier looks for scans that fell due.
+    poll_seconds: float = Field(default=1, gt=0)
 
 
 class SupervisorSettings(BaseModel):
@@ -147,11 +166,32 @@ class Settings(BaseSettings):
     console: ConsoleSettings = ConsoleSettings()
     supervisor: SupervisorSettings = SupervisorSettings()
 
-    #: The payment gateway refunds go through. Only the simulated one ships with the
-    #: project (it stands in for the provider); it declines payments whose transaction id
-    #: starts with this prefix, so the "finance refunds by hand" path can be tried.
+    # --- The systems outside: adapters named by class (activities/adapters.py,
+    # docs/integrations.md). `simulated` names the stand-in that ships with the project.
+    #: The payment gateway refunds go through (`package.module:ClassName`), built with
+    #: `payment_gateway_options` as keyword arguments. The simulated one declines
+    #: payments whose transaction id starts with `simulated_gateway_decline_prefix`, so
+    #: the "finance refunds by hand" path can be tried.
     payment_gateway: str = "simulated"
+    payment_gateway_options: dict[str, Any] = {}
     simulated_gateway_decline_prefix: str = "FAIL-"
+    #: The carriers the system books, by the name logistics dispatches with (P3.4); any
+    #: other carrier name is one the system does not book (logistics types its number).
+    carriers: dict[str, str] = {"sim": "simulated"}
+    carrier_options: dict[str, dict[str, Any]] = {}
+    #: Each carrier's callback secret (HMAC-SHA256), by carrier; a carrier without one
+    #: here gets one generated into var/carrier-secrets.json (`oms carrier secret NAME`).
+    carrier_secrets: dict[str, str] = {}
+    #: A callback whose timestamp is further off than this is refused (401).
+    carrier_callback_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    #: The simulated carrier's clock and its share of trouble (activities/carrier_sim.py).
+    sim_carrier: SimCarrierSettings = SimCarrierSettings()
+    #: The channel customer notifications go out through, and its options.
+    notification_channel: str = "simulated"
+    notification_channel_options: dict[str, Any] = {}
+    #: A notification's channel is tried this many times before customer service is asked
+    #: to tell the customer instead (the retries back off from 2 s up to a minute).
+    notification_attempts: int = Field(default=5, ge=1, le=50)
 
     #: Payload encryption keys, base64 by key id (a JSON object in the environment), and
     #: the id of the one that encrypts; without them the key file under var/ is used.

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete
 
-from db import inventory, ledger
+from db import inventory, ledger, notifications
 from db.tables import cases, order_events, order_lines, orders, tasks
 from db.upsert import insert_ignore, upsert
 from domain.cases import Case
@@ -120,6 +120,8 @@ def apply_changes(conn: Connection, changes: OrderChanges, now: datetime | None 
             ],
         )
     insert_ignore(conn, order_events, [event_row(order_id, e) for e in changes.events])
+    # The outbox: the customer's messages in the same transaction as their events.
+    notifications.record(conn, changes.notices, now or datetime.now(UTC))
     for task in changes.tasks:
         upsert(conn, tasks, task_row(task), keys=["task_id"], newer_than="revision")
     for case in changes.cases:

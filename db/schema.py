@@ -26,6 +26,9 @@ TABLE_MODULES = [
     "db.supervision_tables",
     "db.console_tables",
     "db.staff_tables",
+    "db.channel_tables",
+    "db.carrier_tables",
+    "db.notification_tables",
 ]
 
 

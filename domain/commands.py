@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from domain.actors import Actor
+from domain.carriers import Handover
 from domain.catalogue import Product
 from domain.money import Money
 from domain.order.details import (
@@ -202,14 +203,29 @@ class DeliveryMethod(StrEnum):
     EXPRESS = "express"
 
 
-class DispatchRequest(Strict):
+class DispatchRequest(Strict, AddedFields):
+    ADDED_FIELDS: ClassVar[tuple[str, ...]] = (  # release r3
+        "tracking_number",
+        "handover",
+        "handover_reason",
+    )
+
     carrier: str = Field(min_length=1, max_length=100)
     method: DeliveryMethod
-    tracking_number: str = Field(min_length=1, max_length=100)
+    #: The number logistics was given; left out for a carrier the system books (the
+    #: carrier's own number is used, P3.4).
+    tracking_number: str | None = Field(default=None, min_length=1, max_length=100)
+    #: P3.4: courier pick-up or the distribution centre. Left out, the rule decides
+    #: (domain.carriers.choose_handover); another choice than the rule's needs a reason.
+    handover: Handover | None = None
+    handover_reason: str | None = Field(default=None, min_length=1, max_length=500)
 
 
 class DispatchCommand(DispatchRequest, WithActor):
-    pass
+    ADDED_FIELDS: ClassVar[tuple[str, ...]] = (*DispatchRequest.ADDED_FIELDS, "book")
+
+    #: The API's word that the system books this carrier (`OMS_CARRIERS`).
+    book: bool | None = None
 
 
 class TrackingEventKind(StrEnum):
@@ -559,3 +575,5 @@ class ActionResult(BaseModel):
     task_id: str | None = None
     case_id: str | None = None
     refund_id: str | None = None
+    #: The carrier's tracking number, when the system booked the shipment (P3.4).
+    tracking_number: str | None = None

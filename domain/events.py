@@ -81,6 +81,12 @@ class EventKind(StrEnum):
     APPOINTMENT_SCHEDULED = "appointment_scheduled"
     SERVICE_PERFORMED = "service_performed"
     SERVICE_CONFIRMED = "service_confirmed"
+    #: P3.4: the carrier the system books did not book the shipment (declined, or out of
+    #: reach): the order stays packed, logistics dispatches again or with another carrier.
+    CARRIER_BOOKING_FAILED = "carrier_booking_failed"
+    #: A message to the customer the channel could not deliver: customer service tells
+    #: the customer instead (a `notify_customer` task).
+    NOTICE_HANDED_OFF = "notice_handed_off"
 
 
 class OrderEvent(BaseModel):

@@ -70,6 +70,8 @@ class FeedbackEventKind(StrEnum):
     TASK_REMINDED = "task_reminded"
     TASK_OVERDUE = "task_overdue"
     TASK_ESCALATED = "task_escalated"
+    #: P7.2: the channel could not deliver a reply; customer service answers another way.
+    REPLY_NOT_DELIVERED = "reply_not_delivered"
 
 
 #: Departments that may hand feedback over, handle it, and record a rating.

@@ -33,6 +33,8 @@ from domain.feedback import (
     check_handler,
     check_open,
 )
+from domain.notices import Notice, reply_notice
+from domain.notifications import NoticesSent, SendNotices
 from domain.policy import PolicySettings
 from domain.task_book import TaskBook, deadline_events
 from domain.tasks import Task, TaskKind
@@ -49,6 +51,8 @@ class FeedbackChanges(BaseModel):
     fingerprint: str
     events: list[FeedbackEvent] = []
     tasks: list[Task] = []
+    #: P7.2: the replies to send the customer, written to the outbox with their events.
+    notices: list[Notice] = []
 
 
 class RecordedFeedback(BaseModel):
@@ -104,6 +108,9 @@ class Feedback:
         self.record = record
         self._events: list[FeedbackEvent] = []
         self._tasks: dict[str, Task] = {}
+        self._notices: list[Notice] = []
+        #: Replies written to the outbox and not yet handed to the channel.
+        self._to_send: list[str] = []
         self._decision = FeedbackDecision()
         self._now = record.received_at
 
@@ -180,6 +187,37 @@ class Feedback:
             task=self.task if first else None,
             data={"reply": len(record.replies), "first": first, **closed},
         )
+        request = record.request
+        self._notices.append(
+            reply_notice(
+                record.feedback_id,
+                request.order_id,
+                request.customer_id,
+                len(record.replies),
+                record.seq,
+                command.message,
+            )
+        )
+        return self._decision
+
+    # --- the reply sent to the customer (P7.2) -------------------------------------------
+
+    def follow_ups(self) -> list[SendNotices]:
+        """The replies to hand to the channel, once written."""
+        if not self._to_send:
+            return []
+        ids, self._to_send = self._to_send, []
+        return [SendNotices(order_id=self.record.request.order_id, notification_ids=ids)]
+
+    def notices_answer(self, answer: NoticesSent, now: datetime) -> FeedbackDecision:
+        """A reply the channel could not deliver is on record: customer service, who owns
+        the feedback, answers the customer another way (the feedback's page shows it)."""
+        self._begin(now)
+        for failed in answer.handed_off:
+            self._record(
+                FeedbackEventKind.REPLY_NOT_DELIVERED,
+                data={"notification_id": failed.notification_id, "reason": failed.reason[:300]},
+            )
         return self._decision
 
     def check_resolve(self, command: FeedbackResolveCommand, now: datetime) -> None:
@@ -287,7 +325,7 @@ class Feedback:
         )
 
     def take_writes(self) -> FeedbackChanges | None:
-        if not self._events and not self._tasks:
+        if not self._events and not self._tasks and not self._notices:
             return None
         self.record.revision += 1
         changes = FeedbackChanges(
@@ -296,12 +334,14 @@ class Feedback:
             fingerprint=self.record.fingerprint,
             events=self._events,
             tasks=list(self._tasks.values()),
+            notices=self._notices,
         )
-        self._events, self._tasks = [], {}
+        self._events, self._tasks, self._notices = [], {}, []
         return changes
 
     def written(self, changes: FeedbackChanges) -> None:
-        """Nothing to keep: the feedback's live view is its state."""
+        """The replies written are handed to the channel; the live view is the state."""
+        self._to_send += [notice.notification_id for notice in changes.notices]
 
     def open_task(self) -> Task | None:
         task = self.task

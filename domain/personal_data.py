@@ -6,7 +6,8 @@ here, by the caller's department, before it leaves the API (`GET /api/v1/orders/
 the web console shows that same answer). Nothing else masks, so the API and the
 console cannot disagree.
 
-Phone numbers, in full to the departments whose work is to call the customer:
+Phone numbers (and an e-mail address, the other way to reach the customer), in full to
+the departments whose work is to call the customer:
 
 - sales calls new and risky customers back before approval, and explains a
   rejection or a backorder (P3.1, P3.2);
@@ -61,7 +62,7 @@ MASK = "*"
 ADDRESS_MASK = MASK * 3
 
 #: The fields of an order that carry a phone or an address, as `masked_fields` names them.
-PHONE_FIELDS = ("customer.phone", "shipping.contact_phone")
+PHONE_FIELDS = ("customer.phone", "shipping.contact_phone", "customer.email")
 ADDRESS_FIELDS = ("shipping.address",)
 
 
@@ -82,6 +83,12 @@ def mask_phone(phone: str) -> str:
     digits = [i for i, c in enumerate(phone) if c.isdigit()]
     keep = set(digits[:3] + digits[-4:]) if len(digits) >= 9 else set(digits[-2:])
     return "".join(c if (i in keep or not c.isdigit()) else MASK for i, c in enumerate(phone))
+
+
+def mask_email(email: str) -> str:
+    """ "li.lei@example.com" -> "l***@example.com": like a phone, seen by those who call."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}{MASK * 3}@{domain}"
 
 
 def mask_address(address: str) -> str:
@@ -107,7 +114,13 @@ def customer_for(department: Department, customer: Customer) -> Customer:
     """The customer as this department may see them."""
     if sees_phone(department):
         return customer
-    return customer.model_copy(update={"phone": phone_for(department, customer.phone)})
+    email = customer.email
+    return customer.model_copy(
+        update={
+            "phone": phone_for(department, customer.phone),
+            "email": mask_email(email) if email else email,
+        }
+    )
 
 
 def shipping_for(department: Department, shipping: Shipping) -> Shipping:

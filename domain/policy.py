@@ -81,6 +81,7 @@ class PolicySettings(BaseModel):
 TASK_DEADLINE_SETTING: dict[TaskKind, str] = {
     TaskKind.CORRECT_ORDER: "correction_deadline",
     TaskKind.REVIEW: "review_deadline",
+    TaskKind.NOTIFY_CUSTOMER: "first_reply_deadline",
     TaskKind.RECORD_BACKORDER: "stock_deadline",
     TaskKind.INFORM_BACKORDER: "first_reply_deadline",
     TaskKind.PACK: "pack_deadline",

@@ -163,6 +163,12 @@ def payment_request(amount: Decimal, until: datetime) -> Summary:
     return Summary(text, "payment_request", {"amount": str(amount), "until": when})
 
 
+def notify_customer(template: str, channel: str) -> Summary:
+    """A message the channel could not deliver: customer service tells the customer."""
+    params: Params = {"template": template, "channel": channel}
+    return Summary(f"tell the customer: {template} ({channel} failed)", "notify_customer", params)
+
+
 def replan_route() -> Summary:
     return Summary("delivery details changed: re-plan the route", "replan_route", {})
 

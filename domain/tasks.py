@@ -42,6 +42,8 @@ class TaskKind(StrEnum):
     REPLY_FEEDBACK = "reply_feedback"  # P7.2 customer service
     SCHEDULE_SERVICE = "schedule_service"  # P1.2 logistics agrees a visit with the customer
     PERFORM_SERVICE = "perform_service"  # P1.2 logistics does the work, by the visit's end
+    #: P3-P5: a message the channel could not deliver; customer service tells the customer.
+    NOTIFY_CUSTOMER = "notify_customer"
 
 
 #: The department each kind of task belongs to (P1.2, P3-P7). CORRECT_ORDER is the
@@ -73,6 +75,7 @@ TASK_DEPARTMENT: dict[TaskKind, Department] = {
     # P1.2: services are delivered by logistics, which already goes to customers' addresses.
     TaskKind.SCHEDULE_SERVICE: Department.LOGISTICS,
     TaskKind.PERFORM_SERVICE: Department.LOGISTICS,
+    TaskKind.NOTIFY_CUSTOMER: Department.CUSTOMER_SERVICE,
 }
 
 #: Tasks whose work happens outside the system (a call, a letter, a booking): the
@@ -89,6 +92,7 @@ NOTE_TASKS: frozenset[TaskKind] = frozenset(
         TaskKind.EXPLAIN_REJECTION,
         # P5.3: sales' supplier_follow_up is closed by the supplier claim's end, not a note.
         TaskKind.ADJUST_ACCOUNTS,
+        TaskKind.NOTIFY_CUSTOMER,
     }
 )
 

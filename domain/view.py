@@ -8,6 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from domain.actors import Department
+from domain.carriers import Handover
 from domain.cases import Case
 from domain.commands import DeliveryMethod
 from domain.events import OrderEvent
@@ -36,6 +37,13 @@ class Shipment(BaseModel):
     dispatched_at: datetime
     promised_by: datetime
     delivered_at: datetime | None = None
+    #: P3.4: how the parcel reached the carrier, and why (the rule's reason, or the one
+    #: logistics gave for overriding it); whether the system booked it with the carrier.
+    handover: Handover | None = None
+    handover_reason: str = ""
+    booked: bool = False
+    #: The carrier's last scan: its event, where and when (the Temporal UI's details).
+    last_scan: str | None = None
 
 
 class ServiceVisit(BaseModel):

@@ -252,6 +252,7 @@ COMMAND_MODULES: list[str] = [
     "oms.temporal_setup",
     "oms.releases_cli",
     "oms.products_cli",
+    "oms.carriers_cli",
     "bench.cli",
 ]
 

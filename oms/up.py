@@ -20,6 +20,8 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from activities.shipping import is_simulated
+from config.carrier_secrets import carrier_secret
 from config.command_keys import CommandKeys, save_command_keys
 from config.keys import Keyring, save_key_file
 from config.settings import Settings
@@ -106,6 +108,11 @@ def _banner(settings: Settings, tokens: dict[str, str], draining: list[str]) -> 
     return "\n".join(lines)
 
 
+def runs_simulated_carrier(settings: Settings) -> bool:
+    """Whether `oms up` runs the simulated carrier: a carrier the settings book is it."""
+    return any(is_simulated(spec) for spec in settings.carriers.values())
+
+
 def restart_policy(settings: Settings) -> RestartPolicy:
     supervisor = settings.supervisor
     return RestartPolicy(
@@ -145,6 +152,8 @@ def up(settings: Settings) -> int:
             )
         # Made once here, before the processes that use it start (each would make its own).
         settings.customer_ref_secret()
+        for carrier in settings.carriers:
+            carrier_secret(settings, carrier)  # the API and the simulated carrier share it
         if not settings.backup_keys and not settings.resolved_backup_key_file.exists():
             # Backups are encrypted (db/backup.py): keep a copy of this file off the machine.
             backup_keys, path = new_backup_key(settings)
@@ -197,6 +206,9 @@ def up(settings: Settings) -> int:
             draining.append(f"{release.build_id} ({count} running, {name})")
         start("codec-server", [sys.executable, "-m", "oms", "codec-server"])
         start("api", [sys.executable, "-m", "oms", "api"])
+        if runs_simulated_carrier(settings):
+            # Moves booked parcels along and posts their scans to the API's callback.
+            start("carrier-sim", [sys.executable, "-m", "oms", "carrier-sim"])
         if not _wait_for_http(settings.api_host, settings.api_port):
             print("the API did not come up; see var/logs/api.log", flush=True)
             return 1

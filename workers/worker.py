@@ -20,14 +20,18 @@ from temporalio.worker import (
 )
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.adapters import build_adapter
 from activities.backup import BackupActivities
+from activities.channels import NotificationChannel
 from activities.faults import NO_FAULTS, FaultPlan
 from activities.feedback import FeedbackActivities
 from activities.inventory import InventoryActivities
-from activities.payment_gateway import PaymentGateway, SimulatedPaymentGateway
+from activities.notifications import NotificationActivities
+from activities.payment_gateway import PaymentGateway
 from activities.payments import PaymentActivities
 from activities.read_model import ReadModelActivities
 from activities.reporting import ReportingActivities
+from activities.shipping import ShippingActivities, carriers_from
 from activities.supervision import SupervisionActivities
 from config.settings import Settings
 from db.engine import Database
@@ -63,10 +67,67 @@ WORKFLOWS = [
 PASSTHROUGH = ("domain", "pydantic", "pydantic_core", "cryptography")
 
 
+#: The short names of the adapters that ship with the project (stand-ins, named as such).
+PAYMENT_GATEWAYS = {"simulated": "activities.payment_gateway:SimulatedPaymentGateway"}
+NOTIFICATION_CHANNELS = {"simulated": "activities.channels:SimulatedChannel"}
+
+
+def _adapter(
+    setting: str,
+    spec: str,
+    db: Database,
+    options: dict[str, Any],
+    aliases: dict[str, str],
+    methods: tuple[str, ...],
+) -> Any:
+    """The adapter `setting` names, or a SystemExit that says what is wrong with it."""
+    try:
+        adapter = build_adapter(spec, db, options, aliases)
+    except ValueError as error:
+        cause = error.__context__
+        if isinstance(cause, TypeError):
+            # Name the options' keys only: their values may be credentials.
+            detail = (
+                f"it cannot be built with the options in {setting}_OPTIONS "
+                f"(keys {sorted(options)}): {cause}"
+            )
+        else:
+            detail = str(error)
+        raise SystemExit(
+            f"{setting}={spec!r} cannot be used: {detail} (docs/integrations.md)"
+        ) from None
+    lacking = [name for name in methods if not callable(getattr(adapter, name, None))]
+    if lacking:
+        raise SystemExit(
+            f"{setting}={spec!r} cannot be used: {type(adapter).__name__} lacks "
+            f"{', '.join(lacking)} (docs/integrations.md)"
+        )
+    return adapter
+
+
 def payment_gateway(settings: Settings, db: Database) -> PaymentGateway:
-    if settings.payment_gateway != "simulated":
-        raise SystemExit(f"unknown payment gateway {settings.payment_gateway!r}")
-    return SimulatedPaymentGateway(db, settings.simulated_gateway_decline_prefix)
+    """The gateway `OMS_PAYMENT_GATEWAY` names, built with `OMS_PAYMENT_GATEWAY_OPTIONS`."""
+    spec = settings.payment_gateway
+    options = dict(settings.payment_gateway_options)
+    if PAYMENT_GATEWAYS.get(spec, spec) == PAYMENT_GATEWAYS["simulated"]:
+        options.setdefault("decline_prefix", settings.simulated_gateway_decline_prefix)
+    gateway: PaymentGateway = _adapter(
+        "OMS_PAYMENT_GATEWAY", spec, db, options, PAYMENT_GATEWAYS, ("captured", "refund")
+    )
+    return gateway
+
+
+def notification_channel(settings: Settings, db: Database) -> NotificationChannel:
+    """The channel `OMS_NOTIFICATION_CHANNEL` names, built with its `_OPTIONS`."""
+    channel: NotificationChannel = _adapter(
+        "OMS_NOTIFICATION_CHANNEL",
+        settings.notification_channel,
+        db,
+        dict(settings.notification_channel_options),
+        NOTIFICATION_CHANNELS,
+        ("send",),
+    )
+    return channel
 
 
 def activities_for(
@@ -75,9 +136,15 @@ def activities_for(
     read_model = ReadModelActivities(db)
     inventory = InventoryActivities(db)
     payments = PaymentActivities(db, payment_gateway(settings, db), faults)
+    shipping = ShippingActivities(db, carriers_from(settings, db))
+    channel = notification_channel(settings, db)
+    notices = NotificationActivities(db, channel, settings.notification_attempts)
     return [
+        notices.send_notifications,
         payments.issue_refund,
         payments.find_capture,
+        shipping.book_shipment,
+        shipping.cancel_shipment,
         read_model.apply_order_changes,
         inventory.reserve_stock,
         inventory.receive_stock,

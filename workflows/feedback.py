@@ -26,7 +26,9 @@ with workflow.unsafe.imports_passed_through():
         FeedbackView,
     )
     from domain.feedback_handling import Feedback, FeedbackDecision, RecordedFeedback
+    from domain.notifications import SendNotices
     from domain.trust import NonceBook
+    from workflows import outside
     from workflows import search_attributes as sa
     from workflows.shell import Shell
 
@@ -55,6 +57,8 @@ class FeedbackWorkflow:
             write_activity="apply_feedback_changes",
             write_result=RecordedFeedback,
             search=self._search_attributes,
+            follow_ups=self.feedback.follow_ups,
+            followers={SendNotices: self._send_reply},
         )
         self.shell.mark_sent({sa.OVERDUE: False})
 
@@ -64,7 +68,7 @@ class FeedbackWorkflow:
         assert opening is not None
         await self.shell.decide(lambda _: opening)
         await self.shell.keep_time(lambda: self.feedback.closed)
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self.shell.idle)
         record = self.feedback.record
         return FeedbackClosed(
             feedback_id=record.feedback_id,
@@ -119,6 +123,11 @@ class FeedbackWorkflow:
     def view(self) -> FeedbackView:
         """The feedback's live state."""
         return self.feedback.view()
+
+    async def _send_reply(self, request: SendNotices) -> None:
+        """P7.2: the reply goes to the customer, in the background."""
+        answer = await outside.send_notices(request)
+        await self.shell.decide(lambda now: self.feedback.notices_answer(answer, now))
 
     def _search_attributes(self) -> Mapping[SearchAttributeKey[Any], Any]:
         task = self.feedback.open_task()

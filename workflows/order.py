@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain.actors import Actor
+    from domain.carriers import ShipmentBooking
     from domain.commands import (
         ActionResult,
         AppointmentCommand,
@@ -55,9 +55,10 @@ with workflow.unsafe.imports_passed_through():
         TrackingCommand,
     )
     from domain.contracts import OrderOutcome, OrderWorkflowInput
-    from domain.errors import NotTrusted
+    from domain.errors import NotTrusted, OrderError
     from domain.inventory import Reservation, ReserveStock
-    from domain.ledger import CaptureAnswer, CaptureQuery, RefundOutcome, RefundRequest
+    from domain.ledger import CaptureQuery, RefundRequest
+    from domain.notifications import SendNotices
     from domain.order.aggregate import Order
     from domain.order.base import RefusedFeed
     from domain.order.decision import Decision
@@ -65,9 +66,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.states import OrderStatus
     from domain.trust import NonceBook
     from domain.view import OrderView
+    from workflows import outside
     from workflows import search_attributes as sa
     from workflows.metrics import count_continued_as_new, count_outcome
-    from workflows.retries import DB_RETRY, DB_TIMEOUT, GATEWAY_RETRY, GATEWAY_TIMEOUT
+    from workflows.refusals import as_failure
+    from workflows.retries import DB_RETRY, DB_TIMEOUT
     from workflows.shell import Shell
 
 C = TypeVar("C")
@@ -96,8 +99,11 @@ class OrderWorkflow:
                 ReserveStock: self._reserve,
                 RefundRequest: self._refund,
                 CaptureQuery: self._find_capture,
+                ShipmentBooking: self._book,
             },
             needs_writes_first=lambda: self.order.holds_unwritten_money_or_stock,
+            follow_ups=self.order.follow_ups,
+            followers={SendNotices: self._send_notices},
         )
         if input.carried is None:
             # What the API starts the workflow with (workers/order_start.py).
@@ -124,7 +130,7 @@ class OrderWorkflow:
         if not self.order.state.closed:
             await self._continue_as_new(input)
         count_outcome(self.order.status)
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self.shell.idle)
         state = self.order.state
         assert state.closed_at is not None
         return OrderOutcome(order_id=state.order_id, status=state.status, closed_at=state.closed_at)
@@ -388,7 +394,7 @@ class OrderWorkflow:
 
     async def _continue_as_new(self, input: OrderWorkflowInput) -> None:
         """Once every command in hand is carried out and written: the same order, a new run."""
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self.shell.idle)
         count_continued_as_new(workflow.info().get_current_history_length())
         workflow.continue_as_new(input.model_copy(update={"carried": self.order.state}))
 
@@ -396,7 +402,10 @@ class OrderWorkflow:
 
     async def _act(self, decide: Callable[[C, datetime], Decision], command: C) -> ActionResult:
         decision = await self.shell.decide(lambda now: decide(command, now))
-        return self.order.result(decision.reply)
+        try:
+            return self.order.result(decision.reply)
+        except OrderError as refusal:  # found once the world outside answered
+            raise as_failure(refusal) from None
 
     async def _reserve(self, request: ReserveStock) -> Decision:
         """P3.2: the inventory holds every line or nothing (idempotent on the key)."""
@@ -413,55 +422,21 @@ class OrderWorkflow:
 
     async def _refund(self, request: RefundRequest) -> Decision:
         """A refund through the gateway; when it stays unreachable, finance takes over."""
-        outcome = await self._ask_gateway(
-            "issue_refund",
-            request,
-            RefundOutcome,
-            f"{request.kind} {request.amount}",
-            lambda error: RefundOutcome(
-                refund_id=request.refund_id,
-                issued=False,
-                failure=f"gateway unavailable: {error.cause or error}",
-            ),
-        )
-        return self.order.refund_answer(outcome, workflow.now())
+        return self.order.refund_answer(await outside.refund(request), workflow.now())
 
     async def _find_capture(self, query: CaptureQuery) -> Decision:
         """P5.1: the gateway's word on a reported duplicate; unreachable, finance verifies."""
-        answer = await self._ask_gateway(
-            "find_capture",
-            query,
-            CaptureAnswer,
-            f"capture {query.transaction_id}",
-            lambda error: CaptureAnswer(
-                transaction_id=query.transaction_id,
-                event_id=query.event_id,
-                failure=f"{error.cause or error}",
-            ),
-        )
-        return self.order.capture_answer(answer, workflow.now())
+        return self.order.capture_answer(await outside.find_capture(query), workflow.now())
 
-    @staticmethod
-    async def _ask_gateway(
-        activity: str,
-        request: Any,
-        answer_type: type[A],
-        summary: str,
-        unreachable: Callable[[ActivityError], A],
-    ) -> A:
-        """The payment gateway's answer, retried; when it stays unreachable, what stands in."""
-        try:
-            answer: A = await workflow.execute_activity(
-                activity,
-                request,
-                result_type=answer_type,
-                start_to_close_timeout=GATEWAY_TIMEOUT,
-                retry_policy=GATEWAY_RETRY,
-                summary=summary,
-            )
-        except ActivityError as error:
-            return unreachable(error)
-        return answer
+    async def _book(self, booking: ShipmentBooking) -> Decision:
+        """P3.4: the carrier books the shipment; out of reach, logistics is told it failed."""
+        return self.order.booking_answer(await outside.book(booking), workflow.now())
+
+    async def _send_notices(self, request: SendNotices) -> None:
+        """The customer's messages, in the background: what the channel could not deliver
+        goes to customer service."""
+        answer = await outside.send_notices(request)
+        await self.shell.decide(lambda now: self.order.notices_answer(answer, now))
 
     def _search_attributes(self) -> Mapping[SearchAttributeKey[Any], Any]:
         """What ops filter orders by in the Temporal UI (architecture rule 7)."""

@@ -10,6 +10,9 @@ decision, and a `Shell` carries it out:
   and its answer handed back to the aggregate, which decides again;
 - what changed is written to the read model by one local activity (`flush`),
   then the Temporal UI's search attributes and details are brought in line;
+- what the aggregate asks outside *after* the write and without keeping anyone
+  waiting (`follow_ups`: the customer's messages) runs in the background; its
+  answer is one more decision. The run ends only when none is out (`idle`);
 - one timer, for the aggregate's next alarm (`keep_time`): a task's reminder or
   deadline, a window closing. It is moved when the alarm moves, and when it
   rings the aggregate is asked what fell due.
@@ -20,7 +23,7 @@ Imported as a pass-through module: the sandbox does not rebuild it per workflow.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
@@ -62,6 +65,8 @@ class Aggregate(Protocol[D_co]):
 
 #: Performs one request of a decision and returns the aggregate's decision on its answer.
 Performer = Callable[[Any], Awaitable[Decided]]
+#: Performs a follow-up in the background; it hands the answer to the aggregate itself.
+Follower = Callable[[Any], Coroutine[Any, Any, None]]
 #: The search attributes the UI filters by, as the aggregate stands now.
 Wanted = Callable[[], Mapping[SearchAttributeKey[Any], Any]]
 
@@ -80,6 +85,8 @@ class Shell(Generic[D]):
         search: Wanted,
         performers: Mapping[type, Performer] | None = None,
         needs_writes_first: Callable[[], bool] = lambda: False,
+        follow_ups: Callable[[], list[Any]] = list,
+        followers: Mapping[type, Follower] | None = None,
     ) -> None:
         self.aggregate = aggregate
         self._write_activity = write_activity
@@ -87,6 +94,10 @@ class Shell(Generic[D]):
         self._search = search
         self._performers = dict(performers or {})
         self._needs_writes_first = needs_writes_first
+        self._follow_ups = follow_ups
+        self._followers = dict(followers or {})
+        #: Follow-ups out in the background, not yet answered.
+        self._following: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
         #: Grows with every decision carried out: the clock plans again after each.
         self._decisions = 0
@@ -165,8 +176,19 @@ class Shell(Generic[D]):
             self.aggregate.written(changes)
             self.recorded = True
             alert_on([event.kind for event in changes.events])
+            for follow_up in self._follow_ups():
+                following: asyncio.Task[None] = asyncio.create_task(
+                    self._followers[type(follow_up)](follow_up)
+                )
+                self._following.add(following)
+                following.add_done_callback(self._following.discard)
         self._written = decided
         self._sync_search_attributes()
+
+    @property
+    def idle(self) -> bool:
+        """No follow-up is out: the run may end (or continue as new)."""
+        return not self._following
 
     def _sync_search_attributes(self) -> None:
         """Send only the search attributes that changed (each upsert is an event)."""

@@ -103,9 +103,27 @@ async def dispatch(
     state: State,
     key: IdempotencyKey = None,
 ) -> ActionResult:
-    """Hand the order to a carrier (P3.4)."""
-    command = DispatchCommand(**body.model_dump(), actor=staff.actor)
+    """Hand the order to a carrier (P3.4). A carrier the system books (`OMS_CARRIERS`, the
+    simulated `sim` by default) may be named without a tracking number: the shipment is
+    booked with it and its number answered (`tracking_number`); a booking it declines is
+    409 `carrier_booking_failed`, and the order stays packed."""
+    # Only a booking says so: an order of an earlier release then reads the command as before.
+    book = (
+        True if body.tracking_number is None and body.carrier in state.settings.carriers else None
+    )
+    command = DispatchCommand(**body.model_dump(), actor=staff.actor, book=book)
     return await run_update(state, order_id, Action.DISPATCH, OrderWorkflow.dispatch, command, key)
+
+
+def check_trackable(status: str) -> None:
+    """A tracking event is for an order on its way (P3.4): 409 `not_dispatched` before."""
+    if OrderStatus(status) not in ACTION_RULES[Action.TRACKING].statuses:
+        raise conflict(
+            f"the order has not been dispatched ({status})",
+            status,
+            "not_dispatched",
+            {"status": status},
+        )
 
 
 @router.post("/{order_id}/tracking", status_code=202)
@@ -126,13 +144,7 @@ async def tracking(
             "not_for_service_orders",
             {"action": Action.TRACKING.value, "clause": "P1.2"},
         )
-    if OrderStatus(status) not in ACTION_RULES[Action.TRACKING].statuses:
-        raise conflict(
-            f"the order has not been dispatched ({status})",
-            status,
-            "not_dispatched",
-            {"status": status},
-        )
+    check_trackable(status)
     await send_signal(
         state,
         order_id,

@@ -16,6 +16,7 @@ of the policy, combined here:
     Returns       P5.3 returns and exchanges                       returns.py
     Services      P1.2 service orders: visit, work, confirmation   services.py
     Work          tasks done outside, claims                       work.py
+    Notifying     the customer told (P3-P5), what the channel said  notifying.py
 
 and here: how an order ends (the after-sales window, follow-ups, completion) and
 what falls due with time (task deadlines, the unpaid deadline of P5.1).
@@ -43,6 +44,7 @@ from domain.order.change_payment import ChangePayments
 from domain.order.decision import Decision, Reply
 from domain.order.details import NewOrder
 from domain.order.intake import Intake
+from domain.order.notifying import Notifying
 from domain.order.parcels import Parcels
 from domain.order.payments import Payments
 from domain.order.returns import AFTER_SALES, Returns
@@ -57,7 +59,9 @@ from domain.task_book import TaskBook, deadline_events
 S = OrderStatus
 
 
-class Order(Intake, Amendments, ChangePayments, Payments, Parcels, Returns, Services, Work):
+class Order(
+    Intake, Amendments, ChangePayments, Payments, Parcels, Returns, Services, Work, Notifying
+):
     @classmethod
     def new(
         cls,
@@ -128,7 +132,10 @@ class Order(Intake, Amendments, ChangePayments, Payments, Parcels, Returns, Serv
         return Received(order_id=self.order_id, status=self.state.status, first=first)
 
     def result(self, reply: Reply) -> ActionResult:
-        """What the caller of a command is told: the order's status now, and the ids."""
+        """What the caller of a command is told: the order's status now, and the ids; or the
+        refusal found once the world outside answered."""
+        if reply.refusal is not None:
+            raise reply.refusal
         return ActionResult(
             order_id=self.order_id,
             status=self.state.status,
@@ -136,6 +143,7 @@ class Order(Intake, Amendments, ChangePayments, Payments, Parcels, Returns, Serv
             task_id=reply.task_id,
             case_id=reply.case_id,
             refund_id=reply.refund_id,
+            tracking_number=reply.tracking_number,
         )
 
     # --- how an order ends ---------------------------------------------------------------
@@ -178,6 +186,9 @@ class Order(Intake, Amendments, ChangePayments, Payments, Parcels, Returns, Serv
             and not state.awaiting_remittance
             and not any(c.is_open for c in state.cases.values())
             and not any(r.state is RefundState.PENDING for r in state.refunds.values())
+            # Messages out, or made and not yet written: their answer may need a task.
+            and not state.sending
+            and not self._writes.notices
         )
 
     # --- what falls due with time --------------------------------------------------------
@@ -252,6 +263,12 @@ class Order(Intake, Amendments, ChangePayments, Payments, Parcels, Returns, Serv
             f"**Total:** {state.order.total} · paid {paid_total(state.ledger)} · "
             f"refunded {refunded_total(state.ledger)}",
         ]
+        shipment = state.shipment
+        if shipment is not None:
+            lines.append(
+                f"**Carrier:** {shipment.carrier} {shipment.tracking_number} · "
+                f"last scan: {shipment.last_scan or 'none yet'}"
+            )
         for case in self._open_cases(*CaseKind):
             lines.append(f"- case {case.case_id}: {case.kind.value}")
         for task in state.tasks.open_tasks():

@@ -38,6 +38,7 @@ from domain.ledger import (
     refunded_total,
 )
 from domain.money import ZERO, quantize
+from domain.notices import Notice, notice_for
 from domain.order.decision import Decision, Reply
 from domain.order.details import OrderItem, PaymentMethod
 from domain.order.state import OrderState
@@ -87,11 +88,13 @@ class PendingWrites:
     ledger: list[LedgerEntry] = field(default_factory=list)
     stock: list[StockStep] = field(default_factory=list)
     receipts: list[ReceiveStock] = field(default_factory=list)
+    #: Messages to the customer, written to the outbox with the events that cause them.
+    notices: list[Notice] = field(default_factory=list)
     lines_changed: bool = False
 
     def __bool__(self) -> bool:
         changed = self.events or self.tasks or self.cases or self.ledger or self.lines_changed
-        return bool(changed or self.stock or self.receipts)
+        return bool(changed or self.stock or self.receipts or self.notices)
 
 
 class OrderBase:
@@ -103,6 +106,10 @@ class OrderBase:
         self._writes = PendingWrites(lines_changed=first_write)
         #: Events recorded and not yet confirmed in the read model (the live view shows them).
         self.unwritten: list[OrderEvent] = []
+        #: Notices written to the outbox and not yet handed to the channel (`follow_ups`).
+        self._to_send: list[str] = []
+        #: The reply of a dispatch waiting for the carrier's booking (one decision long).
+        self._booking_reply: Reply | None = None
 
     # --- decisions ---------------------------------------------------------------------
 
@@ -162,6 +169,9 @@ class OrderBase:
         )
         self._decision.events.append(event)
         self._writes.events.append(event)
+        notice = notice_for(event, state.order)
+        if notice is not None:
+            self._writes.notices.append(notice)
         self.unwritten.append(event)
         return event
 
@@ -659,9 +669,13 @@ class OrderBase:
             lines_changed=writes.lines_changed,
             stock=writes.stock,
             receipts=writes.receipts,
+            notices=writes.notices,
         )
 
     def written(self, changes: OrderChanges) -> None:
         """The read model confirmed these changes: the live view no longer adds them."""
         done = {event.seq for event in changes.events}
+        sent = [notice.notification_id for notice in changes.notices]
+        self.state.sending += sent
+        self._to_send += sent
         self.unwritten = [event for event in self.unwritten if event.seq not in done]

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from domain.carriers import ShipmentBooking
+from domain.errors import OrderError
 from domain.events import EventKind, OrderEvent
 from domain.inventory import ReceiveStock, ReserveStock
 from domain.ledger import CaptureQuery, LedgerEntry, RefundRequest
@@ -20,7 +22,7 @@ from domain.order.writes import StockStep
 from domain.tasks import Task, TaskKind
 
 #: What the workflow must ask outside before the command's answer: in this order.
-Request = ReserveStock | RefundRequest | CaptureQuery
+Request = ReserveStock | RefundRequest | CaptureQuery | ShipmentBooking
 
 
 @dataclass
@@ -30,7 +32,11 @@ class Reply:
     task_id: str | None = None
     case_id: str | None = None
     refund_id: str | None = None
+    tracking_number: str | None = None
     message: str = ""
+    #: Found only once the world outside answered (a carrier declined the booking): the
+    #: command is refused after all, with what it recorded left on the record.
+    refusal: OrderError | None = None
 
 
 @dataclass

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from domain.carriers import Handover
 from domain.money import ZERO, Money, quantize
 
 #: Order numbers travel in workflow ids and URLs, so they are kept to a safe alphabet.
@@ -15,6 +16,7 @@ ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 #: Digits with an optional leading + and separators; whether it is *present* is P2.2's business.
 PHONE_PATTERN = r"^\+?[0-9][0-9 -]{4,19}$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class Strict(BaseModel):
@@ -44,6 +46,10 @@ class Customer(Strict):
     name: str | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     new_customer: bool = False
+    #: Where messages go when the order names no phone (domain/notices.py).
+    email: str | None = Field(default=None, pattern=EMAIL_PATTERN, max_length=254)
+    #: The language the customer is written to in (Chinese by default).
+    language: Literal["zh", "en"] = "zh"
 
 
 class OrderItem(Strict):
@@ -61,6 +67,8 @@ class Shipping(Strict):
     address: str | None = Field(default=None, max_length=500)
     contact_name: str | None = Field(default=None, max_length=100)
     contact_phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
+    #: P3.4: how the customer wishes the parcel to travel (the rule may overrule it).
+    handover: Handover | None = None
 
 
 class Payment(Strict):

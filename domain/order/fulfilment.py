@@ -11,6 +11,7 @@ from datetime import datetime
 
 from domain import summaries
 from domain.actions import Action, fits_kind
+from domain.carriers import BookedShipment, Handover, ShipmentBooking, choose_handover
 from domain.cases import CaseKind
 from domain.commands import (
     EXCEPTION_EVENTS,
@@ -25,7 +26,7 @@ from domain.errors import ActionNotAllowed, PolicyViolation
 from domain.events import EventKind
 from domain.inventory import Reservation
 from domain.order.base import RefusedFeed, decides
-from domain.order.decision import Reply
+from domain.order.decision import Decision, Reply
 from domain.order.details import OrderKind
 from domain.order.products import CatalogueFacts
 from domain.states import OrderStatus
@@ -194,11 +195,101 @@ class Fulfilment(CatalogueFacts):
 
     def check_dispatch(self, command: DispatchCommand, now: datetime) -> None:
         self._check_step(Action.DISPATCH, command.actor)
+        status = self.state.status
+        if command.tracking_number is None and not command.book:
+            raise PolicyViolation(
+                f"{command.carrier} is not booked by the system: give the tracking number "
+                "the carrier gave (P3.4)",
+                status=status,
+                code="tracking_number_required",
+                params={"carrier": command.carrier},
+            )
+        rule, _ = self._handover_rule()
+        overridden = command.handover is not None and command.handover is not rule
+        if overridden and not command.handover_reason:
+            raise PolicyViolation(
+                f"the rule hands this parcel over by {rule}: another way needs a reason (P3.4)",
+                status=status,
+                code="handover_reason_required",
+                params={"rule": rule.value},
+            )
+
+    def _handover_rule(self) -> tuple[Handover, str]:
+        """P3.4: the way the rule chooses from the address, the wish and the goods' sizes."""
+        order = self.state.order
+        sizes = [
+            product.size_class
+            for line in order.items
+            if (product := self.state.products.get(line.sku)) is not None
+        ]
+        return choose_handover(order.shipping.address, order.shipping.handover, sizes)
 
     @decides
-    def dispatch(self, command: DispatchCommand) -> None:
-        """P3.4: handed to the carrier; the stock leaves the warehouse; delivery is promised."""
+    def dispatch(self, command: DispatchCommand) -> Reply | None:
+        """P3.4: handed to the carrier (booked with it first, when the system books it)."""
         self.check_dispatch(command, self.now)
+        state = self.state
+        rule, why = self._handover_rule()
+        if command.handover is not None and command.handover is not rule:
+            why = command.handover_reason or why
+        command = command.model_copy(
+            update={"handover": command.handover or rule, "handover_reason": why}
+        )
+        if command.tracking_number is not None:
+            self._dispatched(command, command.tracking_number, booked=False)
+            return None
+        # The carrier gives the number: the dispatch waits for the booking's answer.
+        state.bookings += 1
+        state.dispatching = command
+        order = state.order
+        self._decision.requests.append(
+            ShipmentBooking(
+                booking_id=f"{self.order_id}:booking:{state.bookings}",
+                order_id=self.order_id,
+                carrier=command.carrier,
+                method=command.method.value,
+                handover=command.handover or rule,
+                packages=max(state.packages, 1),
+                destination=order.shipping.address or "",
+                contact_name=order.shipping.contact_name or order.customer.name or "",
+                contact_phone=order.shipping.contact_phone or order.customer.phone or "",
+            )
+        )
+        self._booking_reply = Reply(message=f"booked with {command.carrier}")
+        return self._booking_reply
+
+    def booking_answer(self, answer: BookedShipment, now: datetime) -> Decision:
+        """P3.4: the carrier booked the shipment (the dispatch is done with its number), or
+        did not (recorded; the order stays packed and logistics dispatches again)."""
+        self._begin(now)
+        state = self.state
+        command, state.dispatching = state.dispatching, None
+        assert command is not None  # a booking is asked only by a dispatch
+        reply = self._booking_reply or Reply()
+        if answer.tracking_number is not None:
+            self._dispatched(command, answer.tracking_number, booked=True)
+            reply.tracking_number = answer.tracking_number
+        else:
+            failure = (answer.failure or "no answer")[:300]
+            self._record(
+                EventKind.CARRIER_BOOKING_FAILED,
+                actor=command.actor,
+                data={
+                    "carrier": command.carrier,
+                    "booking_id": answer.booking_id,
+                    "failure": failure,
+                },
+            )
+            reply.refusal = PolicyViolation(
+                f"{command.carrier} did not book the shipment: {failure}",
+                status=state.status,
+                code="carrier_booking_failed",
+                params={"carrier": command.carrier},
+            )
+        return self._finish(None)
+
+    def _dispatched(self, command: DispatchCommand, tracking_number: str, *, booked: bool) -> None:
+        """P3.4: handed to the carrier; the stock leaves the warehouse; delivery is promised."""
         state = self.state
         self._move_stock("ship")
         promised = state.policy.delivery_deadline
@@ -206,10 +297,13 @@ class Fulfilment(CatalogueFacts):
             Shipment(
                 carrier=command.carrier,
                 method=command.method,
-                tracking_number=command.tracking_number,
+                tracking_number=tracking_number,
                 packages=state.packages,
                 dispatched_at=self.now,
                 promised_by=self.now + promised,
+                handover=command.handover,
+                handover_reason=command.handover_reason or "",
+                booked=booked,
             )
         )
         state.delivered_by = None
@@ -224,13 +318,16 @@ class Fulfilment(CatalogueFacts):
             data={
                 "carrier": command.carrier,
                 "method": command.method.value,
-                "tracking_number": command.tracking_number,
+                "tracking_number": tracking_number,
+                "handover": command.handover.value if command.handover else None,
+                "handover_reason": command.handover_reason,
+                "booked": booked,
                 **closed,
             },
         )
         self._open_task(
             TaskKind.DELIVER,
-            summary=summaries.shipment(command.carrier, command.tracking_number),
+            summary=summaries.shipment(command.carrier, tracking_number),
             deadline=promised,
         )
 
@@ -264,6 +361,9 @@ class Fulfilment(CatalogueFacts):
         ):
             return
         state.tracking_seen.add(command.event_id)
+        if moving and shipment is not None:
+            where = f" · {command.location}" if command.location else ""
+            shipment.last_scan = f"{command.event.value}{where} · {self.now:%Y-%m-%d %H:%M} UTC"
         self._record(
             EventKind.TRACKING,
             actor=command.actor,

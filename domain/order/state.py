@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from domain.actors import Actor
 from domain.cases import Case
 from domain.catalogue import Product
-from domain.commands import ChangeCommand, PaymentEventCommand
+from domain.commands import ChangeCommand, DispatchCommand, PaymentEventCommand
 from domain.intake import IntakeProblem
 from domain.ledger import LedgerEntry, Refund
 from domain.money import ZERO, Money
@@ -106,6 +106,10 @@ class OrderState(BaseModel):
     # P3.3-P3.4 and P5.3: shipments, the current one last.
     packages: int = 0
     shipments: list[Shipment] = []
+    #: P3.4: bookings asked of carriers so far (they number the booking ids), and the
+    #: dispatch waiting for the carrier's answer.
+    bookings: int = 0
+    dispatching: DispatchCommand | None = None
     #: Who reported the current shipment delivered.
     delivered_by: Actor | None = None
     #: P5.3: the return and exchange windows after the last delivery are over.
@@ -120,6 +124,9 @@ class OrderState(BaseModel):
 
     # Feeds are deduplicated by their event ids.
     tracking_seen: set[str] = set()
+    #: Messages to the customer written to the outbox and handed to the channel, not yet
+    #: answered (domain/notices.py): the order does not close before they are.
+    sending: list[str] = []
     payment_events_seen: set[str] = set()
     #: Feeds dropped because they could not be trusted (domain/trust.py) or came from the
     #: wrong department; only the first few are recorded as events.

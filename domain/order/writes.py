@@ -16,6 +16,7 @@ from domain.cases import Case
 from domain.events import OrderEvent
 from domain.inventory import ReceiveStock
 from domain.ledger import LedgerEntry
+from domain.notices import Notice
 from domain.tasks import Task
 from domain.view import OrderView
 
@@ -46,6 +47,9 @@ class OrderChanges(BaseModel):
     stock: list[StockStep] = []
     #: Returned goods booked back into stock (P5.3), once per receipt id.
     receipts: list[ReceiveStock] = []
+    #: Messages to the customer caused by these events: the outbox's rows, written in the
+    #: same transaction (domain/notices.py).
+    notices: list[Notice] = []
 
 
 class RecordedChanges(BaseModel):

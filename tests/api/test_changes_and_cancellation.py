@@ -260,4 +260,4 @@ async def test_p4_2_cancelling_while_waiting_for_review_stops_the_review_task(sy
     order = await system.wait_for(order_id, "cancelled")
     assert order["open_tasks"] == []
     late = await system.post("sales", f"/api/v1/orders/{order_id}/review", {"approved": True})
-    assert late.status_code == 409 and late.json()["status"] == "cancelled"
+    assert late.status_code == 409 and late.json()["status"] == "cancelled", late.text

@@ -87,9 +87,17 @@ async def test_a_refund_whose_first_attempt_dies_after_its_commit_is_paid_once(
         assert (refunds, paid_out) == (1, 1)
         # The first attempt did fail after its commit: the history shows a retried activity.
         handle = client.get_workflow_handle(f"order-{order_id}")
+        events = [e async for e in handle.fetch_history_events()]
+        refund_activities = {
+            e.event_id
+            for e in events
+            if e.HasField("activity_task_scheduled_event_attributes")
+            and e.activity_task_scheduled_event_attributes.activity_type.name == "issue_refund"
+        }
         attempts = [
             e.activity_task_started_event_attributes.attempt
-            async for e in handle.fetch_history_events()
+            for e in events
             if e.HasField("activity_task_started_event_attributes")
+            and e.activity_task_started_event_attributes.scheduled_event_id in refund_activities
         ]
         assert attempts == [2]

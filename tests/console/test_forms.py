@@ -83,6 +83,7 @@ def test_nested_models_are_groups_and_lists_of_lines_are_rows():
         "shipping.address",
         "shipping.contact_name",
         "shipping.contact_phone",
+        "shipping.handover",  # the customer's wish may change too (P3.4, P4.1)
     ]
     assert isinstance(items, Group) and items.is_list and len(items.members) == 3
     assert controls(ChangeRequest)["items.1.unit_price"].label == "field.items.unit_price"

@@ -262,6 +262,7 @@ def every_summary() -> list[summaries.Summary]:
         summaries.compensation_by_hand(total, "JD1:compensation:JD1-C1", "card closed"),
         summaries.payment_request(total, datetime(2026, 12, 2, 9, 0)),
         summaries.replan_route(),
+        summaries.notify_customer("dispatched", "sms"),
         summaries.feedback("complaint", "hotline", None),
         summaries.feedback("inquiry", "email", "JD1"),
         summaries.remittance_late(Decimal("258.00")),
@@ -283,7 +284,7 @@ def every_summary() -> list[summaries.Summary]:
         "supplier_follow_up", "adjust_accounts", "parcel_inform", "parcel_cause",
         "refund_by_hand", "replan_route", "feedback", "remittance_late", "remittance_differs",
         "put_back", "explain_rejection", "service_visit", "rework_visit",
-        "compensation_by_hand", "payment_request",
+        "compensation_by_hand", "payment_request", "notify_customer",
     }  # fmt: skip
     return made
 

@@ -3,13 +3,14 @@ values that the model refuses come back beside their fields (over real HTTP)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.actors import Department
 from tests.support.console import ConsoleBrowser
-from tests.support.flows import case, create, drive_to
+from tests.support.flows import case, create, drive_to, track
 from tests.support.orders import new_order_id, order_body
 from tests.support.system import System
 
@@ -210,3 +211,31 @@ async def test_p1_2_a_service_order_is_visited_worked_and_confirmed_through_the_
         await console.follow(confirmed)
     order = await system.wait_for(order_id, "delivered", "completed")
     assert order["service_visits"][0]["confirmed_at"] is not None
+
+
+async def test_p3_4_the_order_page_shows_the_carriers_scans_and_what_the_customer_was_told(
+    system: System,
+):
+    sku = f"SKU-SCAN-{new_order_id()}"
+    system.set_stock(sku, 3)
+    order_id = await create(system, order_body(lines=[(sku, 1, "30.00")]))
+    await drive_to(system, order_id, "in_transit")
+    await track(system, order_id, "out_for_delivery")
+    await system.wait_until(
+        order_id,
+        lambda o: any(e["kind"] == "tracking" for e in o["events"]),
+        what="a carrier scan",
+    )
+    async with ConsoleBrowser(system) as console:
+        await console.sign_in(Department.CUSTOMER_SERVICE)
+        for _ in range(100):
+            shown = await console.get(f"/console/orders/{order_id}")
+            if "派送中" in shown.text and shown.text.count("已发送") >= 3:
+                break
+            await asyncio.sleep(0.1)
+    assert "承运商扫描记录" in shown.text and "派送中" in shown.text
+    assert "客户通知" in shown.text
+    # The messages as sent: the confirmation, the dispatch with its number, out for delivery.
+    assert f"您的订单 {order_id} 已由 SF Express 发出，运单号 SF-1。" in shown.text
+    assert f"您的订单 {order_id} 正在派送中" in shown.text
+    assert shown.text.count("已发送") >= 3

@@ -26,6 +26,8 @@ FAKE_PARAMS = {
     "feedback_id": "NO-SUCH-FEEDBACK",
     "run_id": "NO-SUCH-RUN",
     "customer_id": "NO-SUCH-CUSTOMER",
+    # An unknown carrier is a 404 before any signature is looked at.
+    "carrier": "NO-SUCH-CARRIER",
 }
 
 

@@ -20,6 +20,7 @@ from tests.support.system import System
 PHONE = "13987654321"
 MASKED_PHONE = "139****4321"
 ADDRESS = "88 Maskmarker Road, Haidian, Beijing"
+EMAIL = "li.lei@example.com"
 D = Department
 #: (phone in full, address in full) for each department.
 SEES = {
@@ -39,6 +40,7 @@ async def order_id(system: System) -> str:
     sku = f"SKU-{new_order_id()}"
     system.set_stock(sku, 5)
     body = order_body(lines=[(sku, 1, "20.00")], phone=PHONE, address=ADDRESS)
+    body["customer"]["email"] = EMAIL
     return await create(system, body)
 
 
@@ -63,8 +65,12 @@ async def test_the_api_masks_phones_and_the_address_by_department(
     else:
         assert "Maskmarker" not in text and "Haidian" not in text
         assert order["shipping"]["address"] == ADDRESS_MASK
+    if sees_phone:
+        assert order["customer"]["email"] == EMAIL
+    else:
+        assert EMAIL not in text and order["customer"]["email"] == "l***@example.com"
     hidden = {
-        *([] if sees_phone else ["customer.phone", "shipping.contact_phone"]),
+        *([] if sees_phone else ["customer.phone", "shipping.contact_phone", "customer.email"]),
         *([] if sees_address else ["shipping.address"]),
     }
     assert set(order["masked_fields"]) == hidden

@@ -269,7 +269,10 @@ async def running_system(
     max_cached_workflows: int | None = None,
     faults: FaultPlan = NO_FAULTS,
     supervision: SupervisionSettings | None = None,
+    **changes: Any,
 ) -> AsyncIterator[System]:
+    """The whole system on `database_url`; `changes` set settings of their own (the
+    notification channel's attempts, the carriers...)."""
     if max_cached_workflows is None and os.environ.get("OMS_TEST_MAX_CACHED_WORKFLOWS"):
         # `make test` runs the workflow suites a second time with no sticky cache, so that
         # every step of every order replays its history: nondeterminism cannot hide.
@@ -278,6 +281,8 @@ async def running_system(
     settings = test_settings(database_url, address, policy, keyring_of(client))
     if supervision is not None:
         settings = settings.model_copy(update={"supervision": supervision})
+    if changes:
+        settings = Settings.model_validate(settings.model_dump() | changes)
     if max_cached_workflows is not None:
         # No cache: workflow tasks one at a time (config.settings says why).
         tasks = settings.max_concurrent_workflow_tasks if max_cached_workflows else 1

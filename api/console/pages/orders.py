@@ -37,6 +37,7 @@ from api.console.timeline import order_timeline
 from api.console.workflow_words import risk_text
 from api.orders_client import recorded_status
 from api.routes import orders
+from api.routes.notifications import order_notifications
 from api.schemas import OrderPublic
 from domain.actions import Action
 from domain.actors import Department
@@ -123,6 +124,7 @@ async def _order_page(
         page_errors, page_refusal = _apply_failure(forms, failure, viewer.locale)
     done = request.query_params.get("done", "")
     timeline = await order_timeline(app_state(request), staff, order)
+    notices = await order_notifications(order_id, staff, app_state(request))
     return page(
         request,
         "order.html",
@@ -136,6 +138,9 @@ async def _order_page(
         stages=STAGES,
         stage=STAGE_OF[order.status],
         timeline=timeline.entries,
+        # P3.4: the carrier's scans; P3-P5: what the customer was told.
+        scans=[event for event in order.events if event.kind == "tracking"],
+        notices=notices.notifications,
         timeline_source=timeline.source,
         done=done if done in ORDER_ACTIONS else "",
         page_errors=page_errors,

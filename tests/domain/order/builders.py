@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.actors import Actor, Department
+from domain.carriers import BookedShipment, ShipmentBooking
 from domain.cases import CaseKind
 from domain.catalogue import Product
 from domain.commands import (
@@ -56,9 +57,11 @@ from domain.commands import (
 )
 from domain.inventory import Reservation, ReserveStock
 from domain.ledger import CaptureAnswer, CaptureQuery, RefundOutcome, RefundRequest
+from domain.notifications import NoticesSent
 from domain.order.aggregate import Order
 from domain.order.decision import Decision
 from domain.order.details import NewOrder, OrderItem, Shipping
+from domain.order.writes import OrderChanges
 from domain.policy import PolicySettings
 from domain.review_checklist import CustomerStanding
 from domain.states import OrderStatus
@@ -106,6 +109,14 @@ def new_order(**changes: Any) -> NewOrder:
     return NewOrder.model_validate(order_body(order_id, **changes))
 
 
+def booked_by_carrier(booking: ShipmentBooking) -> BookedShipment:
+    """A carrier the system books, booking everything (P3.4)."""
+    number = "SIM" + booking.booking_id.rsplit(":", 1)[-1].zfill(6)
+    return BookedShipment(
+        booking_id=booking.booking_id, carrier=booking.carrier, tracking_number=number
+    )
+
+
 class Story:
     """One order and its clock. Requests are answered at once unless `auto=False`."""
 
@@ -120,6 +131,8 @@ class Story:
         auto: bool = True,
         products: list[Product] | None = None,
         customer: CustomerStanding | None = None,
+        carrier: Callable[[ShipmentBooking], BookedShipment] | None = None,
+        notices_delivered: bool = True,
     ) -> None:
         self.now = START
         order = order or new_order()
@@ -136,6 +149,11 @@ class Story:
         self.gateway = gateway or refunds_paid
         #: What the gateway says of a reported duplicate capture (P5.1).
         self.captures = captures or captured_as_reported
+        #: What a carrier the system books answers (P3.4): booked, with its number.
+        self.carrier = carrier or booked_by_carrier
+        #: Whether the channel delivers the customer's notices at once (and which it sent).
+        self.notices_delivered = notices_delivered
+        self.sent: list[str] = []
         self.auto = auto
         #: Every request the aggregate made, in order, answered or not.
         self.requests: list[Any] = []
@@ -254,15 +272,40 @@ class Story:
                 answered = self.order.stock_answer(self.stock(request), self.now)
             elif isinstance(request, CaptureQuery):
                 answered = self.order.capture_answer(self.captures(request), self.now)
+            elif isinstance(request, ShipmentBooking):
+                answered = self.order.booking_answer(self.carrier(request), self.now)
             else:
                 answered = self.order.refund_answer(self.gateway(request), self.now)
             pending += answered.requests
             self.requests += answered.requests
             merge(decision, answered)
+        if self.auto and self.notices_delivered:
+            self._deliver_notices(decision)
         return decision
+
+    def deliver_notices(self) -> Decision:
+        """The channel delivers every notice made so far; what the order decided then."""
+        decision = Decision()
+        self._deliver_notices(decision)
+        return decision
+
+    def _deliver_notices(self, decision: Decision) -> None:
+        """The workflow writes what changed and the channel delivers every notice."""
+        while self.flush() is not None:
+            for sending in self.order.follow_ups():
+                self.sent += sending.notification_ids
+                answer = NoticesSent(order_id=sending.order_id, sent=sending.notification_ids)
+                merge(decision, self.order.notices_answer(answer, self.now))
 
     def act(self, method: Callable[[Any, datetime], Decision], command: Any) -> Decision:
         return self._answer(method(command, self.tick()))
+
+    def flush(self) -> OrderChanges | None:
+        """What the workflow writes now (the outbox's notices with the events), confirmed."""
+        changes = self.order.take_writes()
+        if changes is not None:
+            self.order.written(changes)
+        return changes
 
     # --- the staff and the platform --------------------------------------------------------
 

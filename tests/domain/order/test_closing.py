@@ -216,8 +216,10 @@ def test_p4_2_a_refund_still_at_the_gateway_keeps_an_ended_order_open_until_answ
     [request_] = [r for r in story.requests if isinstance(r, RefundRequest)]
     assert story.state.refunds[request_.refund_id].state is RefundState.PENDING
     assert story.state.closing and not story.state.closed
-    answered = story.order.refund_answer(refunds_paid(request_), story.tick())
-    assert answered.kinds[-1] is E.CLOSED
+    story.order.refund_answer(refunds_paid(request_), story.tick())
+    # The customer is told of the cancellation and the refund before the order closes.
+    assert not story.state.closed
+    assert story.deliver_notices().kinds[-1] is E.CLOSED
     assert story.state.closed
 
 

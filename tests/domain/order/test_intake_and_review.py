@@ -439,7 +439,9 @@ def test_p3_1_a_rejected_order_stays_open_until_its_refund_is_paid_out():
     explained(story)
     assert not story.state.closed
     paid_out = story.order.refund_answer(refunds_paid(request), story.tick())
-    assert paid_out.kinds == [EventKind.REFUND_ISSUED, EventKind.LEDGER, EventKind.CLOSED]
+    assert paid_out.kinds == [EventKind.REFUND_ISSUED, EventKind.LEDGER]
+    # Closed once the customer's messages (rejected, refunded) are out (domain/notices.py).
+    assert story.deliver_notices().kinds == [EventKind.CLOSED]
     assert story.state.closed
 
 

@@ -25,6 +25,7 @@ from domain.commands import (
 )
 from domain.errors import ActionNotAllowed, NotFound, NotPermitted, OrderError
 from domain.events import EventKind
+from domain.notifications import HandedOff, NoticesSent
 from domain.order.decision import Decision
 from domain.order.details import OrderItem, Shipping
 from domain.policy import TASK_DEADLINE_SETTING, PolicySettings
@@ -144,6 +145,25 @@ def _remittance_late(policy: PolicySettings) -> Story:
     return story
 
 
+def _notice_undelivered(policy: PolicySettings) -> Story:
+    """The channel could not deliver the dispatch's message: customer service tells them."""
+    story = Story(policy=policy, notices_delivered=False)
+    story.advance_to(S.IN_TRANSIT)
+    story.flush()
+    (sending,) = story.order.follow_ups()
+    story.order.notices_answer(
+        NoticesSent(
+            order_id=sending.order_id,
+            handed_off=[
+                HandedOff(notification_id=n, template="dispatched", channel="sms", reason="x")
+                for n in sending.notification_ids
+            ],
+        ),
+        story.tick(),
+    )
+    return story
+
+
 WITH_OPEN: dict[TaskKind, Callable[[PolicySettings], Story]] = {
     K.CORRECT_ORDER: lambda policy: Story.at(S.NEEDS_CORRECTION, address=None, policy=policy),
     K.REVIEW: lambda policy: Story.at(S.UNDER_REVIEW, policy=policy),
@@ -172,6 +192,7 @@ WITH_OPEN: dict[TaskKind, Callable[[PolicySettings], Story]] = {
         S.AWAITING_APPOINTMENT, kind="service", policy=policy
     ),
     K.PERFORM_SERVICE: lambda policy: Story.at(S.SERVICE_SCHEDULED, kind="service", policy=policy),
+    K.NOTIFY_CUSTOMER: _notice_undelivered,
 }
 KINDS = list(WITH_OPEN)
 
