@@ -184,6 +184,10 @@ class Settings(BaseSettings):
     carrier_secrets: dict[str, str] = {}
     #: A callback whose timestamp is further off than this is refused (401).
     carrier_callback_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    #: Carriers without callbacks: `oms carrier-poll` asks them for their parcels' scans
+    #: this often and hands the new ones to the API's callback (activities/carrier_poller.py).
+    polled_carriers: list[str] = []
+    carrier_poll_seconds: float = Field(default=60, gt=0)
     #: The simulated carrier's clock and its share of trouble (activities/carrier_sim.py).
     sim_carrier: SimCarrierSettings = SimCarrierSettings()
     #: The channel customer notifications go out through, and its options.

@@ -116,3 +116,20 @@ def prune_callbacks(conn: Connection, before: datetime) -> int:
     return conn.execute(
         delete(carrier_callbacks).where(carrier_callbacks.c.received_at < before)
     ).rowcount
+
+
+def parcels_on_the_way(conn: Connection, carrier: str) -> list[str]:
+    """Tracking numbers the system booked with `carrier` whose orders are in transit: what a
+    carrier without callbacks is asked about (activities/carrier_poller.py)."""
+    rows = conn.execute(
+        select(carrier_bookings.c.tracking_number)
+        .join(orders, orders.c.order_id == carrier_bookings.c.order_id)
+        .where(
+            carrier_bookings.c.carrier == carrier,
+            carrier_bookings.c.cancelled_at.is_(None),
+            orders.c.status == "in_transit",
+            orders.c.tracking_number == carrier_bookings.c.tracking_number,
+        )
+        .order_by(carrier_bookings.c.booked_at)
+    )
+    return [str(row[0]) for row in rows]

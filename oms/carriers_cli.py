@@ -41,6 +41,21 @@ def cmd_carrier_sim(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_carrier_poll(args: argparse.Namespace, settings: Settings) -> int:
+    from activities.carrier_poller import run_carrier_poller
+    from activities.shipping import carriers_from
+
+    db = read_model(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda _signum, _frame: stop.set())
+    try:
+        run_carrier_poller(settings, db, carriers_from(settings, db), stop)
+    finally:
+        db.dispose()
+    return 0
+
+
 def register(subparsers: Any) -> None:
     carrier = subparsers.add_parser("carrier", help="carriers the system books (P3.4)")
     actions = carrier.add_subparsers(dest="carrier_command", required=True)
@@ -52,3 +67,7 @@ def register(subparsers: Any) -> None:
     subparsers.add_parser(
         "carrier-sim", help="run the simulated carrier: post its parcels' scans to the API"
     ).set_defaults(fn=cmd_carrier_sim)
+    subparsers.add_parser(
+        "carrier-poll",
+        help="ask carriers without callbacks (OMS_POLLED_CARRIERS) for their scans",
+    ).set_defaults(fn=cmd_carrier_poll)

@@ -209,6 +209,9 @@ def up(settings: Settings) -> int:
         if runs_simulated_carrier(settings):
             # Moves booked parcels along and posts their scans to the API's callback.
             start("carrier-sim", [sys.executable, "-m", "oms", "carrier-sim"])
+        if settings.polled_carriers:
+            # Carriers without callbacks: their scans are asked for and handed to the API.
+            start("carrier-poll", [sys.executable, "-m", "oms", "carrier-poll"])
         if not _wait_for_http(settings.api_host, settings.api_port):
             print("the API did not come up; see var/logs/api.log", flush=True)
             return 1
