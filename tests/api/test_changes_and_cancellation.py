@@ -63,7 +63,7 @@ async def test_p4_1_an_approved_address_change_is_applied_and_logistics_replans(
     )
     assert decided["status"] == "awaiting_dispatch"
     order = await system.order(order_id)
-    assert order["shipping"] == new_shipping
+    assert order["shipping"] == {**new_shipping, "handover": None}  # no wish said (P3.4)
     assert open_tasks(order) == {"dispatch": "logistics", "replan_delivery": "logistics"}
     await act(
         system,
@@ -164,7 +164,7 @@ async def test_p4_1_a_rejected_change_changes_nothing(system: System):
         {"approved": False, "reason": "customer withdrew"},
     )
     order = await system.order(order_id)
-    assert order["shipping"] == body["shipping"]
+    assert order["shipping"] == {**body["shipping"], "handover": None}
     assert case(order, "change")["outcome"] == "rejected"
     assert open_tasks(order) == {"review": "sales"}
 
