@@ -8,6 +8,8 @@ from temporalio import activity
 
 from db import supervision
 from db.engine import Database
+from domain.actors import Department
+from domain.rectification import RectificationItemInput, order_of
 from domain.supervision import SupervisionRequest, SupervisionRunStored, find_lapses
 
 
@@ -34,7 +36,7 @@ def run_checks(
         if lapse.at < end and (request.period_start is None or lapse.at >= request.period_start)
     ]
     with db.write() as conn:
-        created = supervision.store_run(
+        opened = supervision.store_run(
             conn,
             run_id=request.run_id,
             period=request.period,
@@ -52,9 +54,23 @@ def run_checks(
     return SupervisionRunStored(
         run_id=stored["run_id"],
         period=request.period,
-        created=created,
+        created=opened is not None,
         findings=stored["findings"],
         started_at=stored["started_at"],
+        opened=[
+            RectificationItemInput(
+                item_id=row["item_id"],
+                order_id=order_of(row["order_id"]),
+                rule=row["rule"],
+                clause=row["clause"],
+                department=Department(row["department"]),
+                message=row["message"],
+                found_at=row["found_at"],
+                owner=row["owner"],
+                deadline=rectification_deadline,
+            )
+            for row in opened or []
+        ],
     )
 
 

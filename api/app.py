@@ -26,6 +26,7 @@ from api.routes import (
     orders,
     products,
     ratings,
+    rectifications,
     reports,
     services,
     supervision,
@@ -35,6 +36,7 @@ from config.settings import Settings, get_settings
 from db import staff as staff_store
 from db.engine import Database
 from workers.client import connect
+from workers.tracing import instrument_app
 
 DESCRIPTION = """
 Internal API of the order-management system. Department staff act on orders;
@@ -49,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.resolved_database_url)
-        db.create_schema()
+        db.prepare_schema(migrate=settings.migrate_on_start)
         with db.read() as conn:
             # P8.1: escalations go to the department's leads; without one they would be a
             # dead letter, so the API does not serve until every department has one.
@@ -70,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
-    metrics.install(app)
+    metrics.install(app, settings.metrics_token)
     for module in (
         orders,
         actions,
@@ -88,11 +90,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports,
         history,
         supervision,
+        rectifications,
         carriers,
         notifications,
     ):
         app.include_router(module.router)
     console.mount(app)  # the staff web console, /console (api/console/)
+    instrument_app(app, settings)  # a span per request when OMS_TRACING_EXPORTER is set
     return app
 
 

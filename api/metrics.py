@@ -1,6 +1,7 @@
 """The API's Prometheus metrics and access log: requests, latency and errors by route template.
 
-`GET /metrics` serves, in the Prometheus text format (no token, like /healthz):
+`GET /metrics` serves, in the Prometheus text format (no staff token; with
+`OMS_METRICS_TOKEN` set, that token as `Authorization: Bearer`, else 401):
 
 - `oms_http_requests_total{method, route, status}`
 - `oms_http_request_duration_seconds{method, route}` (histogram)
@@ -17,6 +18,7 @@ endpoint (`OMS_WORKER_METRICS_ADDRESS`).
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 import time
@@ -26,6 +28,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import ApiError
 
 access_log = logging.getLogger("oms.api.access")
 
@@ -167,13 +171,26 @@ router = APIRouter(tags=["health"])
 
 @router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(request: Request) -> PlainTextResponse:
-    """Prometheus metrics of this API process (requests, latency, errors by route)."""
+    """Prometheus metrics of this API process (requests, latency, errors by route).
+
+    With `OMS_METRICS_TOKEN` set, only a scraper that sends it as a bearer token is
+    answered: route names, statuses and volumes are not for whoever reaches the port.
+    """
+    expected: str = request.app.state.metrics_token
+    if expected:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), expected.encode()
+        ):
+            raise ApiError(401, "the metrics token (OMS_METRICS_TOKEN) is required")
     registry: HttpMetrics = request.app.state.http_metrics
     return PlainTextResponse(registry.render(), media_type="text/plain; version=0.0.4")
 
 
-def install(app: FastAPI) -> None:
-    """Measure every request of `app` and serve the figures on `GET /metrics`."""
+def install(app: FastAPI, token: str = "") -> None:
+    """Measure every request of `app` and serve the figures on `GET /metrics` (to the
+    bearer of `token` only, when one is given)."""
     app.state.http_metrics = HttpMetrics()
+    app.state.metrics_token = token
     app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)
     app.include_router(router)

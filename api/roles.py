@@ -48,12 +48,16 @@ SKU = "/api/v1/inventory/{sku}"
 FEEDBACK = "/api/v1/feedback"
 PRODUCT = "/api/v1/products/{sku}"
 CUSTOMER = "/api/v1/customers/{customer_id}"
+#: Who works rectification items (P8.1.3): the departments, and the supervisors.
+WORKING_DEPARTMENTS_AND_SUPERVISORS = frozenset(WORKING_DEPARTMENTS) | SUPERVISORS
 #: Who judges customers' qualification (P3.1) and who supervises it.
 REVIEWERS = frozenset({D.SALES, D.ADMIN})
 
 ROLE_MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Rule(None, "load balancers and probes"),
-    ("GET", "/metrics"): Rule(None, "Prometheus scraping; keep it on the internal network"),
+    ("GET", "/metrics"): Rule(
+        None, "Prometheus scraping; with OMS_METRICS_TOKEN set, that token as bearer"
+    ),
     ("POST", "/api/v1/carriers/{carrier}/events"): Rule(
         None, "P3.4: carriers' tracking callbacks, signed with each carrier's secret (HMAC)"
     ),
@@ -120,6 +124,20 @@ ROLE_MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/reports/snapshots"): Rule(SUPERVISORS, "P6.3: daily snapshots"),
     ("GET", "/api/v1/kpis"): Rule(SUPERVISORS, "P8.2: KPIs per department"),
     ("POST", "/api/v1/supervision/runs"): Rule(SUPERVISORS, "P8.1: run the supervision checks now"),
+    ("GET", "/api/v1/rectifications"): Rule(
+        WORKING_DEPARTMENTS_AND_SUPERVISORS,
+        "P8.1.3: rectification items; a department its own, supervision all",
+    ),
+    ("GET", "/api/v1/rectifications/{item_id}"): Rule(
+        WORKING_DEPARTMENTS_AND_SUPERVISORS, "P8.1.3: one item with every transition"
+    ),
+    ("POST", "/api/v1/rectifications/{item_id}/answer"): Rule(
+        frozenset(WORKING_DEPARTMENTS) | {D.SUPERVISION},
+        "P8.1.3: the item's department answers (cause, corrective action, evidence)",
+    ),
+    ("POST", "/api/v1/rectifications/{item_id}/verify"): Rule(
+        frozenset({D.SUPERVISION}), "P8.1.3: supervision accepts or rejects the answer"
+    ),
     ("GET", "/api/v1/supervision/runs/{run_id}"): Rule(
         SUPERVISORS, "P8.1: a supervision run and its findings"
     ),

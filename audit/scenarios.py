@@ -83,6 +83,13 @@ from domain.order.details import (
     Shipping,
 )
 from domain.policy import PolicySettings
+from domain.rectification import (
+    RectificationAnswerCommand,
+    RectificationItemInput,
+    RectificationVerifyCommand,
+    rectification_item_id,
+    rectification_workflow_id,
+)
 from domain.review_checklist import CallOutcome, PhoneCall, PointAnswer, ReviewPoint
 from domain.supervision import SupervisionInput
 from domain.tasks import TaskKind
@@ -90,6 +97,7 @@ from domain.view import OrderView
 from workflows.backup import BackupWorkflow
 from workflows.feedback import FeedbackWorkflow
 from workflows.order import OrderWorkflow
+from workflows.rectification import RectificationWorkflow
 from workflows.reporting import ReportingInput, ReportingWorkflow
 from workflows.restock import RestockWorkflow
 from workflows.supervision import SupervisionWorkflow
@@ -999,6 +1007,46 @@ async def weekly_supervision(r: Recording) -> None:
     r.workflows.append(("supervision", workflow_id))
 
 
+async def rectification_reopened_and_closed(r: Recording) -> None:
+    """P8.1.3: a finding's item answered, rejected and reopened, answered again, accepted."""
+    item_id = rectification_item_id(r.order_id("rectified"), "late_task", 1)
+    handle = await r.client.start_workflow(
+        RectificationWorkflow.run,
+        RectificationItemInput(
+            item_id=item_id,
+            order_id=r.order_id("rectified"),
+            rule="late_task",
+            clause="P8.1",
+            department=D.SALES,
+            message="review task done 3 h after its deadline",
+            found_at=datetime.now(UTC),
+            owner="sales-lead",
+            deadline=timedelta(days=14),
+            policy=RECORDING_POLICY,
+        ),
+        id=rectification_workflow_id(item_id),
+        task_queue=r.task_queue,
+        static_summary="Rectification (recorded scenario)",
+    )
+    sales = Actor(staff_id="sales-lead", department=D.SALES)
+    supervisor = Actor(staff_id="supervisor-1", department=D.SUPERVISION)
+    answer = RectificationAnswerCommand(
+        cause="no one on the review rota", corrective_action="rota", evidence="ROTA-1", actor=sales
+    )
+    await handle.execute_update(RectificationWorkflow.answer, answer)
+    await handle.execute_update(
+        RectificationWorkflow.verify,
+        RectificationVerifyCommand(accepted=False, note="no proof", actor=supervisor),
+    )
+    await handle.execute_update(RectificationWorkflow.answer, answer)
+    await handle.execute_update(
+        RectificationWorkflow.verify,
+        RectificationVerifyCommand(accepted=True, note="ok", actor=supervisor),
+    )
+    await handle.result()
+    r.workflows.append(("rectification", handle.id))
+
+
 Scenario = Callable[[Recording], Awaitable[None]]
 
 #: Every path recorded in tests/histories/, by file-name prefix. Add new paths here.
@@ -1032,4 +1080,5 @@ SCENARIOS: dict[str, Scenario] = {
     "feedback-answered": feedback_answered,
     "daily-report": daily_report,
     "weekly-supervision": weekly_supervision,
+    "rectification-reopened-and-closed": rectification_reopened_and_closed,
 }

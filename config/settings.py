@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     #: SQLAlchemy URL of the read model; empty means a SQLite file under `var_dir`.
     database_url: str = ""
+    #: At start, `oms up`, the worker and the API bring the read model to this version's
+    #: migrations (db/migrations/). False: they refuse a database that is behind, naming
+    #: `oms db upgrade` (a deployment that runs it as a job of its own, temporal-docker/).
+    migrate_on_start: bool = True
 
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
@@ -322,6 +326,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: host:port of the worker's Prometheus endpoint (SDK metrics and order counters); empty: off.
     worker_metrics_address: str = ""
+    #: When set, the API's `GET /metrics` asks for it as a bearer token (401 without it);
+    #: empty keeps /metrics public (on an internal network only). docs/ops.md, "Metrics".
+    metrics_token: str = ""
+    #: OpenTelemetry traces (workers/tracing.py): `none` (no spans, the default), `console`
+    #: (spans as JSON on stdout), `otlp` (OTLP over HTTP; OTEL_EXPORTER_OTLP_* say where).
+    tracing_exporter: Literal["none", "console", "otlp"] = "none"
 
     # --- Audit (P8.1) ---
     #: How long a department has to rectify an audit finding.

@@ -24,9 +24,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from db.schema import check_columns, load_table_modules
-from db.tables import metadata
-
 #: One write lock per SQLite file, shared by every `Database` of the process.
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
@@ -97,11 +94,18 @@ class Database:
             yield conn
 
     def create_schema(self) -> None:
-        """Create every missing table and index (idempotent), after making sure the tables
-        already there have every column this version needs (`SchemaOutOfDate` otherwise)."""
-        load_table_modules()
-        check_columns(self.writer)
-        metadata.create_all(self.writer)
+        """Bring the schema to this version's head by its migrations (db/migrations/):
+        make it in an empty database, adopt one made before migrations; idempotent."""
+        from db.migrations import upgrade
+
+        upgrade(self)
+
+    def prepare_schema(self, *, migrate: bool) -> None:
+        """At a process's start (`OMS_MIGRATE_ON_START`): migrate, or refuse a database
+        that is behind with `SchemaOutOfDate` naming `oms db upgrade`."""
+        from db.migrations import prepare_schema
+
+        prepare_schema(self, migrate=migrate)
 
     def dispose(self) -> None:
         self.writer.dispose()

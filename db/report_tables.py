@@ -3,15 +3,13 @@
 Reports aggregate in SQL over the read model (P6.3, P8.2). Each report reads one
 range of one index that holds every column it needs (a covering index), so it
 never visits the wide table rows (an order row carries its whole snapshot).
-The indexes on tables defined elsewhere are also created on a database made
-before they existed: `create_schema` fires `after_create`, which adds any missing.
+The indexes on tables defined elsewhere belong to those tables (`metadata`); the
+migrations make them (db/migrations/).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import JSON, Column, Connection, Date, Index, Integer, String, Table, event
+from sqlalchemy import JSON, Column, Date, Index, Integer, String, Table
 
 from db.tables import ledger_entries, metadata, orders, tasks
 from db.types import UTCDateTime
@@ -54,9 +52,3 @@ REPORT_INDEXES = (
         "ix_ledger_report_at", ledger_entries.c.at, ledger_entries.c.kind, ledger_entries.c.amount
     ),
 )
-
-
-@event.listens_for(metadata, "after_create")
-def _add_missing_indexes(target: Any, connection: Connection, **_: Any) -> None:
-    for index in REPORT_INDEXES:
-        index.create(connection, checkfirst=True)

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select
 
 from db.feedback_tables import feedback, feedback_events
-from db.rectification import open_items
+from db.rectification import open_new_items
+from db.staff import leads_of
 from db.supervision_tables import supervision_findings, supervision_runs
 from db.tables import (
     ledger_entries,
@@ -206,8 +207,12 @@ def store_run(
     started_at: datetime,
     lapses: Sequence[Lapse],
     rectification_deadline: timedelta,
-) -> bool:
-    """Store the run and its findings; False (and nothing written) if its period has one."""
+) -> list[dict[str, Any]] | None:
+    """Store the run and its findings; None (and nothing written) if its period has one.
+
+    Returns the rectification items it opened (P8.1.3), each owned by its department's
+    lead (the first active one by staff id; None when it has none), for their workflows.
+    """
     counts = Counter(lapse.severity.value for lapse in lapses)
     inserted = insert_ignore(
         conn,
@@ -228,7 +233,7 @@ def store_run(
         ],
     )
     if not inserted:
-        return False
+        return None
     insert_ignore(
         conn,
         supervision_findings,
@@ -250,7 +255,9 @@ def store_run(
     )
     # P8.1: each finding is a rectification request with a deadline, as the history
     # audit's are; the same lapse found again (next week, or by hand) adds no item.
-    open_items(
+    leads = leads_of(conn, {lapse.department for lapse in lapses}, started_at)
+    owners = {d: min((m.staff_id for m in members), default=None) for d, members in leads.items()}
+    return open_new_items(
         conn,
         [
             {
@@ -264,11 +271,11 @@ def store_run(
                 "found_at": started_at,
                 "due_at": started_at + rectification_deadline,
                 "state": "open",
+                "owner": owners.get(lapse.department),
             }
             for lapse in lapses
         ],
     )
-    return True
 
 
 FINDING_FIELDS = (

@@ -17,7 +17,19 @@ from sqlalchemy import (
 
 from db.types import Cents, UTCDateTime
 
-metadata = MetaData()
+#: Names for constraints and indexes declared without one, so a migration can name what it
+#: alters or drops. They are PostgreSQL's own default names (`orders_pkey`,
+#: `staff_token_hash_key`), which databases made before migrations already carry; checks
+#: and indexes are named where they are declared. SQLite keeps no names for a table's
+#: primary key or unnamed unique constraints, so the names matter to PostgreSQL only.
+NAMING_CONVENTION = {
+    "pk": "%(table_name)s_pkey",
+    "uq": "%(table_name)s_%(column_0N_name)s_key",
+    "fk": "%(table_name)s_%(column_0N_name)s_fkey",
+    "ix": "ix_%(column_0_label)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 #: One row per order: the workflow's state, mirrored after every step.
 orders = Table(

@@ -107,4 +107,6 @@ TASK_DEADLINE_SETTING: dict[TaskKind, str] = {
     # A visit is due by the end of the window agreed with the customer (given when the task
     # opens); the delivery promise stands in only where no window is known.
     TaskKind.PERFORM_SERVICE: "delivery_deadline",
+    # The item's own deadline (OMS_RECTIFICATION_DEADLINE) is given when the task opens.
+    TaskKind.RECTIFY: "follow_up_deadline",
 }

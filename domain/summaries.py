@@ -193,3 +193,9 @@ def feedback(kind: str, channel: str, order_id: str | None) -> Summary:
             f"{kind} via {channel}{linked}", "feedback_on_order", params | {"order_id": order_id}
         )
     return Summary(f"{kind} via {channel}", "feedback", params)
+
+
+def rectify(rule: str, clause: str, round: int) -> Summary:
+    """P8.1.3: the inbox line of a rectification item (its round counts rejected answers)."""
+    params: Params = {"rule": rule, "clause": clause, "round": str(round)}
+    return Summary(f"rectify {rule} ({clause}), round {round}", "rectify", params)

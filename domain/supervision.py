@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.actors import Department
 from domain.events import EventKind
+from domain.rectification import RectificationItemInput
 from domain.states import OrderStatus
 from domain.tasks import TaskKind
 
@@ -729,3 +730,5 @@ class SupervisionRunStored(BaseModel):
     created: bool
     findings: int
     started_at: datetime
+    #: The rectification items this run opened (P8.1.3): the run starts a workflow for each.
+    opened: list[RectificationItemInput] = []

@@ -44,6 +44,8 @@ class TaskKind(StrEnum):
     PERFORM_SERVICE = "perform_service"  # P1.2 logistics does the work, by the visit's end
     #: P3-P5: a message the channel could not deliver; customer service tells the customer.
     NOTIFY_CUSTOMER = "notify_customer"
+    #: P8.1.3: a supervision finding to rectify, for the department answerable for it.
+    RECTIFY = "rectify"
 
 
 #: The department each kind of task belongs to (P1.2, P3-P7). CORRECT_ORDER is the
@@ -76,6 +78,9 @@ TASK_DEPARTMENT: dict[TaskKind, Department] = {
     TaskKind.SCHEDULE_SERVICE: Department.LOGISTICS,
     TaskKind.PERFORM_SERVICE: Department.LOGISTICS,
     TaskKind.NOTIFY_CUSTOMER: Department.CUSTOMER_SERVICE,
+    # P8.1.3: like CORRECT_ORDER, the department varies: the one a finding names
+    # (domain/rectification.py opens the task with it).
+    TaskKind.RECTIFY: Department.CUSTOMER_SERVICE,
 }
 
 #: Tasks whose work happens outside the system (a call, a letter, a booking): the

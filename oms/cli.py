@@ -20,9 +20,10 @@ from oms.logs import configure_logging
 
 
 def read_model(settings: Settings) -> Database:
-    """The read model of the settings, its schema made or checked (SchemaOutOfDate)."""
+    """The read model of the settings, migrated or checked as `OMS_MIGRATE_ON_START` says
+    (`SchemaOutOfDate` names `oms db upgrade`)."""
     db = Database(settings.resolved_database_url)
-    db.create_schema()
+    db.prepare_schema(migrate=settings.migrate_on_start)
     return db
 
 
@@ -121,12 +122,6 @@ def cmd_codec_new_key(args: argparse.Namespace, settings: Settings) -> int:
     keyring = current.rotated() if current else Keyring.generate()
     save_key_file(settings.codec_key_file, keyring)
     print(f"active key {keyring.active} ({len(keyring.keys)} key(s)) in {settings.codec_key_file}")
-    return 0
-
-
-def cmd_db_init(args: argparse.Namespace, settings: Settings) -> int:
-    read_model(settings).dispose()
-    print(f"schema ready in {settings.resolved_database_url}")
     return 0
 
 
@@ -253,6 +248,7 @@ COMMAND_MODULES: list[str] = [
     "oms.releases_cli",
     "oms.products_cli",
     "oms.carriers_cli",
+    "oms.db_cli",
     "bench.cli",
 ]
 
@@ -292,9 +288,6 @@ def parser() -> argparse.ArgumentParser:
     )
     ref.add_argument("customer_id")
     ref.set_defaults(fn=cmd_customer_ref)
-
-    db = sub.add_parser("db", help="read-model database").add_subparsers(dest="db", required=True)
-    db.add_parser("init", help="create the schema").set_defaults(fn=cmd_db_init)
 
     staff = sub.add_parser("staff", help="staff and tokens").add_subparsers(
         dest="staff", required=True

@@ -4,7 +4,9 @@ Each line is one JSON object: `ts`, `level`, `logger`, `message`, and when the
 record carries them `order_id`, `actor`, `department`, `workflow_id`, `run_id`,
 `activity`, plus any other fields passed with `extra=`. Workflow and activity
 log records of the Temporal SDK carry their workflow id, from which the order id
-follows (`order-<order_id>`). `OMS_LOG_FORMAT=text` gives plain lines instead.
+follows (`order-<order_id>`). When a span is current (tracing on, workers/tracing.py)
+the line carries its `trace_id` and `span_id` (hex, as trace viewers show them).
+`OMS_LOG_FORMAT=text` gives plain lines instead.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any
+
+from opentelemetry import trace
 
 from domain.ids import order_id_from_workflow_id
 
@@ -50,6 +54,10 @@ class JsonFormatter(logging.Formatter):
             order_id = order_id_from_workflow_id(entry["workflow_id"])
             if order_id:
                 entry["order_id"] = order_id
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            entry.setdefault("trace_id", format(span.trace_id, "032x"))
+            entry.setdefault("span_id", format(span.span_id, "016x"))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)

@@ -182,7 +182,8 @@ def up(settings: Settings) -> int:
         )
 
         db = Database(settings.resolved_database_url)
-        db.create_schema()
+        # Migrated here, once, before the worker and the API start (OMS_MIGRATE_ON_START).
+        db.prepare_schema(migrate=settings.migrate_on_start)
         tokens = seed_demo(db, var)
         with db.read() as conn:
             # P8.1: said here, before the API starts and stops with it in its log.

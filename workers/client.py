@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import Runtime
@@ -20,6 +20,7 @@ from config.keys import Keyring
 from config.settings import Settings
 from workers.codec import EncryptionCodec
 from workers.signing import CommandSigner
+from workers.tracing import client_interceptors
 
 
 def data_converter(keyring: Keyring | None) -> DataConverter:
@@ -71,9 +72,14 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
     """Connect to the configured namespace; `runtime` carries a metrics exporter (the worker's).
 
     A process that holds the command-signing key (the API) signs every command that
-    carries an actor (workers/signing.py); the others only verify.
+    carries an actor (workers/signing.py); the others only verify. With tracing on
+    (workers/tracing.py) Temporal's tracing interceptor comes first, outermost: its span
+    covers the signing, and a worker on this client takes it ahead of its own.
     """
     signer = CommandSigner.of(settings.command_key_set())
+    interceptors: list[Interceptor] = [*client_interceptors()]
+    if signer:
+        interceptors.append(signer)
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
@@ -81,7 +87,7 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
         tls=tls_config(settings),
         api_key=settings.temporal_api_key or None,
         runtime=runtime,
-        interceptors=[signer] if signer else [],
+        interceptors=interceptors,
     )
 
 

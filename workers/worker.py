@@ -30,6 +30,7 @@ from activities.notifications import NotificationActivities
 from activities.payment_gateway import PaymentGateway
 from activities.payments import PaymentActivities
 from activities.read_model import ReadModelActivities
+from activities.rectification import RectificationActivities
 from activities.reporting import ReportingActivities
 from activities.shipping import ShippingActivities, carriers_from
 from activities.supervision import SupervisionActivities
@@ -39,9 +40,11 @@ from workers.client import connect
 from workers.deployment import deployment_config, promote
 from workers.shared_code import share_workflow_code
 from workers.telemetry import worker_runtime
+from workers.tracing import setup_tracing
 from workflows.backup import BackupWorkflow
 from workflows.feedback import FeedbackWorkflow
 from workflows.order import OrderWorkflow
+from workflows.rectification import RectificationWorkflow
 from workflows.releases import BUILD_ID
 from workflows.reporting import ReportingWorkflow
 from workflows.restock import RestockWorkflow
@@ -57,6 +60,7 @@ WORKFLOWS = [
     ReportingWorkflow,
     BackupWorkflow,
     SupervisionWorkflow,
+    RectificationWorkflow,
 ]
 
 #: Modules loaded once outside the sandbox: pure, deterministic, and costly to re-import
@@ -64,7 +68,11 @@ WORKFLOWS = [
 #: commands, domain/trust.py) must never be imported afresh: its Rust core cannot be
 #: initialised twice in a process, and the first InvalidSignature raised in a sandbox
 #: imported it there and aborted the worker (a forged command was a way to kill workers).
-PASSTHROUGH = ("domain", "pydantic", "pydantic_core", "cryptography")
+#: `opentelemetry`: the tracing interceptor's workflow side (workers/tracing.py) uses the
+#: process's context and propagators; a fresh copy in the sandbox would load its context
+#: implementation through entry points, which the sandbox forbids (Temporal's own
+#: OpenTelemetry plugin passes it through for the same reason).
+PASSTHROUGH = ("domain", "pydantic", "pydantic_core", "cryptography", "opentelemetry")
 
 
 #: The short names of the adapters that ship with the project (stand-ins, named as such).
@@ -154,6 +162,7 @@ def activities_for(
         ReportingActivities(db).store_daily_snapshot,
         BackupActivities(db, settings).back_up_read_model,
         SupervisionActivities(db, settings.rectification_deadline).run_supervision_checks,
+        RectificationActivities(db).apply_rectification_changes,
     ]
 
 
@@ -234,8 +243,9 @@ async def run_worker(
     extra_activities: Sequence[Callable[..., Any]] = (),
 ) -> None:
     keep_bytecode(settings)
+    setup_tracing(settings, "oms-worker")  # before connect: the client carries the interceptor
     db = Database(settings.resolved_database_url, serialize_writes=settings.sqlite_serialize_writes)
-    db.create_schema()
+    db.prepare_schema(migrate=settings.migrate_on_start)
     client = await connect(settings, runtime=worker_runtime(settings))
     worker = running_worker(
         client,

@@ -10,12 +10,17 @@ clauses are `domain/supervision.py`; the activity stores each run with its findi
 # workflow it starts, and string annotations would be compiled again each time to read the
 # handlers' argument types (10 % of a replay, measured).
 
+import asyncio
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.rectification import RectificationItemInput, rectification_workflow_id
     from domain.supervision import (
         SupervisionInput,
         SupervisionRequest,
@@ -68,8 +73,22 @@ class SupervisionWorkflow:
             result_type=SupervisionRunStored,
             summary=f"supervision checks for {request.period}",
         )
+        # P8.1.3: each item opened is tracked work of its own, which outlives this run.
+        await asyncio.gather(*(self._track(item) for item in stored.opened))
         workflow.set_current_details(
             f"**Run:** {stored.run_id}\n**Findings:** {stored.findings}"
             + ("" if stored.created else " (stored by an earlier run of this period)")
         )
         return stored
+
+    async def _track(self, item: RectificationItemInput) -> None:
+        # Started by an earlier attempt of this run: the item is tracked already.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                "RectificationWorkflow",
+                item,
+                id=rectification_workflow_id(item.item_id),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=f"Rectification of {item.rule} ({item.clause}) for "
+                f"{item.department.value}",
+            )

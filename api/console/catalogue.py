@@ -379,6 +379,25 @@ ZH_CN: dict[str, str] = {
     "task_kind.schedule_service": "与客户预约上门服务",
     "task_kind.perform_service": "上门服务",
     "task_kind.notify_customer": "通知客户",
+    "task_kind.rectify": "整改",
+    # --- rectification items (P8.1.3) ----------------------------------------------------------
+    "rectification_state.open": "待整改",
+    "rectification_state.answered": "已答复，待验证",
+    "rectification_state.closed": "已关闭",
+    "rectification_step.answer": "答复整改",
+    "rectification_step.verify": "验证整改",
+    "rectification_event.opened": "整改事项已开立",
+    "rectification_event.answered": "部门已答复",
+    "rectification_event.accepted": "验证通过，已关闭",
+    "rectification_event.rejected": "验证未通过，重新整改",
+    "rectification_event.task_claimed": "整改任务已认领",
+    "rectification_event.task_reminded": "整改期限提醒",
+    "rectification_event.task_overdue": "整改逾期",
+    "rectification_event.task_escalated": "整改逾期，已上报部门负责人",
+    "form.cause": "原因",
+    "form.corrective_action": "纠正措施",
+    "form.evidence": "证据",
+    "form.accepted": "验证通过",
     # --- events of the record ------------------------------------------------------------------
     "event.received": "接收订单",
     "event.intake_problems": "订单数据有误",
@@ -783,6 +802,17 @@ ZH_CN: dict[str, str] = {
     "refusal.feedback_id_reused": "该反馈编号已存在，且内容不同。",
     "refusal.already_rated": "此订单已评价（{score} 分）。",
     "refusal.reply_task_closed_by_reply": "回复客户反馈的任务通过答复客户完成。",
+    "refusal.rectification_not_for_department": "该整改事项由{department}答复（P8.1）。",
+    "refusal.rectification_verified_by_supervision": (
+        "整改由监督组验证（P8.1），{department}不能验证。"
+    ),
+    "refusal.rectification_not_now": (
+        "整改事项处于「{rectification_state}」时不能「{rectification_step}」（P8.1）。"
+    ),
+    "refusal.rejection_needs_note": "验证不通过时须写明缺少什么（P8.1）。",
+    "refusal.rectification_not_tracked": "该事项由 oms audit 开立，未纳入跟踪，不能在此答复。",
+    "refusal.rectification_closed": "该整改事项已关闭（P8.1）。",
+    "refusal.rectify_task_closed_by_answer": "整改任务通过答复整改事项完成。",
     "refusal.not_for_service_orders": "服务订单没有商品，不能执行「{action}」（{clause}）。",
     "refusal.only_for_service_orders": "「{action}」只用于服务订单（{clause}）。",
     "refusal.appointment_in_the_past": "约定的上门时间段已经过去（{clause}）。",
@@ -824,6 +854,7 @@ ZH_CN: dict[str, str] = {
     "summary.payment_request": "请客户在 {until} 前补款 {amount}（变更后的商品）",
     "summary.replan_route": "收货信息已变更：重新规划配送",
     "summary.feedback": "{feedback_kind}，来自{channel}",
+    "summary.rectify": "整改 {rule}（{clause}），第 {round} 轮",
     "summary.feedback_on_order": "{feedback_kind}，来自{channel}，订单 {order_id}",
     "summary.service_visit": "上门 {start} 至 {end}",
     "summary.rework_visit": "客户投诉：与客户预约返工上门",
@@ -1206,6 +1237,25 @@ EN: dict[str, str] = {
     "task_kind.schedule_service": "Agree a visit with the customer",
     "task_kind.perform_service": "Do the service on site",
     "task_kind.notify_customer": "Tell the customer",
+    "task_kind.rectify": "Rectify a supervision finding",
+    # --- rectification items (P8.1.3) ----------------------------------------------------------
+    "rectification_state.open": "Open",
+    "rectification_state.answered": "Answered, to verify",
+    "rectification_state.closed": "Closed",
+    "rectification_step.answer": "Answer the rectification",
+    "rectification_step.verify": "Verify the rectification",
+    "rectification_event.opened": "Rectification opened",
+    "rectification_event.answered": "Answered by the department",
+    "rectification_event.accepted": "Accepted and closed",
+    "rectification_event.rejected": "Rejected and reopened",
+    "rectification_event.task_claimed": "Rectification task claimed",
+    "rectification_event.task_reminded": "Rectification deadline reminder",
+    "rectification_event.task_overdue": "Rectification overdue",
+    "rectification_event.task_escalated": "Overdue, escalated to the department's leads",
+    "form.cause": "Cause",
+    "form.corrective_action": "Corrective action",
+    "form.evidence": "Evidence",
+    "form.accepted": "Accepted",
     # --- events of the record ------------------------------------------------------------------
     "event.received": "Order received",
     "event.intake_problems": "Order data faulty",
@@ -1653,6 +1703,23 @@ EN: dict[str, str] = {
     "refusal.reply_task_closed_by_reply": (
         "A reply-to-feedback task is closed by answering the customer."
     ),
+    "refusal.rectification_not_for_department": (
+        "This rectification is for {department} to answer (P8.1)."
+    ),
+    "refusal.rectification_verified_by_supervision": (
+        "Supervision verifies rectifications (P8.1), not {department}."
+    ),
+    "refusal.rectification_not_now": (
+        "“{rectification_step}” is not possible while the item is “{rectification_state}” (P8.1)."
+    ),
+    "refusal.rejection_needs_note": "A rejected answer needs a note saying what is missing (P8.1).",
+    "refusal.rectification_not_tracked": (
+        "This item was opened by oms audit and is not tracked: it cannot be answered here."
+    ),
+    "refusal.rectification_closed": "This rectification is already closed (P8.1).",
+    "refusal.rectify_task_closed_by_answer": (
+        "A rectify task is closed by answering the rectification."
+    ),
     "refusal.not_for_service_orders": (
         "A service order has no goods: “{action}” is not for it ({clause})."
     ),
@@ -1714,6 +1781,7 @@ EN: dict[str, str] = {
     "summary.payment_request": "ask the customer to pay {amount} for the changed goods by {until}",
     "summary.replan_route": "delivery details changed: re-plan the route",
     "summary.feedback": "{feedback_kind} via {channel}",
+    "summary.rectify": "rectify {rule} ({clause}), round {round}",
     "summary.feedback_on_order": "{feedback_kind} via {channel} on order {order_id}",
     "summary.service_visit": "visit {start} - {end}",
     "summary.rework_visit": "complaint: agree a rework visit with the customer",

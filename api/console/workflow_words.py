@@ -32,6 +32,8 @@ PARAM_WORDS = {
     "fields": "field",
     "feedback_kind": "feedback_kind",
     "channel": "channel",
+    "rectification_state": "rectification_state",
+    "rectification_step": "rectification_step",
 }
 
 

@@ -13,6 +13,7 @@ from api.errors import ApiError, conflict, not_found
 from api.feedback_client import run_feedback_update
 from api.orders_client import run_update
 from api.routes.escalations import escalations_of, with_leads
+from api.routes.rectifications import RectificationPublic, run_rectification_update
 from api.schemas import TaskList, TaskPublic
 from db import queries
 from db import staff as staff_store
@@ -32,6 +33,9 @@ from workflows.feedback import FeedbackWorkflow
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+
+#: What a claim answers: the order's, the feedback's or the rectification item's result.
+Claimed = ActionResult | FeedbackResult | RectificationPublic
 
 
 @router.get("", response_model=TaskList)
@@ -119,6 +123,12 @@ async def complete_task(
             None,
             "reply_task_closed_by_reply",
         )
+    if task["kind"] == TaskKind.RECTIFY.value:
+        raise conflict(
+            "a rectify task is closed by answering the rectification (P8.1)",
+            None,
+            "rectify_task_closed_by_answer",
+        )
     command = CompleteTaskCommand(task_id=task_id, note=body.note, actor=staff.actor)
     return await run_update(
         state, task["order_id"], Action.COMPLETE_TASK, OrderWorkflow.complete_task, command, key
@@ -134,7 +144,7 @@ def _feedback_of(task: dict[str, Any]) -> str | None:
 
 async def _assign(
     state: State, staff: StaffMember, task_id: str, assignee: str | None, key: str | None
-) -> ActionResult | FeedbackResult:
+) -> Claimed:
     task = await _task(state, task_id)
     if assignee is not None and assignee != staff.staff_id:
 
@@ -148,6 +158,8 @@ async def _assign(
         if member.department.value != task["department"]:
             raise ApiError(422, f"{assignee} is not in {task['department']}", field="assignee")
     command = ClaimTaskCommand(task_id=task_id, assignee=assignee, actor=staff.actor)
+    if task["kind"] == TaskKind.RECTIFY.value and task["case_id"]:
+        return await run_rectification_update(state, str(task["case_id"]), command, key)
     feedback_id = _feedback_of(task)
     if feedback_id is not None:
         return await run_feedback_update(
@@ -158,25 +170,25 @@ async def _assign(
     )
 
 
-@router.post("/{task_id}/claim", response_model=ActionResult | FeedbackResult)
+@router.post("/{task_id}/claim", response_model=Claimed)
 async def claim_task(
     task_id: str, staff: CurrentStaff, state: State, key: IdempotencyKey = None
-) -> ActionResult | FeedbackResult:
+) -> Claimed:
     """Take a task of your department as your own."""
     return await _assign(state, staff, task_id, staff.staff_id, key)
 
 
-@router.post("/{task_id}/unclaim", response_model=ActionResult | FeedbackResult)
+@router.post("/{task_id}/unclaim", response_model=Claimed)
 async def unclaim_task(
     task_id: str, staff: CurrentStaff, state: State, key: IdempotencyKey = None
-) -> ActionResult | FeedbackResult:
+) -> Claimed:
     """Give a task back to the department's inbox."""
     return await _assign(state, staff, task_id, None, key)
 
 
-@router.post("/{task_id}/reassign", response_model=ActionResult | FeedbackResult)
+@router.post("/{task_id}/reassign", response_model=Claimed)
 async def reassign_task(
     task_id: str, body: ClaimRequest, staff: CurrentStaff, state: State, key: IdempotencyKey = None
-) -> ActionResult | FeedbackResult:
+) -> Claimed:
     """Hand a task to a colleague of the same department (or back to the inbox with null)."""
     return await _assign(state, staff, task_id, body.assignee, key)

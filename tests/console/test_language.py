@@ -271,6 +271,7 @@ def every_summary() -> list[summaries.Summary]:
         summaries.remittance_differs(Decimal("200.00"), Decimal("258.00")),
         summaries.service_visit(datetime(2026, 12, 1, 9, 0), datetime(2026, 12, 1, 11, 0)),
         summaries.rework_visit(),
+        summaries.rectify("late_task", "P8.1", 2),
     ]
     makers = {
         n
@@ -284,7 +285,7 @@ def every_summary() -> list[summaries.Summary]:
         "supplier_follow_up", "adjust_accounts", "parcel_inform", "parcel_cause",
         "refund_by_hand", "replan_route", "feedback", "remittance_late", "remittance_differs",
         "put_back", "explain_rejection", "service_visit", "rework_visit",
-        "compensation_by_hand", "payment_request", "notify_customer",
+        "compensation_by_hand", "payment_request", "notify_customer", "rectify",
     }  # fmt: skip
     return made
 

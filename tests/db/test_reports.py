@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import inspect, text
-
 from db import reports
 from db.engine import Database
 from db.tables import ledger_entries, orders
@@ -256,12 +254,3 @@ def test_a_days_snapshot_is_one_row_that_a_second_run_replaces(database: Databas
     with database.read() as conn:
         [row] = reports.list_snapshots(conn, day, day)
     assert (row["workflow_id"], row["content"]["orders"]["orders"]) == ("run-2", 2)
-
-
-def test_report_indexes_are_added_to_a_database_made_before_them(database: Database):
-    with database.write() as conn:
-        conn.execute(text("DROP INDEX ix_tasks_report_due"))
-    database.create_schema()
-    with database.read() as conn:
-        names = {i["name"] for i in inspect(conn).get_indexes("tasks")}
-    assert "ix_tasks_report_due" in names

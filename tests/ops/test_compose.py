@@ -181,6 +181,7 @@ def test_the_app_services_run_commands_the_oms_binary_has(compose):
     }
     assert set(app_services) == {
         "certs",
+        "oms-migrate",
         "oms-setup",
         "api",
         "worker",
@@ -227,6 +228,22 @@ def test_each_release_runs_its_own_image_and_the_previous_one_drains_on_its_queu
     assert "system.enableDeploymentVersions" in dynamic
 
 
+def test_the_read_model_is_migrated_by_a_one_shot_job_before_the_api_and_workers(compose):
+    """docs/ops.md, "Upgrading: the read model's migrations": one job runs `oms db upgrade`;
+    the API, the workers and the setup job wait for it, and do not migrate themselves."""
+    all_services = services(compose)
+    migrate = all_services["oms-migrate"]
+    assert command_words(migrate) == ["oms", "db", "upgrade"]
+    assert migrate["image"] == f"oms-app:{CURRENT.version}"
+    assert migrate["depends_on"]["postgresql"]["condition"] == "service_healthy"
+    assert environment(migrate)["OMS_DATABASE_URL"].startswith("postgresql+psycopg2://")
+    for name in ("oms-setup", "api", "worker"):
+        waits = all_services[name]["depends_on"]["oms-migrate"]["condition"]
+        assert waits == "service_completed_successfully", name
+        assert environment(all_services[name])["OMS_MIGRATE_ON_START"] == "false", name
+    assert Settings().migrate_on_start  # `oms up` (embedded) migrates by itself
+
+
 # --- The engine closed (docs/ops.md, "The engine closed (production)") ----------------------
 
 #: Started by ops by hand (`--profile ops`, `run --rm`): never restarted.
@@ -249,7 +266,7 @@ def test_the_restart_policy_is_oms_ups_for_each_kind_of_service(compose):
     (0 included), a one-shot job retries a failure and stays down once done, what ops start
     by hand never restarts."""
     one_shot = waited_for(compose)
-    assert {"certs", "temporal-schema", "temporal-setup", "oms-setup"} <= one_shot
+    assert {"certs", "temporal-schema", "temporal-setup", "oms-migrate", "oms-setup"} <= one_shot
     for name, service in services(compose).items():
         restart = str(service.get("restart", "no"))
         if name in one_shot:

@@ -25,6 +25,7 @@ FAKE_PARAMS = {
     "sku": "NO-SUCH-SKU",
     "feedback_id": "NO-SUCH-FEEDBACK",
     "run_id": "NO-SUCH-RUN",
+    "item_id": "RI-0000000000000000",
     "customer_id": "NO-SUCH-CUSTOMER",
     # An unknown carrier is a 404 before any signature is looked at.
     "carrier": "NO-SUCH-CARRIER",

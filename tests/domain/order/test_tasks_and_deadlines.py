@@ -225,8 +225,9 @@ def refused(story: Story, error: type[OrderError], act: Callable[[], object]) ->
 
 def test_p3_p5_every_kind_of_order_task_is_reached_by_the_table():
     # A cancellation needs no confirmation task (P4.2 is confirmed with the cancel itself)
-    # and feedback replies are tasks of feedback, not orders (tests/domain/test_feedback_handling).
-    assert set(TaskKind) - set(WITH_OPEN) == {K.REPLY_FEEDBACK}
+    # and feedback replies are tasks of feedback, not orders (tests/domain/test_feedback_handling);
+    # rectify tasks are rectification items' (tests/domain/test_rectification.py).
+    assert set(TaskKind) - set(WITH_OPEN) == {K.REPLY_FEEDBACK, K.RECTIFY}
 
 
 # --- closing a task with a note -------------------------------------------------------------------
