@@ -10,23 +10,29 @@ console's pages reachable without a session (api/console/access.py).
 
 from __future__ import annotations
 
+import functools
+import json
+import re
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator, TypeAdapter, ValidationError
 from temporalio.client import Client
 
 from api.errors import ApiError
 from api.limits import RateLimiter
 from api.roles import rule_for
+from config.carrier_secrets import SecretCache
 from config.settings import Settings
 from db import staff as staff_store
 from db.engine import Database
+from db.queries import CURSOR_PATTERN
 from db.staff import StaffMember
 
 
@@ -69,9 +75,14 @@ class AppState:
     tokens: TokenCache = field(init=False)
     #: Per client address, for what is reachable without a token or a session.
     address_limiter: RateLimiter = field(init=False)
+    #: The carriers' callback secrets, read again only when their file changes.
+    carrier_secrets: SecretCache = field(init=False)
+    #: When the callback route last cleared signatures too old to replay (monotonic s).
+    callbacks_pruned_at: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         self.tokens = TokenCache(self.settings.api_token_cache_seconds)
+        self.carrier_secrets = SecretCache(self.settings)
         self.address_limiter = RateLimiter(
             self.settings.public_rate_limit_per_second, self.settings.public_rate_limit_burst
         )
@@ -119,8 +130,33 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("the time is out of range once in UTC") from None
 
 
+#: What pydantic would read as a Unix time in a date or time parameter.
+_A_NUMBER = re.compile(r"\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*")
+
+
+def _written_out(value: Any) -> Any:
+    """A day or a time in a query is written out (ISO 8601), as the OpenAPI document says
+    (`format: date-time`, `date`): pydantic alone would also read `0.5` as a Unix time."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _A_NUMBER.fullmatch(value)):
+        raise ValueError("write it out in ISO 8601 (2026-11-27 or 2026-11-27T08:00:00+08:00)")
+    return value
+
+
 #: A time in a query string (`created_from=2026-11-27T08:00:00+08:00`), as UTC.
-QueryTime = Annotated[datetime, AfterValidator(_in_utc)]
+QueryTime = Annotated[datetime, BeforeValidator(_written_out), AfterValidator(_in_utc)]
+#: A day in a query string (`from=2026-11-27`).
+QueryDate = Annotated[date, BeforeValidator(_written_out)]
+
+
+#: A page's cursor, as the page before answered it (`next_cursor`): a pattern, so that the
+#: OpenAPI document says which cursors are taken (db/queries.py).
+Cursor = Annotated[
+    str | None,
+    Query(
+        pattern=CURSOR_PATTERN,
+        description="`next_cursor` of the page before; without it, the first page",
+    ),
+]
 
 
 #: Declared as the API's security scheme (OpenAPI); checked by `authorize`, not by FastAPI.
@@ -164,8 +200,93 @@ async def authorize(
     if member.department not in rule.departments:
         names = ", ".join(sorted(d.value for d in rule.departments))
         raise ApiError(403, f"this is for {names}, not {member.department.value}")
+    if not rule.admits(member.department, lead=member.is_lead):
+        raise ApiError(403, f"this is for the leads of {member.department.value}")
     request.state.staff = member
     request.scope["oms.actor"] = member.actor  # for the access log (api/metrics.py)
+
+
+def _whole_numbers_as_integers(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole_numbers_as_integers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _whole_numbers_as_integers(v) for k, v in value.items()}
+    return value
+
+
+@functools.cache
+def _cached_reader(annotation: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(annotation)
+
+
+def _json_reader(annotation: Any) -> TypeAdapter[Any]:
+    """The JSON reading of a route's body type, made once per type (that can be a key)."""
+    try:
+        return _cached_reader(annotation)
+    except TypeError:  # unhashable
+        return TypeAdapter(annotation)
+
+
+def _declared_query(request: Request, route: Any) -> frozenset[str]:
+    """The query parameters the OpenAPI document declares for the request's operation
+    (kept per app, made once per operation)."""
+    known: dict[tuple[str, str], frozenset[str]] | None = getattr(
+        request.app.state, "declared_queries", None
+    )
+    if known is None:
+        known = request.app.state.declared_queries = {}
+    key = (request.method.lower(), getattr(route, "path", ""))
+    if key not in known:
+        operation = request.app.openapi()["paths"].get(key[1], {}).get(key[0], {})
+        known[key] = frozenset(
+            p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"
+        )
+    return known[key]
+
+
+async def as_declared(request: Request) -> None:
+    """A request is read as the OpenAPI document declares it (issue 17).
+
+    A query parameter the operation does not declare is refused (422 naming it), as an
+    unknown field of a body is: the parameters listed are all there is, and a misspelt
+    filter does not quietly list everything.
+
+    FastAPI validates a body in pydantic's lax mode, which also takes `0` for `false`,
+    `true` for an integer and `"5"` for a number: values the document's types refuse. This
+    reads the body first in strict JSON mode (a JSON string is still a date, a time, an
+    amount or an enum's value), a number without a fraction (`2.0`) being the integer JSON
+    Schema says it is; what it refuses is a 422 like any invalid body.
+    """
+    route = request.scope.get("route")
+    if route is None:
+        return
+    unknown = sorted(set(request.query_params) - _declared_query(request, route))
+    if unknown:
+        raise RequestValidationError(
+            [
+                {"loc": ("query", name), "msg": "not a parameter here", "type": "extra_forbidden"}
+                for name in unknown
+            ]
+        )
+    body_field = getattr(route, "body_field", None)
+    if body_field is None or "json" not in request.headers.get("content-type", "json"):
+        return
+    raw = await request.body()
+    if not raw:
+        return  # FastAPI says what is missing
+    reader = _json_reader(body_field.field_info.annotation)
+    try:
+        body = json.dumps(_whole_numbers_as_integers(json.loads(raw)))
+    except ValueError:
+        return  # not JSON: FastAPI says so
+    try:
+        reader.validate_json(body, strict=True)
+    except ValidationError as invalid:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in invalid.errors(include_url=False)]
+        ) from None
 
 
 def current_staff(request: Request) -> StaffMember:

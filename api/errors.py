@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -198,9 +199,28 @@ def install(app: FastAPI) -> None:
         return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        headers = dict(getattr(error, "headers", None) or {})
+        if error.status_code == 405:
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
         return JSONResponse(
-            {"detail": error.detail},
-            status_code=error.status_code,
-            headers=getattr(error, "headers", None),
+            {"detail": error.detail}, status_code=error.status_code, headers=headers or None
         )
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path takes, as the OpenAPI document lists them, for a
+    405's `Allow` (RFC 9110). Starlette names only the methods of the first route whose path
+    matched: a path with a GET and a POST route would answer `Allow: POST` to a PATCH."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = "[^/]+".join(re.escape(part) for part in re.split(r"\{[^/{}]+\}", template))
+        if re.fullmatch(pattern, path):
+            methods |= {method.upper() for method in operations if method in HTTP_METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")  # Starlette answers HEAD wherever there is a GET
+    return ", ".join(sorted(methods))
+
+
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})

@@ -286,3 +286,46 @@ class Health(BaseModel):
     temporal: str
     database: str
     checks_ms: dict[str, float]
+
+
+class FieldError(BaseModel):
+    """One thing wrong with a request (a 422's `errors`)."""
+
+    #: Where: a body field as a dotted path (`items.0.sku`), a parameter's name, or `body`.
+    field: str
+    message: str
+    #: The kind of error (`missing`, `string_too_long`, `enum`...), for a client's own words.
+    type: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every answer that is not a success (api/errors.py): a sentence, and what names it.
+
+    401, 403, 404, 413, 429 and 503 carry `detail` (429 adds `retry_after`, seconds, as does
+    its Retry-After header); a 409 (a refusal) adds the order's current `status` and, when
+    the refusal has a code, `refusal` and `refusal_params`, so that a client can say it in
+    its own words; a 422 names the `field` at fault and, for a malformed request, every one
+    in `errors`.
+    """
+
+    detail: str
+    #: 409: where the order (or the case) stands now; null when the refusal is not about it.
+    status: str | None = None
+    #: 422: the field at fault (`body` when it is the body as a whole).
+    field: str | None = None
+    #: 422 of a malformed request: every field at fault, the first being `field`.
+    errors: list[FieldError] | None = None
+    #: 403/409: the refusal's code (`action_not_now`, `not_dispatched`...).
+    refusal: str | None = None
+    #: What the refusal's reason is made of (`{"action": "pack", "status": "under_review"}`).
+    refusal_params: dict[str, Any] | None = None
+    #: 429: seconds until a request would be admitted.
+    retry_after: float | None = None
+
+
+class Accepted(BaseModel):
+    """202: an event was handed to the order (a repeated `event_id` is accepted and ignored)."""
+
+    order_id: str
+    event_id: str
+    accepted: bool

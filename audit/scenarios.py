@@ -91,6 +91,7 @@ from domain.rectification import (
     rectification_workflow_id,
 )
 from domain.review_checklist import CallOutcome, PhoneCall, PointAnswer, ReviewPoint
+from domain.scorecards import ScorecardInput
 from domain.supervision import SupervisionInput
 from domain.tasks import TaskKind
 from domain.view import OrderView
@@ -100,6 +101,7 @@ from workflows.order import OrderWorkflow
 from workflows.rectification import RectificationWorkflow
 from workflows.reporting import ReportingInput, ReportingWorkflow
 from workflows.restock import RestockWorkflow
+from workflows.scorecards import ScorecardWorkflow
 from workflows.supervision import SupervisionWorkflow
 
 D = Department
@@ -1007,6 +1009,19 @@ async def weekly_supervision(r: Recording) -> None:
     r.workflows.append(("supervision", workflow_id))
 
 
+async def monthly_scorecards(r: Recording) -> None:
+    """P8.2, P8.3: one run of the ScorecardWorkflow that the monthly Schedule starts."""
+    workflow_id = f"monthly-scorecards-{r.suffix}"
+    await r.client.execute_workflow(
+        ScorecardWorkflow.run,
+        ScorecardInput(),
+        id=workflow_id,
+        task_queue=r.task_queue,
+        static_summary="Monthly scorecards (recorded scenario)",
+    )
+    r.workflows.append(("scorecards", workflow_id))
+
+
 async def rectification_reopened_and_closed(r: Recording) -> None:
     """P8.1.3: a finding's item answered, rejected and reopened, answered again, accepted."""
     item_id = rectification_item_id(r.order_id("rectified"), "late_task", 1)
@@ -1080,5 +1095,6 @@ SCENARIOS: dict[str, Scenario] = {
     "feedback-answered": feedback_answered,
     "daily-report": daily_report,
     "weekly-supervision": weekly_supervision,
+    "monthly-scorecards": monthly_scorecards,
     "rectification-reopened-and-closed": rectification_reopened_and_closed,
 }

@@ -1,4 +1,4 @@
-"""`python -m bench run ...` / `python -m bench scale ...` (see bench/cli.py)."""
+"""`python -m bench run ...` / `scale ...` / `scans ...` (see bench/cli.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`python -m bench run|scale` and `oms bench run|scale`: the arguments, and what they start."""
+"""`python -m bench run|scale|scans` and `oms bench ...`: the arguments, and what they start."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bench.optimisations import OPTIMISATIONS
-from bench.options import PHASES, RunOptions, ScaleOptions
+from bench.options import PHASES, RunOptions, ScaleOptions, ScansOptions
 from config.settings import Settings
 
 
@@ -104,6 +104,23 @@ def cmd_scale(args: argparse.Namespace, settings: Settings | None = None) -> int
     return asyncio.run(scale(options))
 
 
+def cmd_scans(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    from bench.scans import scans
+
+    options = ScansOptions(
+        scans=args.scans,
+        after_sales_seconds=args.after_sales,
+        env=dict(args.env),
+        server_args=tuple(args.server_arg),
+        postgres=args.postgres,
+        server_db=args.server_db,
+        out_dir=args.out,
+        label=args.label,
+    )
+    asyncio.run(scans(options))
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run = sub.add_parser(
         "run", help="baseline, orders via client and HTTP, half load, histories, replay"
@@ -148,6 +165,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     scale.add_argument("--samples", type=int, default=20, help="review actions timed per path")
     _common(scale)
     scale.set_defaults(fn=cmd_scale)
+
+    scans = sub.add_parser(
+        "scans", help="one order's history with N carrier scans, against Temporal's limits"
+    )
+    scans.add_argument("--scans", type=int, default=50, help="carrier scans, the last delivered")
+    scans.add_argument(
+        "--after-sales", type=float, default=2.0, help="return/exchange window in seconds"
+    )
+    _common(scans)
+    scans.set_defaults(fn=cmd_scans)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -46,3 +46,17 @@ class ScaleOptions:
     server_db: Path | None = None
     out_dir: Path = Path("bench/results")
     label: str = ""
+
+
+@dataclass
+class ScansOptions:
+    #: Carrier scans of the one order, the last one "delivered".
+    scans: int = 50
+    #: Return and exchange windows: the order completes this long after the delivery.
+    after_sales_seconds: float = 2.0
+    env: dict[str, str] = field(default_factory=dict)
+    server_args: tuple[str, ...] = ()
+    postgres: bool = False
+    server_db: Path | None = None
+    out_dir: Path = Path("bench/results")
+    label: str = ""

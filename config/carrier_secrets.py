@@ -51,6 +51,31 @@ def carrier_secret(settings: Settings, carrier: str) -> str:
         return found[carrier]
 
 
+class SecretCache:
+    """The carriers' secrets as last read, for the callback route: the file is read again
+    only when it changes (a rotated secret takes effect at the next callback), not on every
+    request a carrier sends."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._stamp: tuple[int, int] | None = None
+        self._known: dict[str, str] = {}
+
+    def get(self, carrier: str) -> str:
+        configured = self._settings.carrier_secrets.get(carrier)
+        if configured:
+            return configured
+        path = secrets_file(self._settings)
+        try:
+            stat = path.stat()
+            stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self._stamp:
+            self._known, self._stamp = _read(path), stamp
+        return self._known.get(carrier) or carrier_secret(self._settings, carrier)
+
+
 def signature(secret: str, timestamp: str | int, body: bytes) -> str:
     """`sha256=<hex>`: HMAC-SHA256 of `<timestamp>.<raw body>` with the carrier's secret,
     as the carrier sends it in `X-Carrier-Signature`."""

@@ -23,7 +23,9 @@ from config.keys import Keyring, load_key_file
 from config.private_files import write_private
 from domain.policy import PolicySettings
 from domain.reports import ReportSettings
+from domain.scorecards import ScorecardSettings
 from domain.supervision import SupervisionSettings
+from domain.training import TrainingSettings
 
 
 class ConsoleSettings(BaseModel):
@@ -167,6 +169,10 @@ class Settings(BaseSettings):
     reports: ReportSettings = ReportSettings()
     #: The periodic supervision checks (P8.1.1) and their thresholds.
     supervision: SupervisionSettings = SupervisionSettings()
+    #: Customer-service training (P7.1): how recent a member's last session must be.
+    training: TrainingSettings = TrainingSettings()
+    #: The monthly scorecards (P8.2, P8.3) and the rules that propose a standing.
+    scorecards: ScorecardSettings = ScorecardSettings()
     console: ConsoleSettings = ConsoleSettings()
     supervisor: SupervisorSettings = SupervisorSettings()
 

@@ -121,7 +121,6 @@ def list_feedback(
             query = query.where(column == value)
     if cursor:
         at, feedback_id = decode_cursor(cursor)
-        at = datetime.fromisoformat(at)
         query = query.where(
             or_(
                 feedback.c.received_at < at,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import json
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, or_, select
@@ -20,25 +19,29 @@ class Page:
     next_cursor: str | None
 
 
-def encode_cursor(*values: Any) -> str:
-    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values])
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+#: A paging cursor: `<microseconds since 1970-01-01 UTC>.<key>`, the time and the key of the
+#: last item of the page before. Opaque to clients; a pattern in the OpenAPI document, so
+#: that every cursor of this form is one the API takes (issue 17). Keys are order, task and
+#: feedback ids (ORDER_ID_PATTERN, FEEDBACK_ID_PATTERN, `feedback:<id>-T1`...).
+CURSOR_PATTERN = r"^-?[0-9]{1,16}\.[A-Za-z0-9][A-Za-z0-9_:.-]{0,199}$"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def encode_cursor(at: datetime, key: str) -> str:
+    return f"{(at - _EPOCH) // _MICROSECOND}.{key}"
 
 
 class InvalidCursor(ValueError):
     """A paging cursor this API did not hand out (or one for another list)."""
 
 
-def decode_cursor(cursor: str, parts: int = 2) -> list[Any]:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if isinstance(values, list) and len(values) == parts:
-            if isinstance(values[0], str):
-                datetime.fromisoformat(values[0])  # every cursor starts with a time
-            return values
-    except Exception as error:
-        raise InvalidCursor("malformed cursor") from error
-    raise InvalidCursor("malformed cursor")
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The time (aware, UTC) and key a cursor names; any cursor of the pattern is one."""
+    if not re.fullmatch(CURSOR_PATTERN, cursor):
+        raise InvalidCursor("malformed cursor")
+    microseconds, key = cursor.split(".", 1)
+    return _EPOCH + int(microseconds) * _MICROSECOND, key
 
 
 def order_view(conn: Connection, order_id: str) -> OrderView | None:
@@ -114,7 +117,6 @@ def list_orders(
         query = query.where(orders.c.created_at < created_to)
     if cursor:
         at, order_id = decode_cursor(cursor)
-        at = datetime.fromisoformat(at)
         query = query.where(
             or_(
                 orders.c.created_at < at,
@@ -165,7 +167,6 @@ def list_tasks(
         query = query.where(tasks.c.escalated == escalated)
     if cursor:
         due, task_id = decode_cursor(cursor)
-        due = datetime.fromisoformat(due)
         query = query.where(
             or_(tasks.c.due_at > due, and_(tasks.c.due_at == due, tasks.c.task_id > task_id))
         )

@@ -69,12 +69,15 @@ def period_starts(window: ReportWindow, group_by: GroupBy) -> list[str]:
     day = first
     while day <= window.last_day:
         starts.append(day.isoformat())
-        if group_by is GroupBy.DAY:
-            day += timedelta(days=1)
-        elif group_by is GroupBy.WEEK:
-            day += timedelta(days=7)
-        else:
-            day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        try:
+            if group_by is GroupBy.DAY:
+                day += timedelta(days=1)
+            elif group_by is GroupBy.WEEK:
+                day += timedelta(days=7)
+            else:
+                day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        except OverflowError:  # the period after it would begin after year 9999
+            break
     return starts
 
 
@@ -112,7 +115,7 @@ def _grouped(
     return rows
 
 
-def _count_if(condition: ColumnElement[bool]) -> Any:
+def count_if(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
@@ -165,11 +168,11 @@ def orders_report(conn: Connection, window: ReportWindow, group_by: GroupBy) -> 
     terminal = [s.value for s in TERMINAL]
     counts = [
         func.count().label("orders"),
-        _count_if(orders.c.kind == "goods").label("goods"),
-        _count_if(orders.c.kind == "service").label("service"),
-        _count_if(status.not_in(terminal)).label("open"),
+        count_if(orders.c.kind == "goods").label("goods"),
+        count_if(orders.c.kind == "service").label("service"),
+        count_if(status.not_in(terminal)).label("open"),
         *(
-            _count_if(status == s.value).label(s.value)
+            count_if(status == s.value).label(s.value)
             for s in (
                 OrderStatus.COMPLETED,
                 OrderStatus.CANCELLED,
@@ -301,7 +304,7 @@ def satisfaction_report(
         [
             func.count().label("ratings"),
             func.coalesce(func.sum(score), 0).label("score_sum"),
-            *(_count_if(score == n).label(f"score_{n}") for n in range(1, 6)),
+            *(count_if(score == n).label(f"score_{n}") for n in range(1, 6)),
         ],
         time_column=satisfaction_ratings.c.rated_at,
         window=window,
@@ -315,12 +318,12 @@ def satisfaction_report(
         conn,
         [
             func.count().label("feedback"),
-            _count_if(feedback.c.kind == FeedbackKind.INQUIRY.value).label("inquiries"),
-            _count_if(feedback.c.kind == FeedbackKind.COMPLAINT.value).label("complaints"),
-            _count_if(feedback.c.kind == FeedbackKind.PRAISE.value).label("praise"),
-            _count_if(answered_at.is_not(None)).label("answered"),
-            _count_if(answered_at <= feedback.c.first_reply_due_at).label("answered_on_time"),
-            _count_if(feedback.c.state == FeedbackState.RESOLVED.value).label("resolved"),
+            count_if(feedback.c.kind == FeedbackKind.INQUIRY.value).label("inquiries"),
+            count_if(feedback.c.kind == FeedbackKind.COMPLAINT.value).label("complaints"),
+            count_if(feedback.c.kind == FeedbackKind.PRAISE.value).label("praise"),
+            count_if(answered_at.is_not(None)).label("answered"),
+            count_if(answered_at <= feedback.c.first_reply_due_at).label("answered_on_time"),
+            count_if(feedback.c.state == FeedbackState.RESOLVED.value).label("resolved"),
         ],
         time_column=feedback.c.received_at,
         window=window,
@@ -375,7 +378,7 @@ def on_time_rows(
         conn,
         [
             func.count().label("denominator"),
-            _count_if(and_(done, tasks.c.closed_at <= tasks.c.due_at)).label("numerator"),
+            count_if(and_(done, tasks.c.closed_at <= tasks.c.due_at)).label("numerator"),
         ],
         time_column=tasks.c.due_at,
         window=window,
@@ -405,7 +408,7 @@ def on_time_rows(
     ]
 
 
-def _erroneous_orders(since: datetime) -> Any:
+def erroneous_orders(since: datetime) -> Any:
     """Orders with an error in their record since `since` (an error never precedes the order)."""
     data = order_events.c.data
     case_kind = data["kind"].as_string()
@@ -430,7 +433,7 @@ def _erroneous_orders(since: datetime) -> Any:
 
 def accuracy_rows(conn: Connection, window: ReportWindow, group_by: GroupBy) -> list[Row]:
     """Order accuracy rate, over the orders created in each period."""
-    erroneous = _erroneous_orders(window.start)
+    erroneous = erroneous_orders(window.start)
     rows = _grouped(
         conn,
         [
@@ -460,7 +463,7 @@ def satisfaction_rows(conn: Connection, window: ReportWindow, group_by: GroupBy)
         [
             func.count().label("ratings"),
             func.coalesce(func.sum(score), 0).label("score_sum"),
-            _count_if(score >= 4).label("satisfied"),
+            count_if(score >= 4).label("satisfied"),
         ],
         time_column=satisfaction_ratings.c.rated_at,
         window=window,
@@ -500,7 +503,7 @@ def delivery_rows(
         conn,
         [
             func.count().label("denominator"),
-            _count_if(and_(delivered.is_not(None), delivered <= promised)).label("numerator"),
+            count_if(and_(delivered.is_not(None), delivered <= promised)).label("numerator"),
         ],
         time_column=promised,
         window=window,

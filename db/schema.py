@@ -21,6 +21,9 @@ TABLE_MODULES = [
     "db.channel_tables",
     "db.carrier_tables",
     "db.notification_tables",
+    "db.feedback_analysis_tables",
+    "db.training_tables",
+    "db.scorecard_tables",
 ]
 
 

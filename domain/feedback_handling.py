@@ -17,8 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from domain import summaries
-from domain.actors import SYSTEM_ACTOR, Actor, Department
-from domain.commands import ClaimTaskCommand
+from domain.actors import Actor, Department
 from domain.feedback import (
     FeedbackEvent,
     FeedbackEventKind,
@@ -35,8 +34,9 @@ from domain.feedback import (
 )
 from domain.notices import Notice, reply_notice
 from domain.notifications import NoticesSent, SendNotices
+from domain.one_task_case import OneTaskCase
 from domain.policy import PolicySettings
-from domain.task_book import TaskBook, deadline_events
+from domain.task_book import TaskBook
 from domain.tasks import Task, TaskKind
 from domain.trust import NonceBook
 
@@ -103,7 +103,12 @@ def task_book_prefix(feedback_id: str) -> str:
     return f"feedback:{feedback_id}"
 
 
-class Feedback:
+class Feedback(OneTaskCase[FeedbackDecision]):
+    event_type = FeedbackEvent
+    event_kinds = FeedbackEventKind
+    task_owner = "feedback"
+    record: FeedbackRecord
+
     def __init__(self, record: FeedbackRecord) -> None:
         self.record = record
         self._events: list[FeedbackEvent] = []
@@ -113,6 +118,12 @@ class Feedback:
         self._to_send: list[str] = []
         self._decision = FeedbackDecision()
         self._now = record.received_at
+
+    def _new_decision(self) -> FeedbackDecision:
+        return FeedbackDecision()
+
+    def _claim_limit(self) -> int:
+        return self.record.policy.claim_limit
 
     @classmethod
     def new(
@@ -250,38 +261,6 @@ class Feedback:
         )
         return self._decision
 
-    def check_claim_task(self, command: ClaimTaskCommand, now: datetime) -> None:
-        task = self._task_for(command)
-        record = self.record
-        record.tasks.check_claim(task, record.policy.claim_limit, status=record.state.value)
-
-    def claim_task(self, command: ClaimTaskCommand, now: datetime) -> FeedbackDecision:
-        """Claim, release or hand over the reply task within customer service."""
-        self.check_claim_task(command, now)
-        task = self._task_for(command)
-        self._begin(now)
-        previous = self.record.tasks.claim(task, command.assignee)
-        self._task_changed(task)
-        self._record(
-            FeedbackEventKind.TASK_CLAIMED,
-            actor=command.actor,
-            task=task,
-            data={"assignee": command.assignee, "previous": previous},
-        )
-        return self._decision
-
-    def next_alarm(self) -> datetime | None:
-        return self.record.tasks.next_alarm()
-
-    def ring(self, now: datetime) -> FeedbackDecision:
-        """The first-reply deadline's reminder or breach, recorded like an order task's."""
-        self._begin(now)
-        for task, stage in self.record.tasks.ring(now):
-            for kind, data in deadline_events(task, stage):
-                self._record(FeedbackEventKind(kind), task=task, data=data)
-            self._task_changed(task)
-        return self._decision
-
     # --- what the caller, the read model and the UI see --------------------------------
 
     @property
@@ -343,10 +322,6 @@ class Feedback:
         """The replies written are handed to the channel; the live view is the state."""
         self._to_send += [notice.notification_id for notice in changes.notices]
 
-    def open_task(self) -> Task | None:
-        task = self.task
-        return task if task is not None and task.is_open else None
-
     def details(self) -> str:
         """The Temporal UI's "current details"; no personal data, the message stays here."""
         record, request = self.record, self.record.request
@@ -361,10 +336,6 @@ class Feedback:
 
     # --- the record --------------------------------------------------------------------
 
-    def _begin(self, now: datetime) -> None:
-        self._now = now
-        self._decision = FeedbackDecision()
-
     def _answered(self, actor: Actor, outcome: str) -> dict[str, str | bool]:
         """The customer has an answer: the first-reply time is set and the task closes."""
         self.record.first_reply_at = self._now
@@ -374,35 +345,3 @@ class Feedback:
         closed = TaskBook.close(task, actor, outcome, self._now)
         self._task_changed(task)
         return closed
-
-    def _task_for(self, command: ClaimTaskCommand) -> Task:
-        return self.record.tasks.open_for(
-            command.task_id, command.actor, status=self.record.state.value, owner="feedback"
-        )
-
-    def _task_changed(self, task: Task) -> None:
-        self.record.revision += 1
-        task.revision = self.record.revision
-        self._tasks[task.task_id] = task
-
-    def _record(
-        self,
-        kind: FeedbackEventKind,
-        *,
-        actor: Actor | None = None,
-        note: str = "",
-        task: Task | None = None,
-        data: dict[str, str | int | bool | None] | None = None,
-    ) -> None:
-        self.record.seq += 1
-        event = FeedbackEvent(
-            seq=self.record.seq,
-            at=self._now,
-            kind=kind,
-            actor=actor or SYSTEM_ACTOR,
-            note=note[:1000],
-            task_id=task.task_id if task else None,
-            data=data or {},
-        )
-        self._events.append(event)
-        self._decision.events.append(event)

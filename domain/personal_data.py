@@ -47,6 +47,7 @@ import hashlib
 import hmac
 
 from domain.actors import Department
+from domain.notifications import Channel
 from domain.order.details import Customer, Shipping
 
 D = Department
@@ -108,6 +109,18 @@ def address_for(department: Department, address: str | None) -> str | None:
     if address is None or sees_address(department):
         return address
     return mask_address(address)
+
+
+def recipient_for(department: Department, channel: Channel, recipient: str) -> str:
+    """Where a message to the customer went, as this department may see it: a phone or an
+    email masked like the order's, an in-app recipient (the customer's id) as it is."""
+    if sees_phone(department):
+        return recipient
+    if channel == Channel.EMAIL:
+        return mask_email(recipient)
+    if channel == Channel.SMS:
+        return phone_for(department, recipient) or ""
+    return recipient  # the customer's id, which every department sees
 
 
 def customer_for(department: Department, customer: Customer) -> Customer:

@@ -27,11 +27,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain import summaries
-from domain.actors import SYSTEM_ACTOR, Actor, Department
-from domain.commands import ClaimTaskCommand
+from domain.actors import Actor, Department
 from domain.errors import ActionNotAllowed, NotPermitted
+from domain.one_task_case import OneTaskCase
 from domain.policy import PolicySettings
-from domain.task_book import TaskBook, deadline_events
+from domain.task_book import TaskBook
 from domain.tasks import Task, TaskKind
 from domain.trust import NonceBook
 
@@ -219,13 +219,24 @@ def task_book_prefix(item_id: str) -> str:
     return f"rectification:{item_id}"
 
 
-class Rectification:
+class Rectification(OneTaskCase[RectificationDecision]):
+    event_type = RectificationEvent
+    event_kinds = RectificationEventKind
+    task_owner = "rectification"
+    record: RectificationRecord
+
     def __init__(self, record: RectificationRecord) -> None:
         self.record = record
         self._events: list[RectificationEvent] = []
         self._tasks: dict[str, Task] = {}
         self._decision = RectificationDecision()
         self._now = record.item.found_at
+
+    def _new_decision(self) -> RectificationDecision:
+        return RectificationDecision()
+
+    def _claim_limit(self) -> int:
+        return self.record.item.policy.claim_limit
 
     @classmethod
     def new(cls, item: RectificationItemInput, now: datetime) -> Rectification:
@@ -343,48 +354,11 @@ class Rectification:
         )
         return self._decision
 
-    def check_claim_task(self, command: ClaimTaskCommand, now: datetime) -> None:
-        task = self._task_for(command)
-        record = self.record
-        record.tasks.check_claim(task, record.item.policy.claim_limit, status=record.state.value)
-
-    def claim_task(self, command: ClaimTaskCommand, now: datetime) -> RectificationDecision:
-        """Claim, release or hand over the item's task within its department."""
-        self.check_claim_task(command, now)
-        task = self._task_for(command)
-        self._begin(now)
-        previous = self.record.tasks.claim(task, command.assignee)
-        self._task_changed(task)
-        self._record(
-            RectificationEventKind.TASK_CLAIMED,
-            actor=command.actor,
-            task=task,
-            data={"assignee": command.assignee, "previous": previous},
-        )
-        return self._decision
-
-    def next_alarm(self) -> datetime | None:
-        return self.record.tasks.next_alarm()
-
-    def ring(self, now: datetime) -> RectificationDecision:
-        """The deadline's reminder, or its breach: overdue and escalated to the leads."""
-        self._begin(now)
-        for task, stage in self.record.tasks.ring(now):
-            for kind, data in deadline_events(task, stage):
-                self._record(RectificationEventKind(kind), task=task, data=data)
-            self._task_changed(task)
-        return self._decision
-
     # --- what the caller, the read model and the UI see --------------------------------
 
     @property
     def closed(self) -> bool:
         return self.record.state is RectificationState.CLOSED
-
-    def open_task(self) -> Task | None:
-        record = self.record
-        task = record.tasks.get(record.task_id) if record.task_id else None
-        return task if task is not None and task.is_open else None
 
     def result(self) -> RectificationResult:
         record = self.record
@@ -476,39 +450,3 @@ class Rectification:
         record.task_id = task.task_id
         self._task_changed(task)
         return task
-
-    def _task_for(self, command: ClaimTaskCommand) -> Task:
-        return self.record.tasks.open_for(
-            command.task_id, command.actor, status=self.record.state.value, owner="rectification"
-        )
-
-    def _begin(self, now: datetime) -> None:
-        self._now = now
-        self._decision = RectificationDecision()
-
-    def _task_changed(self, task: Task) -> None:
-        self.record.revision += 1
-        task.revision = self.record.revision
-        self._tasks[task.task_id] = task
-
-    def _record(
-        self,
-        kind: RectificationEventKind,
-        *,
-        actor: Actor | None = None,
-        note: str = "",
-        task: Task | None = None,
-        data: dict[str, str | int | bool | None] | None = None,
-    ) -> None:
-        self.record.seq += 1
-        event = RectificationEvent(
-            seq=self.record.seq,
-            at=self._now,
-            kind=kind,
-            actor=actor or SYSTEM_ACTOR,
-            note=note[:1000],
-            task_id=task.task_id if task else None,
-            data=data or {},
-        )
-        self._events.append(event)
-        self._decision.events.append(event)

@@ -1,5 +1,6 @@
 """The Temporal Schedules of the system: the daily report snapshot (P6.3, P8.2), the
-nightly backup (P6.2) and the weekly supervision checks (P8.1.1).
+nightly backup (P6.2), the weekly supervision checks (P8.1.1) and the monthly scorecards
+(P8.2, P8.3).
 
 `ensure_schedules` creates them, or brings existing ones in line with the settings
 (time of day, time zone offset, task queue); running it twice changes nothing.
@@ -33,10 +34,12 @@ from temporalio.client import (
 
 from config.settings import Settings
 from domain.backups import BackupRequest
+from domain.scorecards import ScorecardInput
 from domain.supervision import SupervisionInput
 from workers.client import connect
 from workflows.backup import BackupWorkflow
 from workflows.reporting import ReportingInput, ReportingWorkflow
+from workflows.scorecards import ScorecardWorkflow
 from workflows.supervision import SupervisionWorkflow
 
 
@@ -129,6 +132,40 @@ async def ensure_supervision_schedule(client: Client, settings: Settings) -> str
     return schedule_id
 
 
+def scorecard_schedule(settings: Settings) -> Schedule:
+    """Monthly (the 1st, 04:00 UTC by default): each run evaluates the last complete month
+    (P8.2); a month is stored once however often its run is started."""
+    scorecards = settings.scorecards
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            ScorecardWorkflow.run,
+            ScorecardInput(utc_offset_hours=settings.reports.utc_offset_hours),
+            # Temporal appends the scheduled time, so each month's run has an id of its own.
+            id=f"{scorecards.schedule_id}-run",
+            task_queue=settings.task_queue,
+            static_summary="Monthly scorecards of departments and staff (P8.2, P8.3)",
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    day_of_month=[ScheduleRange(scorecards.day_of_month)],
+                    hour=[ScheduleRange(scorecards.hour_utc)],
+                    minute=[ScheduleRange(0)],
+                    comment=f"monthly on day {scorecards.day_of_month}, "
+                    f"{scorecards.hour_utc:02d}:00 UTC",
+                )
+            ]
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
+    )
+
+
+async def ensure_scorecard_schedule(client: Client, settings: Settings) -> str:
+    schedule_id = settings.scorecards.schedule_id
+    await ensure_schedule(client, schedule_id, scorecard_schedule(settings))
+    return schedule_id
+
+
 async def ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> ScheduleHandle:
     """Create the schedule, or bring an existing one in line with the settings.
 
@@ -160,12 +197,14 @@ async def ensure_backup_schedule(
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
-    """Every schedule of the system: the daily report, the nightly backup, supervision."""
+    """Every schedule of the system: the daily report, the nightly backup, supervision,
+    the monthly scorecards."""
     await ensure_backup_schedule(client, settings)
     return [
         await ensure_daily_report(client, settings),
         BACKUP_SCHEDULE_ID,
         await ensure_supervision_schedule(client, settings),
+        await ensure_scorecard_schedule(client, settings),
     ]
 
 

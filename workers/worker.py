@@ -32,6 +32,7 @@ from activities.payments import PaymentActivities
 from activities.read_model import ReadModelActivities
 from activities.rectification import RectificationActivities
 from activities.reporting import ReportingActivities
+from activities.scorecards import ScorecardActivities
 from activities.shipping import ShippingActivities, carriers_from
 from activities.supervision import SupervisionActivities
 from config.settings import Settings
@@ -48,6 +49,7 @@ from workflows.rectification import RectificationWorkflow
 from workflows.releases import BUILD_ID
 from workflows.reporting import ReportingWorkflow
 from workflows.restock import RestockWorkflow
+from workflows.scorecards import ScorecardWorkflow
 from workflows.supervision import SupervisionWorkflow
 from workflows.trust import CommandTrust
 
@@ -61,6 +63,7 @@ WORKFLOWS = [
     BackupWorkflow,
     SupervisionWorkflow,
     RectificationWorkflow,
+    ScorecardWorkflow,
 ]
 
 #: Modules loaded once outside the sandbox: pure, deterministic, and costly to re-import
@@ -163,6 +166,7 @@ def activities_for(
         BackupActivities(db, settings).back_up_read_model,
         SupervisionActivities(db, settings.rectification_deadline).run_supervision_checks,
         RectificationActivities(db).apply_rectification_changes,
+        ScorecardActivities(db, settings).evaluate_scorecards,
     ]
 
 

@@ -5,7 +5,7 @@ a small script of our own; no front-end build). It runs the API's own route
 functions with the API's request models, and decides access with the API's role
 matrix (`access.py`), so that a department sees and does in the console exactly
 what the API lets it. Chinese (zh-CN) by default, English one click away
-(`catalogue.py`).
+(gettext catalogues in `locale/`, read by `i18n.py`).
 """
 
 from __future__ import annotations

@@ -29,7 +29,18 @@ from api.console.order_actions import ORDER_ACTIONS
 from api.console.sessions import CSRF_FIELD, Viewer, identify
 from api.deps import AppState, admit_address
 from api.roles import rule_for
-from api.routes import feedback, orders, products, reports, tasks
+from api.routes import (
+    feedback,
+    feedback_causes,
+    orders,
+    products,
+    rectifications,
+    reports,
+    scorecards,
+    supervision,
+    tasks,
+    training,
+)
 from db.staff import StaffMember
 from domain.actions import Action
 from domain.actors import Department
@@ -42,7 +53,11 @@ REPORTS: dict[str, RouteFunction] = {
     "revenue": reports.revenue_report,
     "satisfaction": reports.satisfaction_report,
     "kpis": reports.kpis,
+    "feedback_causes": feedback_causes.feedback_causes_report,
 }
+
+#: Reports of the whole window, without periods: their CSV takes no `group_by`.
+UNGROUPED_REPORTS = frozenset({"feedback_causes"})
 
 MAX_FORM_FIELDS = 500
 
@@ -121,22 +136,54 @@ CONSOLE_ROUTES: dict[tuple[str, str], ConsoleRule] = {
     ("POST", "/orders/{order_id}/actions/{action}"): ConsoleRule(Access.API, resolve=_action_route),
     ("GET", "/search"): runs(orders.list_orders),
     ("GET", "/feedback"): runs(feedback.list_feedback),
-    ("GET", "/feedback/{feedback_id}"): runs(feedback.get_feedback),
+    ("GET", "/feedback/{feedback_id}"): runs(feedback.get_feedback, feedback_causes.get_cause_tag),
+    ("GET", "/feedback/{feedback_id}/cause"): runs(
+        feedback.get_feedback, feedback_causes.get_cause_tag, feedback_causes.list_causes
+    ),
+    ("POST", "/feedback/{feedback_id}/cause"): runs(
+        feedback.get_feedback, feedback_causes.put_cause_tag
+    ),
     ("POST", "/feedback/{feedback_id}/actions/{action}"): ConsoleRule(
         Access.API, resolve=_feedback_action_route
     ),
-    ("GET", "/dashboard"): runs(reports.kpis, reports.orders_report, reports.revenue_report),
+    ("GET", "/dashboard"): runs(
+        reports.kpis,
+        reports.orders_report,
+        reports.revenue_report,
+        feedback_causes.feedback_causes_report,
+        training.training_due,
+    ),
     ("GET", "/dashboard/{report}.csv"): ConsoleRule(Access.API, resolve=_report_route),
     ("GET", "/products"): runs(products.list_products),
     ("POST", "/products"): runs(products.get_product, products.put_product),
     ("GET", "/products/{sku}"): runs(products.get_product),
     ("POST", "/products/{sku}"): runs(products.get_product, products.put_product),
+    ("GET", "/training"): runs(training.list_sessions, training.training_due),
+    ("POST", "/training"): runs(training.record_session),
+    ("GET", "/training/{session_id}"): runs(training.get_session, training.training_due),
+    ("POST", "/training/{session_id}/attendance"): runs(
+        training.get_session, training.record_attendance
+    ),
+    ("GET", "/scorecards"): runs(scorecards.get_scorecards),
+    ("GET", "/rectifications"): runs(rectifications.list_rectifications),
+    ("POST", "/supervision/runs"): runs(supervision.run_now),
+    ("GET", "/rectifications/{item_id}"): runs(rectifications.get_rectification),
+    ("POST", "/rectifications/{item_id}/answer"): runs(
+        rectifications.get_rectification, rectifications.answer_rectification
+    ),
+    ("POST", "/rectifications/{item_id}/verify"): runs(
+        rectifications.get_rectification, rectifications.verify_rectification
+    ),
+    ("POST", "/scorecards/{period}/standings"): runs(
+        scorecards.get_scorecards, scorecards.decide_standing
+    ),
 }
 
 
-def admits(department: Department, *functions: RouteFunction) -> bool:
-    """Whether the role matrix lets this department call every one of these API routes."""
-    return all(admits_route(department, function) for function in functions)
+def admits(department: Department, *functions: RouteFunction, lead: bool = False) -> bool:
+    """Whether the role matrix lets this department (a lead of it, or not) call every one
+    of these API routes."""
+    return all(admits_route(department, function, lead=lead) for function in functions)
 
 
 def refused_departments(department: Department, functions: tuple[RouteFunction, ...]) -> list[str]:
@@ -195,7 +242,7 @@ async def gate(request: Request) -> None:
     _check_csrf(viewer, method, form)
     if rule.access is Access.API:
         functions = rule.route_functions(request)
-        if not admits(viewer.staff.department, *functions):
+        if not admits(viewer.staff.department, *functions, lead=viewer.staff.is_lead):
             raise ConsoleError(
                 403,
                 "error.forbidden",

@@ -45,7 +45,10 @@ def endpoint_of(route_function: Callable[..., Any]) -> Endpoint:
         raise LookupError(f"{route_function.__qualname__} is not a route of the API") from None
 
 
-def admits_route(department: Department, route_function: Callable[..., Any]) -> bool:
-    """The role matrix's answer: may this department call the endpoint this function serves."""
+def admits_route(
+    department: Department, route_function: Callable[..., Any], *, lead: bool = False
+) -> bool:
+    """The role matrix's answer: may this department (a lead of it, or not) call the
+    endpoint this function serves."""
     rule = rule_for(*endpoint_of(route_function))
-    return rule is not None and (rule.public or department in (rule.departments or ()))
+    return rule is not None and rule.admits(department, lead=lead)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import types
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -49,6 +49,7 @@ class Widget(StrEnum):
     YES_NO = "yes_no"
     SELECT = "select"
     DATETIME = "datetime"
+    DATE = "date"
     LINES = "lines"
     CHECKBOXES = "checkboxes"  # several members of an enum (departments a result goes to)
 
@@ -74,6 +75,9 @@ class Input:
     attrs: dict[str, str] = field(default_factory=dict)
     value: str = ""
     error: FieldError | None = None
+    #: The choices' second halves are shown as they are (names kept in the database, as
+    #: the causes of feedback), not looked up in the catalogue.
+    literal: bool = False
 
     @property
     def is_group(self) -> bool:
@@ -217,6 +221,8 @@ def _member(path: str, annotation: Any, info: FieldInfo, required: bool) -> Memb
         )
     if annotation is datetime:
         return Input(path, label, Widget.DATETIME, required)
+    if annotation is date:
+        return Input(path, label, Widget.DATE, required)
     long = int(attrs.get("maxlength", "0")) > LONG_TEXT
     return Input(path, label, Widget.TEXTAREA if long else Widget.TEXT, required, attrs=attrs)
 

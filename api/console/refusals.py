@@ -82,6 +82,12 @@ def show_beside(form: ShownForm, posted: FormData, refused: Refused, locale: Loc
     form.refusal = shown_reason(locale, refused)
 
 
+def refused_text(locale: Locale, refused: Refused) -> str:
+    """The whole refusal as one sentence, for a page whose forms have no field beside
+    which to show it (the scorecards' and rectifications' short forms)."""
+    return shown_reason(locale, refused) or "; ".join(error_text(locale, e) for e in refused.errors)
+
+
 def shown_reason(locale: Locale, refused: Refused) -> str | None:
     if refused.reason is None:
         return None

@@ -1,7 +1,8 @@
 """Pages from Jinja2 templates, with the viewer's language, CSRF token and cookies.
 
-Templates autoescape everything; they take their words from `t(...)` and format
-dates and money with `loc.datetime(...)`, `loc.money(...)`. Responses carry a strict
+Templates autoescape everything; they take their words from `t(...)` (or, for a count,
+Jinja2's `ngettext(key, key, n)`) and format dates and money with `loc.datetime(...)`,
+`loc.money(...)`. Responses carry a strict
 Content-Security-Policy: the console's own scripts and styles only, none inline.
 """
 
@@ -13,10 +14,17 @@ from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 
 from api.console.access import CONSOLE_ROUTES, admits, viewer_of
-from api.console.i18n import LANGUAGES
+from api.console.i18n import LANGUAGES, Locale, percent_style
 from api.console.sessions import CSRF_FIELD, Viewer
 from api.console.workflow_words import summary_text
 from domain.tasks import TaskKind
@@ -52,7 +60,32 @@ ENV = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
 )
+
+
+# Jinja2's i18n extension (`{% trans %}`, `gettext`, `ngettext`), in the viewer's language:
+# one environment serves every request, so the callables read the page's locale (`loc`)
+# rather than being installed per language. Newstyle: Jinja2 fills `%(name)s` itself
+# (escaping the values), so the catalogue's `{name}` placeholders are handed over that way.
+def _locale(context: Context) -> Locale:
+    locale = context["loc"]
+    assert isinstance(locale, Locale)
+    return locale
+
+
+@pass_context
+def _gettext(context: Context, key: str) -> str:
+    return percent_style(_locale(context).translations.gettext(key))
+
+
+@pass_context
+def _ngettext(context: Context, key: str, plural: str, num: int) -> str:
+    return percent_style(_locale(context).translations.ngettext(key, plural, num))
+
+
+# The extension adds install_gettext_callables to the environment at run time.
+ENV.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 ENV.filters["seg"] = _segment
 ENV.globals["query"] = _query
 ENV.globals["CSRF_FIELD"] = CSRF_FIELD
@@ -66,12 +99,18 @@ def navigation(viewer: Viewer) -> dict[str, bool]:
     staff = viewer.staff
 
     def may_open(path: str) -> bool:
-        return staff is not None and admits(staff.department, *CONSOLE_ROUTES[("GET", path)].runs)
+        return staff is not None and admits(
+            staff.department, *CONSOLE_ROUTES[("GET", path)].runs, lead=staff.is_lead
+        )
 
     return {
         "feedback": may_open("/feedback"),
         "dashboard": may_open("/dashboard"),
         "products": may_open("/products"),
+        "training": may_open("/training"),
+        # P8.2: supervision and admin see every scorecard, a department's lead their own.
+        "scorecards": may_open("/scorecards"),
+        "rectifications": may_open("/rectifications"),
     }
 
 

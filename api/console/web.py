@@ -18,7 +18,18 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.console.access import ConsoleError, SignInRequired, app_state, gate
-from api.console.pages import dashboard, feedback, inbox, orders, products, session
+from api.console.pages import (
+    dashboard,
+    feedback,
+    feedback_causes,
+    inbox,
+    orders,
+    products,
+    rectifications,
+    scorecards,
+    session,
+    training,
+)
 from api.console.refusals import refusal_of
 from api.console.render import STATIC, page, redirect
 from api.console.sessions import Viewer, identify
@@ -26,7 +37,18 @@ from api.console.workflow_words import reason_text
 from api.errors import ApiError
 
 #: The console's pages, one router each.
-PAGES = (session, inbox, orders, feedback, dashboard, products)
+PAGES = (
+    session,
+    inbox,
+    orders,
+    feedback,
+    feedback_causes,
+    dashboard,
+    products,
+    scorecards,
+    training,
+    rectifications,
+)
 
 #: Statuses the error page has its own words for; others are shown as "error".
 KNOWN_STATUSES = frozenset({400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503})

@@ -31,6 +31,7 @@ PARAM_WORDS = {
     "event": "enum.tracking_event_kind",
     "fields": "field",
     "feedback_kind": "feedback_kind",
+    "feedback_state": "feedback_state",
     "channel": "channel",
     "rectification_state": "rectification_state",
     "rectification_step": "rectification_step",

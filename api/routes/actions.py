@@ -9,6 +9,8 @@ from api.catalogue_facts import products_for, recorded_products, with_earlier_re
 from api.deps import CurrentStaff, IdempotencyKey, State
 from api.errors import conflict, not_found
 from api.orders_client import recorded_kind, recorded_status, run_update, send_signal
+from api.routes import CONFLICT
+from api.schemas import Accepted
 from domain.actions import ACTION_RULES, Action
 from domain.commands import (
     ActionResult,
@@ -29,7 +31,7 @@ from domain.order.details import OrderKind
 from domain.states import OrderStatus
 from workflows.order import OrderWorkflow
 
-router = APIRouter(prefix="/api/v1/orders", tags=["actions"])
+router = APIRouter(prefix="/api/v1/orders", tags=["actions"], responses=CONFLICT)
 
 
 @router.post("/{order_id}/corrections", response_model=ActionResult)
@@ -126,7 +128,7 @@ def check_trackable(status: str) -> None:
         )
 
 
-@router.post("/{order_id}/tracking", status_code=202)
+@router.post("/{order_id}/tracking", status_code=202, response_model=Accepted)
 async def tracking(
     order_id: str, body: TrackingRequest, staff: CurrentStaff, state: State
 ) -> JSONResponse:

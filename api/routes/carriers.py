@@ -24,8 +24,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from api.deps import AppState, State
 from api.errors import ApiError, not_found
 from api.orders_client import recorded_status, send_signal
+from api.routes import CONFLICT, error
 from api.routes.actions import check_trackable
-from config.carrier_secrets import carrier_secret, signature
+from api.schemas import Accepted
+from config.carrier_secrets import signature
 from db import carriers as carrier_store
 from domain.actors import Actor, Department
 from domain.commands import TrackingCommand, TrackingEventKind
@@ -80,6 +82,14 @@ def check_signature(
 @router.post(
     "/{carrier}/events",
     status_code=202,
+    response_model=Accepted,
+    responses={
+        401: error(
+            "Not signed, not fresh, or taken before (a replay): the signature headers are "
+            "this endpoint's authentication"
+        ),
+        **CONFLICT,
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -98,7 +108,7 @@ async def carrier_event(
     settings = state.settings
     if carrier not in settings.carriers and carrier not in settings.carrier_secrets:
         raise not_found(f"carrier {carrier}")
-    secret = await run_in_threadpool(carrier_secret, settings, carrier)
+    secret = await run_in_threadpool(state.carrier_secrets.get, carrier)
     body = await request.body()
     tolerance = settings.carrier_callback_tolerance_seconds
     signed = check_signature(secret, x_carrier_timestamp, x_carrier_signature, body, tolerance)
@@ -117,8 +127,12 @@ async def carrier_event(
     def remember() -> bool:
         now = datetime.now(UTC)
         with state.db.write() as conn:
-            # A signature older than twice the tolerance belongs to a timestamp refused anyway.
-            carrier_store.prune_callbacks(conn, now - timedelta(seconds=2 * tolerance))
+            # A signature older than twice the tolerance belongs to a timestamp refused
+            # anyway; clearing them once per tolerance keeps the table small without a
+            # delete on every callback.
+            if time.monotonic() - state.callbacks_pruned_at > tolerance:
+                carrier_store.prune_callbacks(conn, now - timedelta(seconds=2 * tolerance))
+                state.callbacks_pruned_at = time.monotonic()
             return carrier_store.remember_callback(conn, carrier, signed, now)
 
     if not await run_in_threadpool(remember):

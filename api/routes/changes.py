@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from api.catalogue_facts import products_for, with_earlier_release_fallback
 from api.deps import CurrentStaff, IdempotencyKey, State
 from api.orders_client import run_update
+from api.routes import CONFLICT
 from domain.actions import Action
 from domain.commands import (
     ActionResult,
@@ -19,7 +20,7 @@ from domain.commands import (
 )
 from workflows.order import OrderWorkflow
 
-router = APIRouter(prefix="/api/v1/orders", tags=["changes and cancellation"])
+router = APIRouter(prefix="/api/v1/orders", tags=["changes and cancellation"], responses=CONFLICT)
 
 
 @router.post("/{order_id}/changes", response_model=ActionResult)

@@ -24,7 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy import Connection
 
-from api.deps import AppState, CurrentStaff, State
+from api.deps import AppState, CurrentStaff, Cursor, State
 from api.errors import ApiError
 from api.schemas import LeadPublic, TaskPublic
 from db import queries
@@ -97,7 +97,7 @@ async def list_escalations(
     department: Department | None = None,
     task_state: Annotated[TaskState | None, Query(alias="state")] = TaskState.OPEN,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Cursor = None,
 ) -> EscalationList:
     """Escalated tasks, oldest breach first (still open unless `state` says otherwise)."""
     department = escalations_of(staff, department)

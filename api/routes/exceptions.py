@@ -8,6 +8,8 @@ from fastapi.responses import JSONResponse
 from api.deps import CurrentStaff, IdempotencyKey, State
 from api.errors import not_found
 from api.orders_client import recorded_status, run_update, send_signal
+from api.routes import CONFLICT
+from api.schemas import Accepted
 from domain.actions import Action
 from domain.commands import (
     ActionResult,
@@ -30,10 +32,10 @@ from domain.commands import (
 )
 from workflows.order import OrderWorkflow
 
-router = APIRouter(prefix="/api/v1/orders", tags=["exceptions and returns"])
+router = APIRouter(prefix="/api/v1/orders", tags=["exceptions and returns"], responses=CONFLICT)
 
 
-@router.post("/{order_id}/payment-events", status_code=202)
+@router.post("/{order_id}/payment-events", status_code=202, response_model=Accepted)
 async def payment_event(
     order_id: str, body: PaymentEventRequest, staff: CurrentStaff, state: State
 ) -> JSONResponse:

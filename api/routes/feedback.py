@@ -22,10 +22,11 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import CurrentStaff, IdempotencyKey, State, temporal_ui_link
+from api.deps import CurrentStaff, Cursor, IdempotencyKey, State, temporal_ui_link
 from api.errors import ApiError, conflict, not_found
 from api.feedback_client import run_feedback_update
 from api.feedback_schemas import FeedbackCreated, FeedbackList, FeedbackPublic, FeedbackSummary
+from api.routes import CONFLICT, NOT_FOUND, replayed
 from db import feedback as feedback_store
 from db import queries
 from domain.contracts import FeedbackWorkflowInput
@@ -107,7 +108,12 @@ def _created(feedback_id: str, view: FeedbackView | None) -> FeedbackCreated:
     )
 
 
-@router.post("", status_code=201, response_model=FeedbackCreated)
+@router.post(
+    "",
+    status_code=201,
+    response_model=FeedbackCreated,
+    responses={**CONFLICT, **NOT_FOUND, **replayed(FeedbackCreated)},
+)
 async def create_feedback(
     body: FeedbackRequest,
     staff: CurrentStaff,
@@ -172,7 +178,7 @@ async def list_feedback(
     order_id: Annotated[str | None, Query(max_length=64)] = None,
     customer_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Cursor = None,
 ) -> FeedbackList:
     """Feedback, newest first, with its reply task's deadline flags."""
 
@@ -213,7 +219,7 @@ async def get_feedback(feedback_id: str, staff: CurrentStaff, state: State) -> F
     return FeedbackPublic.build(view, events, ui if may_decode(staff.department) else None)
 
 
-@router.post("/{feedback_id}/replies", response_model=FeedbackResult)
+@router.post("/{feedback_id}/replies", response_model=FeedbackResult, responses=CONFLICT)
 async def reply(
     feedback_id: str,
     body: FeedbackReplyRequest,
@@ -228,7 +234,7 @@ async def reply(
     )
 
 
-@router.post("/{feedback_id}/resolve", response_model=FeedbackResult)
+@router.post("/{feedback_id}/resolve", response_model=FeedbackResult, responses=CONFLICT)
 async def resolve(
     feedback_id: str,
     body: FeedbackResolveRequest,

@@ -16,7 +16,11 @@ from api.schemas import Health
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health)
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "Temporal or the database does not answer"}},
+)
 async def healthz(state: State) -> JSONResponse:
     """200 when Temporal and the database answer; 503 with the failing part otherwise."""
     checks: dict[str, float] = {}

@@ -13,6 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from api.deps import CurrentStaff, State
 from api.errors import ApiError, not_found
+from api.routes import CONFLICT
 from api.schemas import InventoryPublic, RestockPublic
 from db import inventory as stock
 from domain.commands import InventoryLevelRequest, ReceiptRequest
@@ -71,7 +72,7 @@ async def get_inventory(sku: Sku, staff: CurrentStaff, state: State) -> Inventor
     return _public(level)
 
 
-@router.put("/{sku}", response_model=InventoryPublic)
+@router.put("/{sku}", response_model=InventoryPublic, responses=CONFLICT)
 async def set_inventory(
     sku: Sku, body: InventoryLevelRequest, staff: CurrentStaff, state: State
 ) -> InventoryPublic:

@@ -12,9 +12,8 @@ from api.deps import CurrentStaff, State
 from api.errors import not_found
 from api.orders_client import recorded_status
 from db import notifications
-from domain.actors import Department
 from domain.notifications import Channel, NotificationState
-from domain.personal_data import mask_email, phone_for, sees_phone
+from domain.personal_data import recipient_for
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"])
 
@@ -44,16 +43,6 @@ class NotificationList(BaseModel):
     notifications: list[NotificationOut]
 
 
-def recipient_for(department: Department, channel: str, recipient: str) -> str:
-    if sees_phone(department):
-        return recipient
-    if channel == Channel.EMAIL:
-        return mask_email(recipient)
-    if channel == Channel.SMS:
-        return phone_for(department, recipient) or ""
-    return recipient  # the customer's id, which every department sees
-
-
 @router.get("/{order_id}/notifications", response_model=NotificationList)
 async def order_notifications(order_id: str, staff: CurrentStaff, state: State) -> NotificationList:
     """Every message to the customer about the order, oldest first: its text, channel and
@@ -74,7 +63,7 @@ async def order_notifications(order_id: str, staff: CurrentStaff, state: State) 
                 {
                     **row,
                     "recipient": recipient_for(
-                        department, str(row["channel"]), str(row["recipient"])
+                        department, Channel(str(row["channel"])), str(row["recipient"])
                     ),
                 }
             )

@@ -15,9 +15,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.catalogue_facts import facts_for
-from api.deps import CurrentStaff, QueryTime, State, temporal_ui_link
+from api.deps import CurrentStaff, Cursor, QueryTime, State, temporal_ui_link
 from api.errors import conflict, from_update_failure, not_found
 from api.orders_client import order_handle, recorded_status
+from api.routes import CONFLICT, replayed
 from api.schemas import OrderCreated, OrderList, OrderPublic, OrderSummary
 from db import queries
 from domain.ids import fingerprint, order_workflow_id
@@ -32,7 +33,12 @@ log = logging.getLogger("oms.api.orders")
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 
 
-@router.post("/orders", status_code=201, response_model=OrderCreated)
+@router.post(
+    "/orders",
+    status_code=201,
+    response_model=OrderCreated,
+    responses={**CONFLICT, **replayed(OrderCreated)},
+)
 async def create_order(
     body: NewOrder, staff: CurrentStaff, state: State, response: Response
 ) -> OrderCreated:
@@ -131,7 +137,7 @@ async def list_orders(
     created_from: QueryTime | None = None,
     created_to: QueryTime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Cursor = None,
 ) -> OrderList:
     """Orders, newest first, from the read model."""
 

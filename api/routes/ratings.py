@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import CurrentStaff, State
 from api.errors import conflict, from_domain_error, not_found
 from api.feedback_schemas import RatingPublic
+from api.routes import CONFLICT, replayed
 from db import feedback as feedback_store
 from db import queries
 from db.feedback import StoredRating
@@ -32,7 +33,12 @@ def _public(rating: StoredRating) -> RatingPublic:
     )
 
 
-@router.post("/{order_id}/rating", status_code=201, response_model=RatingPublic)
+@router.post(
+    "/{order_id}/rating",
+    status_code=201,
+    response_model=RatingPublic,
+    responses={**CONFLICT, **replayed(RatingPublic)},
+)
 async def rate_order(
     order_id: str, body: RatingRequest, staff: CurrentStaff, state: State, response: Response
 ) -> RatingPublic:

@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 
 from api.deps import CurrentStaff, IdempotencyKey, State
 from api.errors import ApiError, conflict, from_update_failure, is_closed, is_not_found, not_found
+from api.routes import CONFLICT
 from db import rectification
 from db.staff import StaffMember
 from domain.actors import WORKING_DEPARTMENTS, Department
@@ -200,7 +201,7 @@ async def _update(
     return await _item(state, item.item_id)
 
 
-@router.post("/{item_id}/answer", response_model=RectificationPublic)
+@router.post("/{item_id}/answer", response_model=RectificationPublic, responses=CONFLICT)
 async def answer_rectification(
     item_id: ItemId,
     body: RectificationAnswerRequest,
@@ -214,7 +215,7 @@ async def answer_rectification(
     return await _update(state, item, "answer", RectificationWorkflow.answer, command, key)
 
 
-@router.post("/{item_id}/verify", response_model=RectificationPublic)
+@router.post("/{item_id}/verify", response_model=RectificationPublic, responses=CONFLICT)
 async def verify_rectification(
     item_id: ItemId,
     body: RectificationVerifyRequest,

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from api.deps import CurrentStaff, IdempotencyKey, State
 from api.orders_client import run_update
+from api.routes import CONFLICT
 from domain.actions import Action
 from domain.commands import (
     ActionResult,
@@ -21,7 +22,7 @@ from domain.commands import (
 )
 from workflows.order import OrderWorkflow
 
-router = APIRouter(prefix="/api/v1/orders", tags=["service orders"])
+router = APIRouter(prefix="/api/v1/orders", tags=["service orders"], responses=CONFLICT)
 
 
 @router.post("/{order_id}/appointment", response_model=ActionResult)

@@ -13,6 +13,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from api.deps import CurrentStaff, State
 from api.errors import not_found
+from api.routes import NOT_FOUND
 from db import supervision
 from domain.supervision import SupervisionInput, SupervisionRunStored
 from workflows.supervision import SupervisionWorkflow
@@ -62,7 +63,7 @@ async def _read_run(state: State, run_id: str) -> dict[str, Any] | None:
     return await run_in_threadpool(read)
 
 
-@router.post("/runs", response_model=SupervisionRunPublic, status_code=201)
+@router.post("/runs", response_model=SupervisionRunPublic, status_code=201, responses=NOT_FOUND)
 async def run_now(staff: CurrentStaff, state: State, key: RunKey = None) -> SupervisionRunPublic:
     """Run the supervision checks now over everything recorded; answers the run and findings."""
     period = f"on-demand:{key or uuid.uuid4().hex}"

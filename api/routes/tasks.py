@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import CurrentStaff, IdempotencyKey, State
+from api.deps import CurrentStaff, Cursor, IdempotencyKey, State
 from api.errors import ApiError, conflict, not_found
 from api.feedback_client import run_feedback_update
 from api.orders_client import run_update
+from api.routes import CONFLICT
 from api.routes.escalations import escalations_of, with_leads
 from api.routes.rectifications import RectificationPublic, run_rectification_update
 from api.schemas import TaskList, TaskPublic
@@ -50,7 +51,7 @@ async def list_tasks(
     escalated: bool | None = None,
     task_state: Annotated[TaskState | None, Query(alias="state")] = TaskState.OPEN,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Cursor = None,
 ) -> TaskList:
     """Tasks, soonest due first (open ones unless `state` says otherwise).
 
@@ -107,7 +108,7 @@ async def get_task(task_id: str, staff: CurrentStaff, state: State) -> TaskPubli
     return task
 
 
-@router.post("/{task_id}/complete", response_model=ActionResult)
+@router.post("/{task_id}/complete", response_model=ActionResult, responses=CONFLICT)
 async def complete_task(
     task_id: str,
     body: TaskNoteRequest,
@@ -170,7 +171,7 @@ async def _assign(
     )
 
 
-@router.post("/{task_id}/claim", response_model=Claimed)
+@router.post("/{task_id}/claim", response_model=Claimed, responses=CONFLICT)
 async def claim_task(
     task_id: str, staff: CurrentStaff, state: State, key: IdempotencyKey = None
 ) -> Claimed:
@@ -178,7 +179,7 @@ async def claim_task(
     return await _assign(state, staff, task_id, staff.staff_id, key)
 
 
-@router.post("/{task_id}/unclaim", response_model=Claimed)
+@router.post("/{task_id}/unclaim", response_model=Claimed, responses=CONFLICT)
 async def unclaim_task(
     task_id: str, staff: CurrentStaff, state: State, key: IdempotencyKey = None
 ) -> Claimed:
@@ -186,7 +187,7 @@ async def unclaim_task(
     return await _assign(state, staff, task_id, None, key)
 
 
-@router.post("/{task_id}/reassign", response_model=Claimed)
+@router.post("/{task_id}/reassign", response_model=Claimed, responses=CONFLICT)
 async def reassign_task(
     task_id: str, body: ClaimRequest, staff: CurrentStaff, state: State, key: IdempotencyKey = None
 ) -> Claimed:

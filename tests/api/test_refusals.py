@@ -183,3 +183,44 @@ async def test_a_time_in_a_query_that_utc_cannot_hold_is_422_and_a_time_without_
     assert early.json()["field"].endswith("created_to")
     naive = await system.get("sales", "/api/v1/orders", created_from="2026-01-01T00:00:00")
     assert naive.status_code == 200, naive.text
+
+
+async def test_a_request_is_read_as_the_openapi_document_declares_it(system: System):
+    """Issue 17: what the document does not allow is refused, naming the field."""
+    order_id = await order_under_review(system)
+    before = await snapshot(system, order_id)
+    # A query parameter the operation does not declare (a misspelt filter lists nothing).
+    misspelt = await system.get("sales", "/api/v1/orders", statuss="under_review")
+    assert misspelt.status_code == 422 and misspelt.json()["field"] == "statuss"
+    # A time in a query is written out: a number is not read as a Unix time.
+    unix = await system.get("sales", "/api/v1/orders", created_from="0.5")
+    assert unix.status_code == 422 and unix.json()["field"] == "created_from"
+    # A body has JSON's own types: 0 is not false, true is not an integer...
+    review = f"/api/v1/orders/{order_id}/review"
+    zero = await system.post("sales", review, {"approved": 0})
+    assert zero.status_code == 422 and zero.json()["field"] == "approved", zero.text
+    count = await system.post("warehouse", "/api/v1/inventory/SKU-R-X/receipts", {"quantity": True})
+    assert count.status_code == 422 and count.json()["field"] == "quantity", count.text
+    assert await snapshot(system, order_id) == before
+    # ... and a number without a fraction is the integer JSON Schema says it is.
+    whole = await system.post("warehouse", f"/api/v1/orders/{order_id}/pack", {"packages": 1.0})
+    assert whole.status_code == 409, whole.text  # read, then refused: not packable yet
+
+
+async def test_a_method_a_path_does_not_take_is_405_naming_every_method_it_takes(system: System):
+    response = await system.http.patch("/api/v1/orders", headers=system.auth("sales"))
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD, POST"
+
+
+async def test_a_page_cursor_has_the_documented_form_and_pages_on(system: System):
+    for _ in range(3):
+        await order_under_review(system)
+    first = await system.get("supervision", "/api/v1/orders", limit=2)
+    cursor = first.json()["next_cursor"]
+    microseconds, _, key = cursor.partition(".")
+    assert microseconds.isdigit() and key, cursor
+    second = await system.get("supervision", "/api/v1/orders", limit=2, cursor=cursor)
+    assert second.status_code == 200
+    seen = {o["order_id"] for o in first.json()["items"]}
+    assert not seen & {o["order_id"] for o in second.json()["items"]}

@@ -28,6 +28,7 @@ import pytest_asyncio
 from temporalio.client import Client
 
 from config.settings import ConsoleSettings
+from db.tables import staff
 from domain.actors import Department
 from tests.conftest import TEST_POLICY
 from tests.support.accessibility import audit
@@ -683,4 +684,231 @@ async def test_the_sales_lead_sees_the_escalations_in_the_browser(
     assert await page.locator("section.escalations").count() == 0
     badge = page.locator(f"tr[data-task-id='{task['task_id']}'] .escalated-to")
     assert "已上报给" in await badge.inner_text() and "Lead sales" in await badge.inner_text()
+    await page.context.close()
+
+
+async def test_supervision_decides_a_standing_on_the_scorecards_page(
+    shop: System, browser: Any, console_url: str
+):
+    """P8.2, P8.3: last month's scorecards; supervision confirms a standing with its note;
+    the sales lead sees the sales scorecard only, and decides nothing."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    month = (datetime.now(UTC).date().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    with shop.db.write() as conn:  # the shop's staff were on the books last month
+        conn.execute(staff.update().values(created_at=datetime.now(UTC) - timedelta(days=62)))
+    page = await new_page(browser)
+    await sign_in(page, console_url, shop.tokens[Department.SUPERVISION])
+    async with page.expect_navigation():
+        await page.click("nav a[href$='/scorecards']")
+    assert await page.inner_text("h1") == "月度考核"
+    await page.goto(f"{console_url}/scorecards?period={month}")
+    sections = page.locator("main section.card h2")
+    assert await sections.all_inner_texts() == ["销售部", "仓储部", "物流部", "客服部", "财务部"]
+    await assert_accessible(page)
+    form = page.locator("section.card:has(h2#h-sales) form.decide")
+    await form.locator("select[name=standing]").select_option("meets")
+    await form.locator("input[name=note]").fill("无奖惩：本月无可评定目标")
+    assert await submit(page, form) == 303
+    decided = await page.locator("section.card:has(h2#h-sales) tr.total").inner_text()
+    assert "达标" in decided and "无奖惩：本月无可评定目标" in decided
+    await screenshot(page, "scorecards", full_page=True)
+    async with page.expect_navigation():
+        await page.click("form.language button[value=en]")
+    assert await page.inner_text("h1") == "Monthly scorecards"
+    await assert_accessible(page)
+    async with page.expect_navigation():
+        await page.click("form.language button[value=zh-CN]")
+    await sign_out(page)
+
+    _, lead_token = shop.leads[Department.SALES]
+    await sign_in(page, console_url, lead_token)
+    await page.goto(f"{console_url}/scorecards?period={month}")
+    assert await page.locator("main section.card h2").all_inner_texts() == ["销售部"]
+    assert await page.locator("main form.decide").count() == 0
+    await sign_out(page)
+    # A member who is not the lead has no link to the page.
+    await sign_in(page, console_url, shop.tokens[Department.SALES])
+    assert await page.locator("nav a[href$='/scorecards']").count() == 0
+    await page.context.close()
+
+
+async def test_customer_service_tags_a_cause_and_supervision_records_training_in_the_browser(
+    shop: System, browser: Any, console_url: str
+):
+    """P7.3.2: a resolved complaint's cause tagged from its page (a department or step is
+    asked for); P7.1: supervision records a session and who attended; the dashboard shows
+    the causes with their trend and who of customer service is due for training."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    feedback_id = f"FB{uuid.uuid4().hex[:12]}"
+    created = await shop.post(
+        "platform",
+        "/api/v1/feedback",
+        {
+            "feedback_id": feedback_id,
+            "kind": "complaint",
+            "channel": "hotline",
+            "customer_id": "C-40881",
+            "subject": "发货太慢",
+            "message": "下单五天还没发货。",
+        },
+    )
+    assert created.status_code == 201, created.text
+    page = await new_page(browser)
+    await sign_in(page, console_url, shop.tokens[Department.CUSTOMER_SERVICE])
+    await page.goto(f"{console_url}/feedback/{feedback_id}")
+    assert "反馈结案后才能标注原因" in await page.inner_text("section:has(#h-cause)")
+    resolved = await shop.post(
+        "customer_service",
+        f"/api/v1/feedback/{feedback_id}/resolve",
+        {"outcome": "referred", "result": "已催促物流部发货", "referred_to": ["logistics"]},
+    )
+    assert resolved.status_code == 200, resolved.text
+
+    # --- Customer service: the cause, from the feedback page. -------------------------------
+    await page.goto(f"{console_url}/feedback/{feedback_id}")
+    assert "尚未标注原因" in await page.inner_text("section:has(#h-cause)")
+    async with page.expect_navigation():
+        await page.click("#cause-link")
+    assert await page.inner_text("h1") == f"反馈 {feedback_id} 的原因 已结案"
+    await assert_accessible(page)
+    form = page.locator("form[data-action='tag_cause']")
+    await form.locator("select[name=cause]").select_option("late_dispatch")
+    assert await submit(page, form) == 422  # neither the department nor the step
+    form = page.locator("form[data-action='tag_cause']")
+    department = form.locator("select[name=department]")
+    assert await department.get_attribute("aria-invalid") == "true"
+    assert await form.locator("select[name=cause]").input_value() == "late_dispatch"  # kept
+    assert await department.locator("option[value=supervision]").count() == 0
+    await form.locator("select[name=step]").select_option("dispatch")
+    await form.locator("textarea[name=note], input[name=note]").fill("仓库交接晚了一天")
+    assert await submit(page, form) == 303
+    assert "原因已保存" in await page.inner_text("[role=status]")
+    tag = await page.inner_text("#cause-tag")
+    assert "发货延迟" in tag and "物流部" in tag and "发货（P3.4）" in tag
+    assert shop.staff_ids[Department.CUSTOMER_SERVICE] in await page.inner_text("#cause-history")
+    await screenshot(page, "feedback-cause", full_page=True)
+    await assert_accessible(page)
+    async with page.expect_navigation():
+        await page.click("form.language button[value=en]")
+    assert "Late dispatch" in await page.inner_text("#cause-tag")
+    assert "Dispatch (P3.4)" in await page.inner_text("#cause-tag")
+    await assert_accessible(page)
+    async with page.expect_navigation():
+        await page.click("form.language button[value=zh-CN]")
+    await page.goto(f"{console_url}/feedback/{feedback_id}")
+    assert "发货延迟" in await page.inner_text("#cause")
+    await sign_out(page)
+
+    # --- Supervision: a session recorded, and who attended. ----------------------------------
+    member = shop.staff_ids[Department.CUSTOMER_SERVICE]
+    lead = shop.leads[Department.CUSTOMER_SERVICE][0]
+    await sign_in(page, console_url, shop.tokens[Department.SUPERVISION])
+    async with page.expect_navigation():
+        await page.click("nav a[href$='/training']")
+    assert await page.inner_text("h1") == "客服培训（P7.1）"
+    assert "待培训" in await page.inner_text(f"tr[data-staff-id='{member}']")
+    await assert_accessible(page)
+    session = page.locator("form[data-action='record_session']")
+    await session.locator("input[name=topic]").fill("投诉处理与安抚技巧")
+    today = datetime.now(UTC).date()  # report days are UTC days here
+    await session.locator("input[name=held_on]").fill((today + timedelta(days=1)).isoformat())
+    await session.locator("input[name=trainer]").fill("王芳")
+    assert await submit(page, session) == 422  # a session still to come is not recorded
+    session = page.locator("form[data-action='record_session']")
+    assert await session.locator("input[name=topic]").input_value() == "投诉处理与安抚技巧"
+    await session.locator("input[name=held_on]").fill(today.isoformat())
+    assert await submit(page, session) == 303
+    assert "培训已登记" in await page.inner_text("[role=status]")
+    attendance = page.locator("form[data-action='record_attendance']")
+    await attendance.locator(f"input[name=staff_ids][value='{member}']").check()
+    assert await submit(page, attendance) == 303
+    assert "参加人员已登记" in await page.inner_text("[role=status]")
+    assert member in await page.inner_text("#attendees")
+    await assert_accessible(page)
+    await page.goto(f"{console_url}/training")
+    assert "有效" in await page.inner_text(f"tr[data-staff-id='{member}']")
+    assert "待培训" in await page.inner_text(f"tr[data-staff-id='{lead}']")
+    await screenshot(page, "training", full_page=True)
+    await assert_accessible(page)
+
+    # --- The dashboard: the causes against the period before, and who is due. ----------------
+    await page.goto(f"{console_url}/dashboard")
+    row = await page.inner_text("table.causes tr[data-cause='late_dispatch']")
+    assert "发货延迟" in row and "↑ 增加" in row
+    assert "物流部" in await page.inner_text("table.causes thead")
+    due = await page.inner_text("#training-due")
+    assert lead in due and member not in due
+    await page.locator("section:has(#h-causes)").screenshot(
+        path=str(SCREENSHOTS / "dashboard-causes.png")
+    )
+    await assert_accessible(page)
+    async with page.expect_download() as download_info:
+        await page.click("a[href*='/dashboard/feedback_causes.csv']")
+    download = await download_info.value
+    csv_text = Path(await download.path()).read_text()
+    assert csv_text.startswith("cause,label_zh,label_en,active,count,previous_count,change")
+    assert "late_dispatch" in csv_text
+    await page.context.close()
+
+
+async def test_a_lapse_found_by_supervision_is_answered_and_verified_in_the_browser(
+    shop: System, browser: Any, console_url: str
+):
+    """P8.1.1, P8.1.3: supervision runs the checks from the console; the late review is a
+    finding and an item in sales' list; the sales lead answers it; supervision accepts it."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    body = order_body(customer_id="C-LAPSE")
+    order_id = await shop.start_directly(body, review_deadline=timedelta(seconds=1))
+    await shop.wait_until(
+        order_id,
+        lambda o: "task_escalated" in [e["kind"] for e in o["events"]],
+        timeout=30,
+        what="the review escalated",
+    )
+    response = await shop.post("sales", f"/api/v1/orders/{order_id}/review", {"approved": True})
+    assert response.status_code == 200, response.text
+
+    page = await new_page(browser)
+    await sign_in(page, console_url, shop.tokens[Department.SUPERVISION])
+    async with page.expect_navigation():
+        await page.click("nav a[href$='/rectifications']")
+    assert await page.inner_text("h1") == "监督检查与整改"
+    assert await submit(page, page.locator("form.run-checks")) == 303
+    findings = await page.locator("section.run").inner_text()
+    assert "late_task" in findings and order_id in findings
+    row = page.locator("table.items tr", has_text=order_id).first
+    assert "待整改" in await row.inner_text()
+    await screenshot(page, "rectifications", full_page=True)
+    await assert_accessible(page)
+    item_url = await row.locator("a").first.get_attribute("href")
+    await sign_out(page)
+
+    _, lead_token = shop.leads[Department.SALES]
+    await sign_in(page, console_url, lead_token)
+    await page.goto(f"{console_url.removesuffix('/console')}{item_url}")
+    form = page.locator("form[data-action='answer']")
+    await form.locator("#a-cause").fill("审核岗无人值守")
+    await form.locator("#a-action").fill("排班表覆盖全部时段")
+    await form.locator("#a-evidence").fill("ROTA-2026-12")
+    assert await submit(page, form) == 303
+    assert "答复已提交" in await page.locator("p.alert").inner_text()
+    assert await page.locator("form[data-action='verify']").count() == 0
+    await assert_accessible(page)
+    await sign_out(page)
+
+    await sign_in(page, console_url, shop.tokens[Department.SUPERVISION])
+    await page.goto(f"{console_url.removesuffix('/console')}{item_url}")
+    verify = page.locator("form[data-action='verify']")
+    await verify.locator("input[value=yes]").check()
+    await verify.locator("#v-note").fill("排班表已核实")
+    assert await submit(page, verify) == 303
+    assert "已关闭" in await page.locator("h1").inner_text()
+    events = await page.locator("ol.timeline").inner_text()
+    assert "部门已答复" in events and "验证通过，已关闭" in events
+    async with page.expect_navigation():
+        await page.click("form.language button[value=en]")
+    assert (await page.locator("h1").inner_text()).startswith("Rectification: late_task")
+    await assert_accessible(page)
+    async with page.expect_navigation():
+        await page.click("form.language button[value=zh-CN]")
     await page.context.close()

@@ -1,4 +1,5 @@
-"""One catalogue, two languages: the same keys, words for everything shown, none in templates."""
+"""Two catalogues (gettext `.po` files), two languages: the same keys, words for everything
+shown, none in templates; plural forms by the language's rule."""
 
 from __future__ import annotations
 
@@ -12,26 +13,39 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
 
 from api.console.access import REPORTS
-from api.console.catalogue import CATALOGUE, EN, ZH_CN
 from api.console.feedback_actions import FEEDBACK_ACTIONS
 from api.console.forms import Group, build
-from api.console.i18n import Locale
+from api.console.i18n import (
+    LANGUAGES,
+    LOCALE_DIR,
+    Locale,
+    catalogue_path,
+    percent_style,
+    read_catalogue,
+)
 from api.console.order_actions import ORDER_ACTIONS
+from api.console.pages.feedback_causes import cause_form
 from api.console.pages.orders import STAGES
 from api.console.pages.products import CONSISTENCY, new_product_form
-from api.console.render import TEMPLATES
+from api.console.pages.training import session_form
+from api.console.render import ENV, TEMPLATES
 from api.console.web import KNOWN_STATUSES
 from api.console.workflow_words import in_words, reason_text, summary_text
 from api.schemas import TaskPublic
 from domain import summaries
 from domain.actions import Action
-from domain.actors import Department
+from domain.actors import Department, StaffRole
 from domain.cases import CaseKind, CaseState
 from domain.catalogue import SizeClass
 from domain.events import EventKind
 from domain.feedback import Channel, FeedbackEventKind, FeedbackKind, FeedbackState
+from domain.feedback_analysis import OrderStep
 from domain.ledger import LedgerKind, RefundState
 from domain.order.details import OrderKind
 from domain.reports import ALL_DEPARTMENTS, GroupBy, Kpi
@@ -42,19 +56,123 @@ from domain.tasks import TaskKind
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def texts(catalogue: Catalog) -> dict[str, tuple[str, ...]]:
+    """Each key of a catalogue with its text (a plural entry: its forms)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for message in catalogue:
+        if not message.id:
+            continue  # the header
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        found[key] = (message.string,) if isinstance(message.string, str) else message.string
+    return found
+
+
+CATALOGUES = {language: read_catalogue(language) for language in LANGUAGES}
+TEXTS = {language: texts(catalogue) for language, catalogue in CATALOGUES.items()}
+ZH_CN, EN = TEXTS["zh-CN"], TEXTS["en"]
 
 
 def test_both_languages_have_the_same_keys_and_placeholders_and_no_empty_text():
     assert set(ZH_CN) == set(EN)
     for key in ZH_CN:
-        assert ZH_CN[key].strip() and EN[key].strip(), key
+        assert all(form.strip() for form in ZH_CN[key] + EN[key]), key
+        zh = set().union(*(placeholders(form) for form in ZH_CN[key]))
+        en = set().union(*(placeholders(form) for form in EN[key]))
         if key.startswith("format."):  # each language picks from the parts of a date
             parts = {"year", "month", "month_name", "day", "time"}
-            assert placeholders(ZH_CN[key]) <= parts and placeholders(EN[key]) <= parts, key
+            assert zh <= parts and en <= parts, key
         else:
-            assert placeholders(ZH_CN[key]) == placeholders(EN[key]), key
+            assert zh == en, key
+
+
+PLURAL_FORMS = {"zh-CN": (1, "nplurals=1; plural=0;"), "en": (2, "nplurals=2; plural=(n != 1);")}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_po_file_parses_with_every_entry_translated_and_none_fuzzy(language: str):
+    with catalogue_path(language).open("rb") as po:
+        catalogue = read_po(po, abort_invalid=True)  # a syntax error fails here
+    assert catalogue.fuzzy is False
+    nplurals, rule = PLURAL_FORMS[language]
+    assert catalogue.plural_forms == rule  # the header's Plural-Forms
+    assert catalogue.obsolete == {}
+    for message in catalogue:
+        if not message.id:
+            continue
+        assert not message.fuzzy, message.id
+        forms = (message.string,) if isinstance(message.string, str) else message.string
+        assert len(forms) == (nplurals if message.pluralizable else 1), message.id
+        assert all(forms), f"{language}: {message.id!r} has no text"
+        # Babel's own checks of an entry (`pybabel compile` runs them too).
+        assert not list(message.check(catalogue)), message.id
+
+
+def test_the_template_names_the_keys_the_catalogues_have():
+    """console.pot is what `pybabel extract` gives (README.md, "The console's words")."""
+    with (LOCALE_DIR / "console.pot").open("rb") as pot:
+        template = texts(read_po(pot))
+    assert set(template) == set(ZH_CN) == set(EN)
+    plural = {m.id[0] for m in CATALOGUES["en"] if m.id and m.pluralizable}
+    assert {m.id[0] for m in CATALOGUES["zh-CN"] if m.id and m.pluralizable} == plural
+
+
+def test_every_key_the_extractor_finds_in_code_and_templates_has_words_in_both_languages():
+    """babel.cfg's Python and Jinja2 extractors, as `pybabel extract -k t` runs them."""
+    with (ROOT / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    in_code = [(pattern, method) for pattern, method in method_map if not pattern.endswith(".po")]
+    keywords = {"t": None, "gettext": None, "ngettext": (1, 2)}
+    found = {
+        message if isinstance(message, str) else message[0]
+        for _, _, message, _, _ in extract_from_dir(ROOT, in_code, options_map, keywords)
+    }
+    assert {"nav.inbox", "training.overdue_count", "order.shipment"} <= found  # py, plural, html
+    assert sorted(found - set(ZH_CN)) == []
+
+
+def test_english_says_one_and_many_and_chinese_has_one_form():
+    en, zh = Locale("en", SHANGHAI), Locale("zh-CN", SHANGHAI)
+    assert en.ngettext("training.overdue_count", 1) == (
+        "1 member of customer service is due for training."
+    )
+    assert en.ngettext("training.overdue_count", 3) == (
+        "3 members of customer service are due for training."
+    )
+    assert en.ngettext("products.caption", 0) == "0 products on this page"
+    assert [zh.ngettext("products.caption", n) for n in (1, 2)] == [
+        "本页 1 种商品",
+        "本页 2 种商品",
+    ]
+    assert len(ZH_CN["products.caption"]) == 1 and len(EN["products.caption"]) == 2
+
+
+def test_a_template_says_the_plural_through_jinjas_i18n_extension():
+    page = ENV.from_string(
+        "{{ ngettext('products.caption', 'products.caption', n) }}|{{ gettext('nav.inbox') }}"
+    )
+    said = {(lang, n): page.render(loc=Locale(lang, SHANGHAI), n=n) for lang in LANGUAGES
+            for n in (1, 2)}  # fmt: skip
+    assert said[("en", 1)] == "1 product on this page|Inbox"
+    assert said[("en", 2)] == "2 products on this page|Inbox"
+    assert said[("zh-CN", 1)] == "本页 1 种商品|待办"
+
+
+def test_jinja_gets_the_placeholders_in_its_own_style_and_a_percent_sign_stays_one():
+    assert percent_style("{num}% of {total}") == "%(num)s%% of %(total)s"
+    assert percent_style("{num}% of {total}") % {"num": 5, "total": 9} == "5% of 9"
+
+
+def test_a_key_without_words_is_shown_in_english_or_as_itself():
+    zh = Locale("zh-CN", SHANGHAI)
+    assert zh.t("no.such.key") == "no.such.key"
+    assert not zh.has("no.such.key") and zh.has("nav.inbox")
 
 
 def form_keys() -> set[str]:
@@ -73,6 +191,8 @@ def form_keys() -> set[str]:
     for feedback_spec in FEEDBACK_ACTIONS.values():
         walk(build(feedback_spec.body))
     walk(new_product_form().members)
+    walk(cause_form([], Locale("en", SHANGHAI)).members)
+    walk(session_form().members)
     return keys
 
 
@@ -96,6 +216,8 @@ def needed_keys() -> set[str]:
         "channel": Channel,
         "finding_code": FindingCode,
         "review_point": ReviewPoint,
+        "enum.order_step": OrderStep,
+        "training.role": StaffRole,
     }
     keys = {f"{prefix}.{member.value}" for prefix, enum in enums.items() for member in enum}
     keys |= {f"stage.{s}" for s in STAGES} | {f"department.{ALL_DEPARTMENTS}"}
@@ -125,11 +247,9 @@ def template_sources() -> dict[str, str]:
 def test_every_key_a_template_or_page_names_is_in_the_catalogue():
     named: set[str] = set()
     for source in template_sources().values():
-        named |= set(re.findall(r"""\bt\(\s*['"]([a-z_][\w.-]*)['"]""", source))
+        named |= set(re.findall(r"""\b(?:t|ngettext)\(\s*['"]([a-z_][\w.-]*)['"]""", source))
     python = Path(TEMPLATES).parent.rglob("*.py")
     for path in python:
-        if path.name == "catalogue.py":
-            continue
         prefixes = "error|dashboard|sign_in|order|form|feedback|products"
         named |= set(re.findall(rf"""["']((?:{prefixes})\.[a-z_.]+)["']""", path.read_text()))
     # A key ending in "." is a prefix completed by a value (`'action.' ~ form.action`): the
@@ -176,7 +296,7 @@ def test_the_template_check_would_catch_a_hard_coded_word():
 
 
 def test_money_reads_with_the_yuan_sign_and_thousands():
-    for language in CATALOGUE:
+    for language in LANGUAGES:
         locale = Locale(language, SHANGHAI)
         assert locale.money(Decimal("1234.5")) == "¥1,234.50"
         assert locale.money("-12") == "-¥12.00"
@@ -290,7 +410,7 @@ def every_summary() -> list[summaries.Summary]:
     return made
 
 
-@pytest.mark.parametrize("language", sorted(CATALOGUE))
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_every_task_summary_has_words_and_all_its_values_in_both_languages(language: str):
     locale = Locale(language, SHANGHAI)
     for made in every_summary():

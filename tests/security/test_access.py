@@ -27,8 +27,14 @@ FAKE_PARAMS = {
     "run_id": "NO-SUCH-RUN",
     "item_id": "RI-0000000000000000",
     "customer_id": "NO-SUCH-CUSTOMER",
+    "code": "no_such_cause",
+    "session_id": "TS-0000000000000000",
     # An unknown carrier is a 404 before any signature is looked at.
     "carrier": "NO-SUCH-CARRIER",
+    # Scorecards (P8.2): a month long past, a department and a KPI that take targets.
+    "period": "2000-01",
+    "department": "sales",
+    "kpi": "order_processing_on_time_rate",
 }
 
 
@@ -79,7 +85,8 @@ async def test_the_role_matrix_holds_for_every_endpoint_and_every_caller(
     for (method, path), rule in sorted(ROLE_MATRIX.items()):
         callers: list[tuple[str, str | None, set[int] | None]] = []
         for department in Department:
-            admitted = rule.public or department in (rule.departments or ())
+            # The tokens are plain members': a leads-only route refuses them (P8.2).
+            admitted = rule.admits(department, lead=False)
             # Admitted: anything but 401/403 (a 404 or 422 for the stand-in ids and bodies).
             callers.append(
                 (department.value, system.tokens[department], None if admitted else {403})

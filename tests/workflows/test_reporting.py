@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from db.feedback_tables import satisfaction_ratings
 from db.tables import ledger_entries
-from domain.reports import previous_day
+from domain.reports import previous_day, rate
 from oms.schedules import ensure_daily_report, trigger_daily_report
 from tests.support.orders import new_order_id
 from tests.support.system import System
@@ -95,9 +95,22 @@ async def test_the_schedule_is_ensured_once_and_a_trigger_stores_yesterdays_snap
         f"{payments:.2f}",
         f"{net:.2f}",
     )
+    # The day's ratings likewise: the 5 seeded here and any this session gave that day.
+    with system.db.read() as conn:
+        scores = (
+            conn.execute(
+                select(satisfaction_ratings.c.score).where(
+                    satisfaction_ratings.c.rated_at >= start,
+                    satisfaction_ratings.c.rated_at < start + timedelta(days=1),
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert 5 in scores
     assert (snapshot["satisfaction"]["ratings"], snapshot["satisfaction"]["mean_rating"]) == (
-        1,
-        5.0,
+        len(scores),
+        rate(sum(scores), len(scores)),
     )
     kpis = {(k["kpi"], k["department"]) for k in snapshot["kpis"]}
     assert ("customer_satisfaction_mean", "all") in kpis

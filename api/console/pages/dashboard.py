@@ -1,5 +1,7 @@
 """The supervisor dashboard: the P8.2 KPIs per department and period, order volume and
-revenue over time (P6.3) as charts, and every report as a CSV download.
+revenue over time (P6.3) as charts, the causes of resolved feedback against the window
+before (P7.3.2), the members of customer service due for training (P7.1), and every
+report as a CSV download.
 
 Figures come from the API's report routes (`api/routes/reports.py`), called as the
 API calls them, so the dashboard, the JSON and the CSV always agree.
@@ -17,14 +19,22 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from api.console.access import REPORTS, ConsoleError, app_state, staff_of, viewer_of
+from api.console.access import (
+    REPORTS,
+    UNGROUPED_REPORTS,
+    ConsoleError,
+    app_state,
+    staff_of,
+    viewer_of,
+)
 from api.console.charts import Point, bar_chart, line_chart
 from api.console.filters import choice, date_filter
 from api.console.i18n import Locale
 from api.console.render import finish, page
 from api.errors import ApiError
-from api.routes import reports
+from api.routes import feedback_causes, reports, training
 from domain.actors import Department
+from domain.feedback_analysis import RESPONSIBLE_DEPARTMENTS
 from domain.reports import ALL_DEPARTMENTS, GroupBy, Kpi, ReportFormat
 
 router = APIRouter()
@@ -80,6 +90,38 @@ def kpi_table(rows: list[dict[str, Any]], locale: Locale) -> tuple[list[str], li
             )
         table.append(KpiRow(kpi, department, cells))
     return periods, table
+
+
+@dataclass(frozen=True)
+class CauseRow:
+    cause: str
+    label: str
+    active: bool
+    count: int
+    previous: int
+    change: int
+    share: str
+    #: This window's count per responsible department, in RESPONSIBLE_DEPARTMENTS' order.
+    departments: list[int]
+
+
+def cause_table(rows: list[dict[str, Any]], locale: Locale) -> list[CauseRow]:
+    """The feedback-causes report's rows as the dashboard shows them: every cause counted in
+    either window, and the causes in use even at zero."""
+    zh = locale.language.startswith("zh")
+    return [
+        CauseRow(
+            cause=r["cause"],
+            label=r["label_zh"] if zh else r["label_en"],
+            active=bool(r["active"]),
+            count=r["count"],
+            previous=r["previous_count"],
+            change=r["change"],
+            share=locale.percent(r["share"]),
+            departments=[r[d.value] for d in RESPONSIBLE_DEPARTMENTS],
+        )
+        for r in rows
+    ]
 
 
 def period_label(period: str, group_by: GroupBy, locale: Locale) -> str:
@@ -175,6 +217,11 @@ async def dashboard(
                 staff, state, first=first_day, last=last_day, group_by=grouping
             )
         )
+        causes = _body(
+            await feedback_causes.feedback_causes_report(
+                staff, state, first=first_day, last=last_day, fmt=ReportFormat.JSON
+            )
+        )
     except (ApiError, ConsoleError) as error:
         if error.status_code != 422:
             raise
@@ -182,6 +229,7 @@ async def dashboard(
     periods, table = kpi_table(kpis["rows"], viewer.locale)
     orders_chart, revenue_chart = charts(volume["rows"], revenue["rows"], grouping, viewer.locale)
     values |= {"from": kpis["from"], "to": kpis["to"]}
+    due = await training.training_due(staff, state, everyone=False)
     return page(
         request,
         "dashboard.html",
@@ -194,6 +242,10 @@ async def dashboard(
         volume=volume["rows"],
         revenue=revenue["rows"],
         period_label=lambda p: period_label(p, grouping, viewer.locale),
+        cause_rows=cause_table(causes["rows"], viewer.locale),
+        causes=causes,
+        cause_departments=[d.value for d in RESPONSIBLE_DEPARTMENTS],
+        training_due=due,
         **context,
     )
 
@@ -205,13 +257,16 @@ async def download(
     """The report as the API's CSV (`?format=csv`), the same rows as the dashboard's."""
     viewer = viewer_of(request)
     route = REPORTS[report]  # the gate answered 404 for an unknown report
+    grouping: dict[str, GroupBy] = {}
+    if report not in UNGROUPED_REPORTS:
+        grouping["group_by"] = choice(GroupBy, group_by, "group_by") or GroupBy.DAY
     response: Response = await route(
         staff_of(request),
         app_state(request),
         first=date_filter(first, "from"),
         last=date_filter(to, "to"),
-        group_by=choice(GroupBy, group_by, "group_by") or GroupBy.DAY,
         fmt=ReportFormat.CSV,
+        **grouping,
     )
     finish(response, viewer)
     return response

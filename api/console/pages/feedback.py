@@ -15,11 +15,12 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.console.access import ConsoleError, app_state, form_of, staff_of, viewer_of
+from api.console.access import ConsoleError, admits, app_state, form_of, staff_of, viewer_of
 from api.console.feedback_actions import FEEDBACK_ACTIONS, FeedbackAction, feedback_offers
 from api.console.filters import choice
 from api.console.forms import FormData, build, first
 from api.console.forms import validate as validate_form
+from api.console.pages.feedback_causes import cause_label
 from api.console.refusals import (
     Refused,
     ShownForm,
@@ -30,6 +31,7 @@ from api.console.refusals import (
 )
 from api.console.render import page, redirect
 from api.routes import feedback as feedback_routes
+from api.routes import feedback_causes as cause_routes
 from domain.feedback import Channel, FeedbackKind, FeedbackState
 
 router = APIRouter()
@@ -63,6 +65,8 @@ async def _feedback_page(
     viewer = viewer_of(request)
     staff = staff_of(request)
     item = await feedback_routes.get_feedback(feedback_id, staff, app_state(request))
+    # P7.3.2: the cause a resolved feedback is tagged with (its own page tags it).
+    cause = await cause_routes.get_cause_tag(feedback_id, staff, app_state(request))
     forms = [
         FeedbackForm(spec=spec, form_id=f"a{n}", members=build(spec.body))
         for n, spec in enumerate(feedback_offers(item, staff.department), start=1)
@@ -87,6 +91,11 @@ async def _feedback_page(
         page_errors=page_errors,
         page_refusal=page_refusal,
         error_text=lambda e: error_text(viewer.locale, e),
+        cause=cause.tag,
+        cause_label=(
+            cause_label(viewer.locale, cause.tag.label_zh, cause.tag.label_en) if cause.tag else ""
+        ),
+        may_tag=admits(staff.department, cause_routes.put_cause_tag),
     )
 
 
