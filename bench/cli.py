@@ -162,7 +162,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     scale = sub.add_parser("scale", help="many open orders at review: worker memory, latency")
     scale.add_argument("--open", type=int, default=10_000, help="orders left waiting at review")
     scale.add_argument("--concurrency", type=int, default=100, help="order starts in flight")
-    scale.add_argument("--samples", type=int, default=20, help="review actions timed per path")
+    scale.add_argument(
+        "--samples", type=int, default=20, help="reviews timed per cache state (cached, evicted)"
+    )
     _common(scale)
     scale.set_defaults(fn=cmd_scale)
 

@@ -81,6 +81,19 @@ async def _time_reviews(driver: UpdateDriver | HttpDriver, order_ids: list[str])
     return seconds
 
 
+def _cached_and_evicted(prefix: str, count: int, samples: int) -> tuple[list[str], list[str]]:
+    """Orders to review: the last started (their workflows were the last to run, so they are
+    in the workers' caches when the cache holds more than `samples` per worker) and the first
+    started (evicted long since when far more orders are open than the caches hold). Each
+    list is `samples` long; half of each is reviewed over HTTP, half with the client."""
+    take = min(samples, count // 2)
+    cached = [f"{prefix}{i:06d}" for i in range(count - take, count)]
+    evicted = [f"{prefix}{i:06d}" for i in range(take)]
+    random.Random(11).shuffle(cached)
+    random.Random(12).shuffle(evicted)
+    return cached, evicted
+
+
 async def measure(options: ScaleOptions, workdir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with database_url(workdir, postgres=options.postgres) as url:
@@ -105,12 +118,16 @@ async def measure(options: ScaleOptions, workdir: Path) -> dict[str, Any]:
             finally:
                 db.dispose()
             loaded = cluster.usage()
-            chosen = random.Random(11).sample(range(count), min(2 * options.samples, count))
-            ids = [f"{prefix}{i:06d}" for i in chosen]
+            cached, evicted = _cached_and_evicted(prefix, count, options.samples)
             async with httpx.AsyncClient(base_url=cluster.api_url, timeout=60) as http:
                 http_driver = HttpDriver(http, staff)
-                http_seconds = await _time_reviews(http_driver, ids[: options.samples])
-                update_seconds = await _time_reviews(update, ids[options.samples :])
+                review_ms: dict[str, Any] = {}
+                for kind, ids in (("cached", cached), ("evicted", evicted)):
+                    half = len(ids) // 2
+                    http_seconds = await _time_reviews(http_driver, ids[:half])
+                    update_seconds = await _time_reviews(update, ids[half:])
+                    review_ms[f"http_{kind}"] = summarise(http_seconds).as_dict()
+                    review_ms[f"update_{kind}"] = summarise(update_seconds).as_dict()
             after = cluster.usage()
             results.update(
                 {
@@ -129,13 +146,17 @@ async def measure(options: ScaleOptions, workdir: Path) -> dict[str, Any]:
                     "cpu_seconds_to_open": {
                         r: round(loaded[r].cpu_seconds - idle[r].cpu_seconds, 1) for r in loaded
                     },
-                    "review_ms": {
-                        "http": summarise(http_seconds).as_dict(),
-                        "update": summarise(update_seconds).as_dict(),
-                    },
+                    "review_ms": review_ms,
                 }
             )
     return results
+
+
+def _path_name(path: str) -> str:
+    """`update_evicted` -> "Temporal client, order evicted" (older runs: `update`)."""
+    name, _, kind = path.partition("_")
+    where = {"cached": "order cached", "evicted": "order evicted"}.get(kind)
+    return f"{PATH_NAMES[name]}, {where}" if where else PATH_NAMES[name]
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -166,7 +187,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines += table(
         ["review of one order", "n", "p50 ms", "p95 ms", "max ms"],
         [
-            [PATH_NAMES[path], str(s["count"]), fmt(s["p50"]), fmt(s["p95"]), fmt(s["max"])]
+            [_path_name(path), str(s["count"]), fmt(s["p50"]), fmt(s["p95"]), fmt(s["max"])]
             for path, s in results["review_ms"].items()
         ],
     )

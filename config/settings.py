@@ -137,7 +137,11 @@ class Settings(BaseSettings):
 
     #: Worker tuning: concurrent activity threads, and workflows kept in the sticky cache.
     activity_threads: int = Field(default=32, ge=1)
-    max_cached_workflows: int = Field(default=10_000, ge=0)
+    #: Per worker process. Orders stay open for weeks, so the cache holds the orders in the
+    #: middle of a step, not every open one: 2,000 keeps a process near 470 MB whatever is
+    #: open, and an action on an evicted order costs ~17 ms more at p50 (docs/performance.md,
+    #: "The cache default").
+    max_cached_workflows: int = Field(default=2_000, ge=0)
     #: Workflow tasks one worker process runs at once, and its long polls for them
     #: (docs/performance.md has the measurements behind the defaults).
     #: Without a cache (max_cached_workflows=0: every step replays, as `make test`'s second
