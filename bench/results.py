@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -216,12 +217,20 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write(results: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+def write(
+    results: dict[str, Any],
+    out_dir: Path,
+    *,
+    kind: str = "",
+    render: Callable[[dict[str, Any]], str] = markdown,
+) -> tuple[Path, Path]:
+    """`<started_at>[-<kind>][-<label>].json` and `.md` (the text `render` makes)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = results["started_at"].replace(":", "").replace("+0000", "Z").replace("+00:00", "Z")
-    name = stamp + (f"-{results['label']}" if results.get("label") else "")
+    name = stamp + (f"-{kind}" if kind else "")
+    name += f"-{results['label']}" if results.get("label") else ""
     json_path = out_dir / f"{name}.json"
     md_path = out_dir / f"{name}.md"
     json_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    md_path.write_text(markdown(results) + "\n")
+    md_path.write_text(render(results) + "\n")
     return json_path, md_path

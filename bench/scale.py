@@ -8,7 +8,6 @@ actions one at a time (over HTTP and as Updates) while the rest keep waiting.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import shutil
 import sys
@@ -26,7 +25,7 @@ from bench.drivers import HttpDriver, UpdateDriver, new_order
 from bench.options import ScaleOptions
 from bench.procs import load_average, machine, versions
 from bench.progress import Progress
-from bench.results import PATH_NAMES, fmt, table
+from bench.results import PATH_NAMES, fmt, table, write
 from bench.seed import SKUS, database_url, seed
 from bench.stats import summarise
 from db.engine import Database
@@ -210,12 +209,7 @@ async def scale(options: ScaleOptions) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     results["duration_seconds"] = round(time.monotonic() - clock, 1)
     results["load_average_after"] = load_average()
-    options.out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = results["started_at"].replace(":", "").replace("+0000", "Z").replace("+00:00", "Z")
-    name = f"{stamp}-scale" + (f"-{options.label}" if options.label else "")
-    (options.out_dir / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
-    text = markdown(results)
-    (options.out_dir / f"{name}.md").write_text(text + "\n")
-    print(text)
-    print(f"results: {options.out_dir / name}.json and .md", file=sys.stderr)
+    json_path, md_path = write(results, options.out_dir, kind="scale", render=markdown)
+    print(md_path.read_text(), end="")
+    print(f"results: {json_path} and .md", file=sys.stderr)
     return 0

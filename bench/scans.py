@@ -38,7 +38,7 @@ from bench.cluster import Cluster, ClusterConfig, free_port
 from bench.drivers import MAX_EARLY_RETRIES, HttpDriver, Inbox, Refused, new_order
 from bench.options import ScansOptions
 from bench.procs import load_average, machine, versions
-from bench.results import fmt, table
+from bench.results import fmt, table, write
 from bench.seed import SKUS, database_url, seed
 from bench.stats import summarise
 from config.carrier_secrets import carrier_secret, signed_headers
@@ -465,12 +465,7 @@ async def scans(options: ScansOptions) -> dict[str, Any]:
         shutil.rmtree(workdir, ignore_errors=True)
     results["duration_seconds"] = round(time.monotonic() - clock, 1)
     results["load_average_after"] = load_average()
-    options.out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = results["started_at"].replace(":", "").replace("+0000", "Z").replace("+00:00", "Z")
-    name = f"{stamp}-scans" + (f"-{options.label}" if options.label else "")
-    (options.out_dir / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
-    text = markdown(results)
-    (options.out_dir / f"{name}.md").write_text(text + "\n")
-    print(text)
-    print(f"results: {options.out_dir / name}.json and .md", file=sys.stderr)
+    json_path, md_path = write(results, options.out_dir, kind="scans", render=markdown)
+    print(md_path.read_text(), end="")
+    print(f"results: {json_path} and .md", file=sys.stderr)
     return results

@@ -207,6 +207,11 @@ async def read_form(request: Request) -> dict[str, list[str]]:
         raise ConsoleError(413, "error.bad_form") from None
 
 
+def first_value(form: dict[str, list[str]], name: str) -> str:
+    """A form field's first value, stripped ("" when absent)."""
+    return (form.get(name) or [""])[0].strip()
+
+
 def app_state(request: Request) -> AppState:
     """The API's shared state (database, Temporal client, settings, rate limiter)."""
     state: AppState = request.app.state.api.state.oms

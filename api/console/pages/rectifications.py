@@ -16,7 +16,15 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.console.access import ConsoleError, admits, app_state, form_of, staff_of, viewer_of
+from api.console.access import (
+    ConsoleError,
+    admits,
+    app_state,
+    first_value,
+    form_of,
+    staff_of,
+    viewer_of,
+)
 from api.console.filters import choice
 from api.console.refusals import Refused, attempt, refused_text
 from api.console.render import page, redirect
@@ -31,10 +39,6 @@ ITEM_ID = re.compile(r"^RI-[0-9a-f]{16}$")
 RUN_ID = re.compile(r"^[A-Za-z0-9:._-]{1,100}$")
 #: What a redirect after a form says happened (`?done=`).
 DONE = {"answered": "rectifications.done_answered", "verified": "rectifications.done_verified"}
-
-
-def _first(form: dict[str, list[str]], name: str) -> str:
-    return (form.get(name) or [""])[0].strip()
 
 
 def _item_id(value: str) -> str:
@@ -132,7 +136,7 @@ async def _after(
 async def answer(request: Request, item_id: str) -> HTMLResponse | RedirectResponse:
     item_id = _item_id(item_id)
     form = form_of(request)
-    fields = {name: _first(form, name) for name in ("cause", "corrective_action", "evidence")}
+    fields = {name: first_value(form, name) for name in ("cause", "corrective_action", "evidence")}
     if not all(fields.values()):
         refused = Refused(422, reason=viewer_of(request).t("rectifications.answer_incomplete"))
         return await _item_page(request, item_id, refused=refused, status_code=422)
@@ -151,11 +155,11 @@ async def answer(request: Request, item_id: str) -> HTMLResponse | RedirectRespo
 async def verify(request: Request, item_id: str) -> HTMLResponse | RedirectResponse:
     item_id = _item_id(item_id)
     form = form_of(request)
-    accepted = _first(form, "accepted")
+    accepted = first_value(form, "accepted")
     if accepted not in ("yes", "no"):
         raise ConsoleError(422, "error.bad_filter", field="accepted")
     body = item_routes.RectificationVerifyRequest(
-        accepted=accepted == "yes", note=_first(form, "note")[:1000]
+        accepted=accepted == "yes", note=first_value(form, "note")[:1000]
     )
     call = item_routes.verify_rectification(
         item_id, body, staff_of(request), app_state(request), key=uuid.uuid4().hex

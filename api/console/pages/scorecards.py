@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.console.access import ConsoleError, app_state, form_of, staff_of, viewer_of
+from api.console.access import ConsoleError, app_state, first_value, form_of, staff_of, viewer_of
 from api.console.filters import choice
 from api.console.refusals import Refused, attempt, refused_text
 from api.console.render import page, redirect
@@ -38,10 +38,6 @@ def _period(value: str, request: Request) -> str:
     except PeriodError:
         raise ConsoleError(422, "error.bad_filter", field="period") from None
     return value
-
-
-def _first(form: dict[str, list[str]], name: str) -> str:
-    return (form.get(name) or [""])[0].strip()
 
 
 async def _page(
@@ -101,16 +97,16 @@ async def decide(request: Request, period: str) -> HTMLResponse | RedirectRespon
     viewer = viewer_of(request)
     month = _period(period, request)
     form = form_of(request)
-    department = choice(Department, _first(form, "department"), "department")
-    standing = choice(Standing, _first(form, "standing"), "standing")
-    note = _first(form, "note")
-    shown = choice(Department, _first(form, "shown_department"), "department")
+    department = choice(Department, first_value(form, "department"), "department")
+    standing = choice(Standing, first_value(form, "standing"), "standing")
+    note = first_value(form, "note")
+    shown = choice(Department, first_value(form, "shown_department"), "department")
     if department is None or standing is None or not note:
         refused = Refused(422, reason=viewer.t("scorecards.decision_incomplete"))
         return await _page(request, month, shown, refused=refused, status_code=422)
     body = scorecard_routes.DecisionRequest(
         department=department,
-        staff_id=_first(form, "staff_id") or None,
+        staff_id=first_value(form, "staff_id") or None,
         standing=standing,
         note=note[:1000],
     )
