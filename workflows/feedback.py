@@ -66,8 +66,7 @@ class FeedbackWorkflow:
     async def run(self, input: FeedbackWorkflowInput) -> FeedbackClosed:
         opening, self._opening = self._opening, None  # its events are not kept for the order's life
         assert opening is not None
-        await self.shell.decide(lambda _: opening)
-        await self.shell.keep_time(lambda: self.feedback.closed)
+        await self.shell.run(opening, lambda: self.feedback.closed)
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self.shell.idle)
         record = self.feedback.record
         return FeedbackClosed(

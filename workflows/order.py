@@ -124,9 +124,7 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, input: OrderWorkflowInput) -> OrderOutcome:
         opening, self._opening = self._opening, None  # its events are not kept for the order's life
-        if opening is not None:
-            await self.shell.decide(lambda _: opening)
-        await self.shell.keep_time(lambda: self.order.state.closed or self._history_is_long())
+        await self.shell.run(opening, lambda: self.order.state.closed or self._history_is_long())
         if not self.order.state.closed:
             await self._continue_as_new(input)
         count_outcome(self.order.status)

@@ -56,8 +56,7 @@ class RectificationWorkflow:
     async def run(self, input: RectificationItemInput) -> RectificationClosed:
         opening, self._opening = self._opening, None
         assert opening is not None
-        await self.shell.decide(lambda _: opening)
-        await self.shell.keep_time(lambda: self.item.closed)
+        await self.shell.run(opening, lambda: self.item.closed)
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and self.shell.idle)
         record = self.item.record
         return RectificationClosed(

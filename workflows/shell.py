@@ -13,9 +13,19 @@ decision, and a `Shell` carries it out:
 - what the aggregate asks outside *after* the write and without keeping anyone
   waiting (`follow_ups`: the customer's messages) runs in the background; its
   answer is one more decision. The run ends only when none is out (`idle`);
-- one timer, for the aggregate's next alarm (`keep_time`): a task's reminder or
+- one timer, for the aggregate's next alarm (`_keep_time`): a task's reminder or
   deadline, a window closing. It is moved when the alarm moves, and when it
-  rings the aggregate is asked what fell due.
+  rings the aggregate is asked what fell due;
+- the run goes first (`run`): the opening decision is carried out and its timer's
+  command issued before any command is decided; a command that arrives earlier
+  waits. Without that, who goes first would depend on how the worker is handed
+  its jobs. A command that comes with the start (update-with-start), or that a
+  replaying worker finds after workflow tasks that only waited for a slow first
+  write, arrives in the same activation as the start, and the SDK runs its
+  handler before the run; the worker that made the history may have had them
+  apart. The two then issue different commands in a different order and the
+  replay fails (a nondeterminism error, seen as a 503 on the order's next action;
+  tests/workflows/test_replay_order.py).
 
 Imported as a pass-through module: the sandbox does not rebuild it per workflow.
 """
@@ -108,6 +118,9 @@ class Shell(Generic[D]):
         self._sent: dict[str, Any] = {}
         #: The first write is done: the record exists (the platform's hand-over waits for it).
         self.recorded = False
+        #: The opening is carried out and the clock set: commands may be decided (`run`).
+        self._started = False
+        self._clock = AlarmClock()
 
     @staticmethod
     def check(check: Callable[[C, datetime], None], command: C) -> None:
@@ -117,7 +130,26 @@ class Shell(Generic[D]):
         except OrderError as refusal:
             raise as_failure(refusal) from None
 
+    async def run(self, opening: D | None, is_closed: Callable[[], bool]) -> None:
+        """The workflow's main line: carry out the opening decision (taken in the
+        workflow's `__init__`, so that validators see the opened state), then keep time
+        until the aggregate is closed. Commands wait until the first timer is set."""
+        if opening is not None:
+            await self._decide(lambda _: opening)
+        await self._keep_time(is_closed)
+
     async def decide(self, decide: Callable[[datetime], D]) -> D:
+        """A command's decision (an update, a signal, a follow-up's answer), taken once
+        the run has started (the module's docstring says why it waits)."""
+        if not self._ready_for_commands():
+            await workflow.wait_condition(self._ready_for_commands)
+        return await self._decide(decide)
+
+    def _ready_for_commands(self) -> bool:
+        """The opening is carried out and its timer's command issued (not merely planned)."""
+        return self._started and self._clock.armed
+
+    async def _decide(self, decide: Callable[[datetime], D]) -> D:
         """Ask the aggregate at the current time and carry the decision out; return once
         what it changed is written.
 
@@ -205,21 +237,23 @@ class Shell(Generic[D]):
         """The search attributes the workflow was started with (not sent again)."""
         self._sent.update({key.name: value for key, value in initial.items()})
 
-    async def keep_time(self, is_closed: Callable[[], bool]) -> None:
+    async def _keep_time(self, is_closed: Callable[[], bool]) -> None:
         """Keep one timer for the aggregate's next alarm until the aggregate is closed."""
-        clock = AlarmClock()
+        clock = self._clock
         while not is_closed():
             at = self.aggregate.next_alarm()
             if at is not None and at <= workflow.now():
-                await self.decide(self.aggregate.ring)
+                await self._decide(self.aggregate.ring)
                 continue
             clock.set(at)
+            self._started = True
             seen = self._decisions
             await workflow.wait_condition(partial(self._woken, seen, clock, is_closed))
             if clock.rang:
                 clock.reset()
-                await self.decide(self.aggregate.ring)
+                await self._decide(self.aggregate.ring)
         clock.stop()
+        self._started = True
 
     def _woken(self, seen: int, clock: AlarmClock, is_closed: Callable[[], bool]) -> bool:
         """Plan again after any decision; act when the alarm rings."""
@@ -232,13 +266,17 @@ class AlarmClock:
     def __init__(self) -> None:
         self._timer: asyncio.Task[None] | None = None
         self._at: datetime | None = None
+        #: The timer's command is issued: its task has taken its first step (or none is due).
+        self.armed = True
 
     def set(self, at: datetime | None) -> None:
         if at == self._at:
             return
         self.stop()
         self._at = at
-        self._timer = asyncio.create_task(self._sleep_until(at)) if at is not None else None
+        if at is not None:
+            self.armed = False
+            self._timer = asyncio.create_task(self._sleep_until(at))
 
     @property
     def rang(self) -> bool:
@@ -246,13 +284,15 @@ class AlarmClock:
 
     def reset(self) -> None:
         self._timer, self._at = None, None
+        self.armed = True
 
     def stop(self) -> None:
         if self._timer is not None and not self._timer.done():
             self._timer.cancel()
         self.reset()
 
-    @staticmethod
-    async def _sleep_until(at: datetime) -> None:
+    async def _sleep_until(self, at: datetime) -> None:
         wait = max(at - workflow.now(), timedelta(milliseconds=1))
+        # Armed before the await: the sleep issues its command in this same step.
+        self.armed = True
         await workflow.sleep(wait, summary=f"next deadline {at:%Y-%m-%d %H:%M:%S} UTC")

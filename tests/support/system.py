@@ -166,19 +166,9 @@ class System:
         The API starts orders with the system's policy; tests of deadlines and windows
         need seconds instead, for one order only. Staff then act over HTTP as usual.
         """
-        policy = self.settings.policy.model_copy(update=policy_changes)
         await self.client.start_workflow(
             OrderWorkflow.run,
-            OrderWorkflowInput(
-                order=NewOrder.model_validate(body),
-                policy=policy,
-                submitted_by=Actor(
-                    staff_id=self.staff_ids[Department.PLATFORM], department=Department.PLATFORM
-                ),
-                fingerprint=fingerprint(body),
-                products=self.products_of(body),
-                customer=self.standing_of(body),
-            ),
+            self.order_input(body, **policy_changes),
             id=order_workflow_id(body["order_id"]),
             task_queue=self.settings.task_queue,
         )
@@ -186,6 +176,21 @@ class System:
             body["order_id"], "under_review", "needs_correction", "awaiting_payment"
         )
         return str(body["order_id"])
+
+    def order_input(self, body: dict[str, Any], **policy_changes: Any) -> OrderWorkflowInput:
+        """The order's workflow input as the API makes it, with its own policy."""
+        return OrderWorkflowInput(
+            order=NewOrder.model_validate(body),
+            policy=self.settings.policy.model_copy(update=policy_changes),
+            submitted_by=self.actor(Department.PLATFORM),
+            fingerprint=fingerprint(body),
+            products=self.products_of(body),
+            customer=self.standing_of(body),
+        )
+
+    def actor(self, department: Department) -> Actor:
+        """The department's member of staff, as a command names them."""
+        return Actor(staff_id=self.staff_ids[department], department=department)
 
     def products_of(self, body: dict[str, Any]) -> list[Product]:
         """What the API would read from the catalogue for this order's lines."""
