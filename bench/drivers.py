@@ -242,6 +242,15 @@ class HttpDriver:
             response = await self._post(Department.LOGISTICS, path, body)
         return str(response.json()["status"])
 
+    async def request_return(self, order_id: str) -> str:
+        """P5.3: customer service asks for a return of a delivered order; its case's id."""
+        response = await self._post(
+            Department.CUSTOMER_SERVICE,
+            f"/api/v1/orders/{order_id}/returns",
+            {"kind": "return", "reason": "bench", "reason_code": "other"},
+        )
+        return str(response.json()["case_id"])
+
     async def track(self, order_id: str, event_id: str, event: TrackingEventKind) -> None:
         await self._post(
             Department.PLATFORM,

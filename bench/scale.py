@@ -2,7 +2,10 @@
 
 Starts the orders through the Temporal client, waits until the read model shows
 every one of them under review, then reads the worker's memory and times review
-actions one at a time (over HTTP and as Updates) while the rest keep waiting.
+actions one at a time (over HTTP and as Updates) while the rest keep waiting. Orders
+taken to `delivered` before the crowd (evicted since) and after it (still cached) then
+have a return asked for (P5.3), the after-sales action of an order that stays open for
+its return window.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from bench.seed import SKUS, database_url, seed
 from bench.stats import summarise
 from db.engine import Database
 from db.tables import orders
+from domain.commands import TrackingEventKind
+from domain.policy import PolicySettings
 from workers.devserver import temporal_binary
 
 
@@ -80,6 +85,43 @@ async def _time_reviews(driver: UpdateDriver | HttpDriver, order_ids: list[str])
     return seconds
 
 
+async def _delivered(
+    db: Database, http: HttpDriver, update: UpdateDriver, prefix: str, count: int
+) -> list[str]:
+    """`count` orders taken along the main line to `delivered`, one after the other."""
+    ids = [f"{prefix}{index:04d}" for index in range(count)]
+    with Progress(f"delivering {prefix}*", count) as progress:
+        for index, order_id in enumerate(ids):
+            await update.create(new_order(order_id, SKUS[index % len(SKUS)]))
+            for action in ("review", "pack", "dispatch"):
+                await http.act(action, order_id)
+            await http.track(order_id, f"E-{order_id}", TrackingEventKind.DELIVERED)
+            await _wait_status(db, order_id, "delivered")
+            progress.advance()
+    return ids
+
+
+async def _wait_status(db: Database, order_id: str, status: str, timeout: float = 60) -> None:
+    query = select(orders.c.status).where(orders.c.order_id == order_id)
+    started = time.perf_counter()
+    while True:
+        with db.read() as conn:
+            if conn.execute(query).scalar() == status:
+                return
+        if time.perf_counter() - started > timeout:
+            raise RuntimeError(f"{order_id} not {status} after {timeout} s")
+        await asyncio.sleep(0.1)
+
+
+async def _time_returns(http: HttpDriver, order_ids: list[str]) -> list[float]:
+    seconds = []
+    for order_id in order_ids:
+        started = time.perf_counter()
+        await http.request_return(order_id)
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
 def _cached_and_evicted(prefix: str, count: int, samples: int) -> tuple[list[str], list[str]]:
     """Orders to review: the last started (their workflows were the last to run, so they are
     in the workers' caches when the cache holds more than `samples` per worker) and the first
@@ -102,6 +144,8 @@ async def measure(options: ScaleOptions, workdir: Path) -> dict[str, Any]:
             env=options.env,
             server_args=options.server_args,
             server_db=options.server_db,
+            # The policy's own return window: delivered orders stay open, as a retailer's do.
+            after_sales_seconds=PolicySettings().return_window.total_seconds(),
         )
         async with Cluster(workdir, config, name="scale") as cluster:
             assert cluster.client is not None
@@ -110,16 +154,26 @@ async def measure(options: ScaleOptions, workdir: Path) -> dict[str, Any]:
             update = UpdateDriver(cluster.client, cluster.settings, staff)
             prefix = f"SCALE-{int(time.time())}-"
             count = options.open_orders
-            start_seconds = await _open_orders(update, prefix, count, options.concurrency)
             db = Database(url)
-            try:
-                settle_seconds = await _wait_under_review(db, count, timeout=max(600, count / 5))
-            finally:
-                db.dispose()
-            loaded = cluster.usage()
-            cached, evicted = _cached_and_evicted(prefix, count, options.samples)
             async with httpx.AsyncClient(base_url=cluster.api_url, timeout=60) as http:
                 http_driver = HttpDriver(http, staff)
+                try:
+                    # Delivered before the crowd: evicted by the time their return is asked.
+                    delivered_early = await _delivered(
+                        db, http_driver, update, f"{prefix}D0-", options.samples
+                    )
+                    start_seconds = await _open_orders(update, prefix, count, options.concurrency)
+                    settle_seconds = await _wait_under_review(
+                        db, count, timeout=max(600, count / 5)
+                    )
+                    loaded = cluster.usage()
+                    # Delivered after it: the last workflows to run, still cached.
+                    delivered_late = await _delivered(
+                        db, http_driver, update, f"{prefix}D1-", options.samples
+                    )
+                finally:
+                    db.dispose()
+                cached, evicted = _cached_and_evicted(prefix, count, options.samples)
                 review_ms: dict[str, Any] = {}
                 for kind, ids in (("cached", cached), ("evicted", evicted)):
                     half = len(ids) // 2
@@ -127,6 +181,10 @@ async def measure(options: ScaleOptions, workdir: Path) -> dict[str, Any]:
                     update_seconds = await _time_reviews(update, ids[half:])
                     review_ms[f"http_{kind}"] = summarise(http_seconds).as_dict()
                     review_ms[f"update_{kind}"] = summarise(update_seconds).as_dict()
+                return_ms = {
+                    f"http_{kind}": summarise(await _time_returns(http_driver, ids)).as_dict()
+                    for kind, ids in (("cached", delivered_late), ("evicted", delivered_early))
+                }
             after = cluster.usage()
             results.update(
                 {
@@ -146,6 +204,7 @@ async def measure(options: ScaleOptions, workdir: Path) -> dict[str, Any]:
                         r: round(loaded[r].cpu_seconds - idle[r].cpu_seconds, 1) for r in loaded
                     },
                     "review_ms": review_ms,
+                    "return_ms": return_ms,
                 }
             )
     return results
@@ -183,13 +242,23 @@ def markdown(results: dict[str, Any]) -> str:
         ],
     )
     lines += [f"Worker memory per open order: {results['worker_kb_per_open_order']} KB.", ""]
-    lines += table(
-        ["review of one order", "n", "p50 ms", "p95 ms", "max ms"],
-        [
-            [_path_name(path), str(s["count"]), fmt(s["p50"]), fmt(s["p95"]), fmt(s["max"])]
-            for path, s in results["review_ms"].items()
-        ],
-    )
+    for action, key in (("review", "review_ms"), ("return asked for (P5.3)", "return_ms")):
+        if key not in results:  # runs before returns were measured
+            continue
+        lines += table(
+            [f"{action} of one order", "n", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+            [
+                [
+                    _path_name(path),
+                    str(s["count"]),
+                    fmt(s["p50"]),
+                    fmt(s["p95"]),
+                    fmt(s["p99"]),
+                    fmt(s["max"]),
+                ]
+                for path, s in results[key].items()
+            ],
+        )
     return "\n".join(lines)
 
 
