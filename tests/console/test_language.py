@@ -151,6 +151,16 @@ def test_english_says_one_and_many_and_chinese_has_one_form():
         "本页 2 种商品",
     ]
     assert len(ZH_CN["products.caption"]) == 1 and len(EN["products.caption"]) == 2
+    # One form may leave the count unsaid where the words carry it.
+    assert [en.ngettext("training.sessions_caption", n) for n in (1, 4)] == [
+        "The last session",
+        "The last 4 sessions",
+    ]
+    assert [en.ngettext("search.results", n) for n in (1, 20)] == [
+        "1 order found on this page",
+        "20 orders found on this page",
+    ]
+    assert zh.ngettext("search.results", 20) == "查询结果（本页 20 条）"
 
 
 def test_a_template_says_the_plural_through_jinjas_i18n_extension():
