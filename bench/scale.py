@@ -274,8 +274,11 @@ async def scale(options: ScaleOptions) -> int:
     clock = time.monotonic()
     try:
         results.update(await measure(options, workdir))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    except BaseException:
+        # What the processes said is what explains a failed run: keep it.
+        print(f"the run failed; the processes' logs are kept in {workdir}", file=sys.stderr)
+        raise
+    shutil.rmtree(workdir, ignore_errors=True)
     results["duration_seconds"] = round(time.monotonic() - clock, 1)
     results["load_average_after"] = load_average()
     json_path, md_path = write(results, options.out_dir, kind="scale", render=markdown)
