@@ -983,43 +983,50 @@ async def feedback_answered(r: Recording) -> None:
     r.workflows.append(("feedback", handle.id))
 
 
-async def daily_report(r: Recording) -> None:
-    """P6.3: one run of the ReportingWorkflow that the daily Schedule starts."""
-    workflow_id = f"daily-report-{r.suffix}"
+async def _scheduled_run(
+    r: Recording, label: str, name: str, run: Any, argument: Any, summary: str
+) -> None:
+    """One run of a workflow that a Schedule starts, recorded under `label`."""
+    workflow_id = f"{name}-{r.suffix}"
     await r.client.execute_workflow(
-        ReportingWorkflow.run,
-        ReportingInput(),
+        run,
+        argument,
         id=workflow_id,
         task_queue=r.task_queue,
-        static_summary="Daily report (recorded scenario)",
+        static_summary=f"{summary} (recorded scenario)",
     )
-    r.workflows.append(("report", workflow_id))
+    r.workflows.append((label, workflow_id))
+
+
+async def daily_report(r: Recording) -> None:
+    """P6.3: one run of the ReportingWorkflow that the daily Schedule starts."""
+    await _scheduled_run(
+        r, "report", "daily-report", ReportingWorkflow.run, ReportingInput(), "Daily report"
+    )
 
 
 async def weekly_supervision(r: Recording) -> None:
     """P8.1.1: one run of the SupervisionWorkflow that the weekly Schedule starts."""
-    workflow_id = f"weekly-supervision-{r.suffix}"
-    await r.client.execute_workflow(
+    await _scheduled_run(
+        r,
+        "supervision",
+        "weekly-supervision",
         SupervisionWorkflow.run,
         SupervisionInput(),
-        id=workflow_id,
-        task_queue=r.task_queue,
-        static_summary="Weekly supervision checks (recorded scenario)",
+        "Weekly supervision checks",
     )
-    r.workflows.append(("supervision", workflow_id))
 
 
 async def monthly_scorecards(r: Recording) -> None:
     """P8.2, P8.3: one run of the ScorecardWorkflow that the monthly Schedule starts."""
-    workflow_id = f"monthly-scorecards-{r.suffix}"
-    await r.client.execute_workflow(
+    await _scheduled_run(
+        r,
+        "scorecards",
+        "monthly-scorecards",
         ScorecardWorkflow.run,
         ScorecardInput(),
-        id=workflow_id,
-        task_queue=r.task_queue,
-        static_summary="Monthly scorecards (recorded scenario)",
+        "Monthly scorecards",
     )
-    r.workflows.append(("scorecards", workflow_id))
 
 
 async def rectification_reopened_and_closed(r: Recording) -> None:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.optimisations import OPTIMISATIONS
 from bench.options import PHASES, RunOptions, ScaleOptions, ScansOptions
@@ -56,6 +57,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label", default="", help="a word added to the results' file names")
 
 
+def _common_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What every benchmark takes from the options `_common` declares."""
+    return {
+        "env": dict(args.env),
+        "server_args": tuple(args.server_arg),
+        "postgres": args.postgres,
+        "server_db": args.server_db,
+        "out_dir": args.out,
+        "label": args.label,
+    }
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings | None = None) -> int:
     from bench.results import markdown, write
     from bench.run import run
@@ -68,17 +81,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings | None = None) -> int:
         phases=args.phases,
         half_orders=args.half_orders,
         scans=args.tracking_events,
-        env=dict(args.env),
-        server_args=tuple(args.server_arg),
-        postgres=args.postgres,
-        server_db=args.server_db,
         history_sample=args.history_sample,
         compare=tuple(args.compare),
         compare_code=tuple(args.compare_code),
         compare_orders=args.compare_orders,
         after_sales_seconds=args.after_sales,
-        out_dir=args.out,
-        label=args.label,
+        **_common_options(args),
     )
     results = asyncio.run(run(options))
     json_path, md_path = write(results, options.out_dir)
@@ -94,12 +102,7 @@ def cmd_scale(args: argparse.Namespace, settings: Settings | None = None) -> int
         open_orders=args.open,
         concurrency=args.concurrency,
         samples=args.samples,
-        env=dict(args.env),
-        server_args=tuple(args.server_arg),
-        postgres=args.postgres,
-        server_db=args.server_db,
-        out_dir=args.out,
-        label=args.label,
+        **_common_options(args),
     )
     return asyncio.run(scale(options))
 
@@ -110,12 +113,7 @@ def cmd_scans(args: argparse.Namespace, settings: Settings | None = None) -> int
     options = ScansOptions(
         scans=args.scans,
         after_sales_seconds=args.after_sales,
-        env=dict(args.env),
-        server_args=tuple(args.server_arg),
-        postgres=args.postgres,
-        server_db=args.server_db,
-        out_dir=args.out,
-        label=args.label,
+        **_common_options(args),
     )
     asyncio.run(scans(options))
     return 0
