@@ -36,8 +36,10 @@ class GatewayDeclined(Declined):
 
 
 class PaymentGateway(Protocol):
-    def captured(self, transaction_id: str) -> Decimal | None:
-        """What the provider captured under this transaction; None when it knows none.
+    def captured(self, transaction_id: str, order_id: str) -> Decimal | None:
+        """What the provider captured under this transaction for this order (the merchant
+        reference the charge was made under); None when it knows no such capture, or knows
+        it for another order: a transaction of one order never pays out on another's.
 
         Raises `Temporary` or `Unknown` when the provider cannot answer now (worth
         retrying); the answer is a fact the provider vouches for, never what a caller
@@ -73,11 +75,12 @@ class SimulatedPaymentGateway:
         self.fail_prefix = fail_prefix
         self.unknown_prefix = unknown_prefix
 
-    def captured(self, transaction_id: str) -> Decimal | None:
+    def captured(self, transaction_id: str, order_id: str) -> Decimal | None:
         with self.db.read() as conn:
             found = conn.execute(
                 select(simulated_gateway_captures.c.amount).where(
-                    simulated_gateway_captures.c.transaction_id == transaction_id
+                    simulated_gateway_captures.c.transaction_id == transaction_id,
+                    simulated_gateway_captures.c.order_id == order_id,
                 )
             ).scalar_one_or_none()
         return None if found is None else Decimal(found)

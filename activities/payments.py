@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import Connection
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -45,8 +46,9 @@ class PaymentActivities:
 
     @activity.defn
     def find_capture(self, query: CaptureQuery) -> CaptureAnswer:
-        """Ask the gateway what it captured under a transaction (P5.1, a reported duplicate)."""
-        captured = self.gateway.captured(query.transaction_id)
+        """Ask the gateway what it captured under a transaction for this order (P5.1, a
+        reported duplicate): another order's transaction is no capture of this one."""
+        captured = self.gateway.captured(query.transaction_id, query.order_id)
         return CaptureAnswer(
             transaction_id=query.transaction_id, event_id=query.event_id, captured=captured
         )
@@ -65,6 +67,9 @@ class PaymentActivities:
                 for e in ledger.entries_of(conn, request.order_id)
                 if e.entry_id == request.refund_id
             ]
+            if not booked:
+                # Before any money leaves: a refund past what was paid is refused unpaid.
+                self._check_within_paid(conn, request)
         if booked:
             return RefundOutcome(
                 refund_id=request.refund_id, issued=True, reference=booked[0].reference
@@ -77,19 +82,8 @@ class PaymentActivities:
             return RefundOutcome(refund_id=request.refund_id, issued=False, failure=str(declined))
         with self.db.write() as conn:
             ledger.lock_order(conn, request.order_id)
-            sums = ledger.totals(conn, request.order_id)
-            paid, refunded = sums[LedgerKind.PAYMENT], -sums[LedgerKind.REFUND]
-            # Compensation (P5.2) is no refund of what was paid: the cap is the refunds'.
-            is_refund = request.kind is LedgerKind.REFUND
-            if is_refund and refunded + request.amount > paid:
-                # The workflow never asks for this; refusing here keeps the books right even
-                # if it one day did.
-                raise ApplicationError(
-                    f"refund {request.refund_id} of {request.amount} exceeds what was paid "
-                    f"({paid} paid, {refunded} refunded)",
-                    type="RefundExceedsPaid",
-                    non_retryable=True,
-                )
+            # Again under the order's lock: a refund booked meanwhile counts too.
+            self._check_within_paid(conn, request)
             ledger.book(
                 conn,
                 [
@@ -109,3 +103,21 @@ class PaymentActivities:
             )
         self.faults.check("issue_refund.after_commit")
         return RefundOutcome(refund_id=request.refund_id, issued=True, reference=reference)
+
+    @staticmethod
+    def _check_within_paid(conn: Connection, request: RefundRequest) -> None:
+        """A refund never takes the order's refunds past what it was paid. The workflow never
+        asks for that (its own cap); refusing here keeps the money and the books right even
+        if it one day did. Compensation (P5.2) is no refund of what was paid: not capped
+        here (the order caps it at its total, P5.2)."""
+        if request.kind is not LedgerKind.REFUND:
+            return
+        sums = ledger.totals(conn, request.order_id)
+        paid, refunded = sums[LedgerKind.PAYMENT], -sums[LedgerKind.REFUND]
+        if refunded + request.amount > paid:
+            raise ApplicationError(
+                f"refund {request.refund_id} of {request.amount} exceeds what was paid "
+                f"({paid} paid, {refunded} refunded)",
+                type="RefundExceedsPaid",
+                non_retryable=True,
+            )

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from temporalio.exceptions import ApplicationError
 
 from activities.adapters import Declined, Temporary, Unknown
 from activities.payment_gateway import GatewayDeclined, PaymentGateway
@@ -114,8 +115,17 @@ def test_captured_answers_what_the_provider_captured_and_none_for_a_transaction_
 ):
     world.record_capture("T-CAPTURED", "O-1", Decimal("258.00"))
 
-    assert world.gateway.captured("T-CAPTURED") == Decimal("258.00")
-    assert world.gateway.captured("T-NEVER-SEEN") is None
+    assert world.gateway.captured("T-CAPTURED", "O-1") == Decimal("258.00")
+    assert world.gateway.captured("T-NEVER-SEEN", "O-1") is None
+
+
+def test_captured_knows_a_transaction_only_for_the_order_it_charged(world: GatewayWorld):
+    """P5.1: a duplicate refunded on the word of another order's capture would pay that
+    capture out once per order that names it."""
+    world.record_capture("T-OF-O-1", "O-1", Decimal("258.00"))
+
+    assert world.gateway.captured("T-OF-O-1", "O-2") is None
+    assert world.gateway.captured("T-OF-O-1", "O-1") == Decimal("258.00")
 
 
 def test_a_declined_refund_raises_declined_and_pays_nothing(world: GatewayWorld):
@@ -213,6 +223,27 @@ def test_an_unknown_outcome_is_retried_and_then_paid_and_booked_once(activity_wo
     assert found.payouts("R-1") == [Decimal("12.50")]
 
 
+@pytest.mark.parametrize("activity_world", sorted(WORLDS), indirect=True)
+def test_a_refund_past_what_was_paid_is_refused_before_the_gateway_pays(activity_world: Any):
+    """The cap is checked before the money leaves, not only before it is booked."""
+    found, db, activities = activity_world
+    over = RefundRequest(
+        refund_id="R-1",
+        order_id="O-1",
+        amount=Decimal("12.50"),
+        kind=LedgerKind.REFUND,
+        transaction_id="T-1",
+        reason="contract test",
+    )
+
+    with pytest.raises(ApplicationError) as refused:
+        activities.issue_refund(over)  # nothing was paid on O-1
+
+    assert refused.value.type == "RefundExceedsPaid" and refused.value.non_retryable
+    assert found.payouts("R-1") == []
+    assert booked(db) == []
+
+
 # --- Choosing the gateway by settings.
 
 
@@ -299,5 +330,5 @@ def test_a_provider_that_cannot_be_reached_is_temporary(tmp_path: Path):
     with pytest.raises(Temporary):
         gateway.refund("R-1", "O-1", Decimal("1.00"), "T-1")
     with pytest.raises(Temporary):
-        gateway.captured("T-1")
+        gateway.captured("T-1", "O-1")
     db.dispose()

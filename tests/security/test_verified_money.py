@@ -40,6 +40,24 @@ async def test_an_unconfirmed_duplicate_refunds_nothing_and_opens_a_finance_task
     assert "capture_unconfirmed" in [e["kind"] for e in order["events"]]
 
 
+async def test_another_orders_capture_is_no_duplicate_of_this_one(system: System):
+    """The security review's exploit: a platform token names order B's real capture as a
+    duplicate on order A (and on A2, A3...): each would refund B's payment once more."""
+    sku = stocked(system)
+    other = await create(system, order_body(lines=[(sku, 1, "88.00")]))
+    order_id = await create(system, order_body(lines=[(sku, 1, "88.00")]))
+    txn = f"TX-{uuid.uuid4().hex[:6]}"
+    system.gateway_captured(txn, other, "88.00")  # a real capture, of the other order
+    await payment_event(system, order_id, "duplicate", "88.00", transaction_id=txn)
+    order = await system.wait_until(
+        order_id,
+        lambda o: any(t["kind"] == "account_payment" for t in o["open_tasks"]),
+        what="finance asked to verify",
+    )
+    assert order["refunds"] == [] and order["refunded_amount"] == "0.00"
+    assert [(e["kind"], e["amount"]) for e in order["ledger"]] == [("payment", "88.00")]
+
+
 async def test_a_confirmed_duplicate_is_refunded_to_the_second_transaction_only(system: System):
     sku = stocked(system)
     order_id = await create(system, order_body(lines=[(sku, 1, "88.00")]))

@@ -60,11 +60,14 @@ class HttpPaymentGateway:
     def __init__(self, db: Database, base_url: str, timeout: float = 2) -> None:
         self.client = httpx.Client(base_url=base_url, timeout=timeout)
 
-    def captured(self, transaction_id: str) -> Decimal | None:
+    def captured(self, transaction_id: str, order_id: str) -> Decimal | None:
         response = _call(self.client, "GET", f"/captures/{transaction_id}", not_found_ok=True)
         if response.status_code == 404:
             return None
-        return Decimal(str(response.json()["amount"]))
+        capture = response.json()
+        if capture["order_id"] != order_id:  # the provider's merchant reference
+            return None
+        return Decimal(str(capture["amount"]))
 
     def record_capture(self, transaction_id: str, order_id: str, amount: Decimal) -> None:
         """The sandbox's own endpoint: a customer's card was charged (tests only)."""

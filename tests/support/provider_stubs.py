@@ -133,7 +133,8 @@ class PaymentProviderStub(ProviderStub):
 
     def __init__(self) -> None:
         super().__init__()
-        self.captures: dict[str, Decimal] = {}
+        #: Captures by transaction id: the order charged (the merchant reference), the amount.
+        self.captures: dict[str, tuple[str, Decimal]] = {}
         #: Every payout made, by idempotency key (a list: paid twice shows as two).
         self.paid: dict[str, list[Decimal]] = defaultdict(list)
         self.references: dict[str, str] = {}
@@ -147,13 +148,14 @@ class PaymentProviderStub(ProviderStub):
         with self.lock:
             self.requests += 1
             if method == "POST" and path == "/captures":
-                self.captures[str(body["transaction_id"])] = Decimal(str(body["amount"]))
+                charged = (str(body["order_id"]), Decimal(str(body["amount"])))
+                self.captures[str(body["transaction_id"])] = charged
                 return Answer(201, {"transaction_id": body["transaction_id"]})
             if method == "GET" and path.startswith("/captures/"):
-                amount = self.captures.get(path.removeprefix("/captures/"))
-                if amount is None:
+                capture = self.captures.get(path.removeprefix("/captures/"))
+                if capture is None:
                     return Answer(404, {"error": "no such capture"})
-                return Answer(200, {"amount": str(amount)})
+                return Answer(200, {"order_id": capture[0], "amount": str(capture[1])})
             if method == "POST" and path == "/refunds":
                 return self._refund(body, key)
             return Answer(404, {"error": f"no route {method} {path}"})
