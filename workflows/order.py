@@ -155,7 +155,7 @@ class OrderWorkflow:
 
     @correct.validator
     def _validate_correct(self, command: CorrectionCommand) -> None:
-        self.shell.check(self.order.check_correct, command)
+        self.shell.check(self.order.admit_correct, command)
 
     @workflow.update
     async def review(self, command: ReviewCommand) -> ActionResult:
@@ -278,7 +278,7 @@ class OrderWorkflow:
 
     @decide_exception.validator
     def _validate_decide_exception(self, command: ExceptionDecisionCommand) -> None:
-        self.shell.check(self.order.check_decide_exception, command)
+        self.shell.check(self.order.admit_decide_exception, command)
 
     @workflow.update
     async def record_cause(self, command: CauseCommand) -> ActionResult:

@@ -134,6 +134,48 @@ class Intake(Fulfilment):
                 params={"department": task.department.value},
             )
 
+    def admit_correct(self, command: CorrectionCommand, now: datetime) -> None:
+        """The check a correction passes when it arrives (the update's validator):
+        `check_correct`, and the payment rule below.
+
+        The payment rule came within release r3, so the handler does not run it again: a
+        correction a worker accepted before it replays as it ran (validators do not run on
+        replay). Fold it into `check_correct` when the next release is cut."""
+        self.check_correct(command, now)
+        self._check_payment_correction(command)
+
+    def _check_payment_correction(self, command: CorrectionCommand) -> None:
+        """P2.2: the payment is what the payment system reported. A correction may lower
+        what the order records as paid (a report that overstated it), never raise it, nor
+        change how or under which transaction it was paid: money received is booked on the
+        payment system's word (`payment_event`), and refunds go back to the transaction it
+        named, so a correction never books money nobody verified, nor picks where a refund
+        is paid."""
+        corrected = command.payment
+        if corrected is None:
+            return
+        state = self.state
+        current = state.order.payment
+        if (corrected.method, corrected.transaction_id) != (
+            current.method,
+            current.transaction_id,
+        ):
+            raise PolicyViolation(
+                "the payment's method and transaction are the payment system's to report, "
+                "not a correction's (P2.2)",
+                status=state.status,
+                code="payment_facts_not_corrected",
+            )
+        reported = corrected.amount if corrected.status is PaymentStatus.PAID else ZERO
+        if reported > state.intake_paid:
+            raise PolicyViolation(
+                f"a correction cannot raise what was paid ({state.intake_paid}) to "
+                f"{reported}: a payment is booked on the payment system's word (P2.2)",
+                status=state.status,
+                code="payment_not_raised_by_correction",
+                params={"paid": str(state.intake_paid), "corrected": str(reported)},
+            )
+
     @decides
     def correct(self, command: CorrectionCommand) -> None:
         """P2.2: the faulty data is replaced, and checked again."""

@@ -59,6 +59,34 @@ class Parcels(Fulfilment):
                 params={"resolution": command.resolution.value, "status": state.status.value},
             )
 
+    def admit_decide_exception(self, command: ExceptionDecisionCommand, now: datetime) -> None:
+        """The check a decision passes when it arrives (the update's validator):
+        `check_decide_exception`, and the order's compensation cap below.
+
+        The cap came within release r3, so the handler does not run it again: a decision a
+        worker accepted before it replays as it ran (validators do not run on replay).
+        Fold it into `check_decide_exception` when the next release is cut."""
+        self.check_decide_exception(command, now)
+        self._check_compensation_cap(command.compensation)
+
+    def _check_compensation_cap(self, compensation: Decimal) -> None:
+        """P5.2: compensation for the order's parcel troubles, all cases together, stays
+        within the order's total: each delay scan opens a case of its own, and a cap per
+        case alone would pay the order's value once per scan."""
+        state = self.state
+        promised = sum(
+            (r.amount for r in state.refunds.values() if r.kind is LedgerKind.COMPENSATION),
+            ZERO,
+        )
+        if compensation > ZERO and promised + compensation > state.order.total:
+            raise PolicyViolation(
+                f"compensation of {compensation} on top of the {promised} already paid or "
+                f"due would exceed the order's total {state.order.total} (P5.2)",
+                status=state.status,
+                code="compensation_above_total",
+                params={"promised": str(promised), "total": str(state.order.total)},
+            )
+
     @decides
     def decide_exception(self, command: ExceptionDecisionCommand) -> Reply:
         """P5.2: customer service informed the customer; compensation, reship or refund."""

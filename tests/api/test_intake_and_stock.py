@@ -7,7 +7,8 @@ from tests.support.system import System
 
 
 async def test_inconsistent_data_goes_to_sales_and_a_correction_resumes_the_order(system: System):
-    """P2.2: a wrong amount alerts sales; the correction moves the order on to review."""
+    """P2.2: a wrong amount alerts sales; sales puts the lines right (the amount paid is the
+    payment system's: a correction may not raise it), and the order moves on to review."""
     body = order_body(lines=[("SKU-1", 2, "129.00")], amount="250.00")
     order_id = body["order_id"]
     assert (await system.post("platform", "/api/v1/orders", body)).status_code == 201
@@ -22,24 +23,29 @@ async def test_inconsistent_data_goes_to_sales_and_a_correction_resumes_the_orde
 
     # The data belongs to sales: customer service may not correct it.
     path = f"/api/v1/orders/{order_id}/corrections"
-    payment = dict(body["payment"], amount="258.00")
-    refused = await system.post("customer_service", path, {"payment": payment})
+    items = [dict(body["items"][0], unit_price="125.00")]
+    refused = await system.post("customer_service", path, {"items": items})
     assert refused.status_code == 403
 
-    corrected = await system.post("sales", path, {"payment": payment, "note": "platform typo"})
+    # Nor may sales say more was paid than the payment system reported.
+    raised = await system.post("sales", path, {"payment": dict(body["payment"], amount="258.00")})
+    assert raised.status_code == 409, raised.text
+    assert raised.json()["refusal"] == "payment_not_raised_by_correction"
+
+    corrected = await system.post("sales", path, {"items": items, "note": "the price paid"})
     assert corrected.status_code == 200, corrected.text
     assert corrected.json()["status"] == "under_review"
     order = await system.order(order_id)
-    assert order["payment"]["amount"] == "258.00"
+    assert (order["total"], order["paid_amount"]) == ("250.00", "250.00")
     assert order["intake_problems"] == []
     assert [t["kind"] for t in order["open_tasks"]] == ["review"]
     corrected_event = next(e for e in order["events"] if e["kind"] == "corrected")
     assert corrected_event["actor_department"] == "sales"
-    assert corrected_event["data"]["fields"] == ["payment"]
+    assert corrected_event["data"]["fields"] == ["items"]
 
 
 async def test_a_correction_that_leaves_problems_opens_the_next_task(system: System):
-    body = order_body(amount="1.00", address=None)
+    body = order_body(amount="300.00", address=None)  # an overstated payment, no address
     order_id = body["order_id"]
     await system.post("platform", "/api/v1/orders", body)
     await system.wait_for(order_id, "needs_correction")

@@ -86,7 +86,8 @@ async def test_a_run_finds_exactly_the_lapses_real_orders_were_driven_into(super
 
     # P2.2: an order whose amount had to be corrected by sales.
     body = stocked(system)
-    corrected = await create(system, dict(body, payment=dict(body["payment"], amount="1.00")))
+    # (an overstated amount: a correction may lower it, never raise it)
+    corrected = await create(system, dict(body, payment=dict(body["payment"], amount="999.00")))
     await act(
         system, "sales", f"/api/v1/orders/{corrected}/corrections", {"payment": body["payment"]}
     )

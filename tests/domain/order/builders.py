@@ -297,8 +297,18 @@ class Story:
                 answer = NoticesSent(order_id=sending.order_id, sent=sending.notification_ids)
                 merge(decision, self.order.notices_answer(answer, self.now))
 
-    def act(self, method: Callable[[Any, datetime], Decision], command: Any) -> Decision:
-        return self._answer(method(command, self.tick()))
+    def act(
+        self,
+        method: Callable[[Any, datetime], Decision],
+        command: Any,
+        admit: Callable[[Any, datetime], None] | None = None,
+    ) -> Decision:
+        """The command decided now; first `admit`, where the workflow's update validator
+        runs a check of its own (`admit_*`), as the validator does."""
+        now = self.tick()
+        if admit is not None:
+            admit(command, now)
+        return self._answer(method(command, now))
 
     def flush(self) -> OrderChanges | None:
         """What the workflow writes now (the outbox's notices with the events), confirmed."""
@@ -320,7 +330,8 @@ class Story:
     def correct(self, by: str = "customer_service", **parts: Any) -> Decision:
         if "items" in parts and "products" not in parts:
             parts["products"] = catalogue_for(parts["items"], self.state.order.kind.value)
-        return self.act(self.order.correct, CorrectionCommand(actor=actor(by), **parts))
+        command = CorrectionCommand(actor=actor(by), **parts)
+        return self.act(self.order.correct, command, admit=self.order.admit_correct)
 
     def pack(self, accessories: list[str] | None = None, by: str = "warehouse") -> Decision:
         command = PackCommand(
@@ -458,7 +469,9 @@ class Story:
             resolution=resolution,
             compensation=Decimal(compensation),
         )
-        return self.act(self.order.decide_exception, command)
+        return self.act(
+            self.order.decide_exception, command, admit=self.order.admit_decide_exception
+        )
 
     def record_cause(self, case_id: str | None = None) -> Decision:
         command = CauseCommand(

@@ -114,6 +114,29 @@ def test_p5_2_compensation_stays_capped_at_the_order_total():
     assert payouts(story) == []
 
 
+def test_p5_2_compensation_over_all_the_orders_cases_stays_within_its_total():
+    """The security review's exploit: each delay scan opens a case of its own, and a cap
+    per case alone paid the order's value once per scan."""
+    story = parcel(T.DELAYED)
+    story.decide_exception(R.NONE, compensation="200.00")
+    story.track(T.DELAYED)  # a second delay: a second case
+    with pytest.raises(PolicyViolation) as refused:
+        story.decide_exception(R.NONE, compensation="58.01")
+    assert refused.value.code == "compensation_above_total"
+    assert refused.value.params == {"promised": "200.00", "total": "258.00"}
+    assert [p.amount for p in payouts(story)] == [Decimal("200.00")]
+    story.decide_exception(R.NONE, compensation="58.00")  # up to the total in all
+    assert [p.amount for p in payouts(story)] == [Decimal("200.00"), Decimal("58.00")]
+
+
+def test_p5_2_a_second_case_without_compensation_is_decided_whatever_was_paid_before():
+    story = parcel(T.DELAYED)
+    story.decide_exception(R.NONE, compensation="258.00")
+    story.track(T.DELAYED)
+    story.decide_exception(R.NONE)  # informed, nothing more to pay
+    assert [p.amount for p in payouts(story)] == [Decimal("258.00")]
+
+
 def test_p5_2_the_case_waits_for_the_gateway_s_answer_on_the_compensation():
     story = parcel(T.DELAYED)
     story.auto = False

@@ -13,7 +13,7 @@ from domain.commands import ReviewCommand
 from domain.errors import ActionNotAllowed, NotPermitted, OrderError, PolicyViolation
 from domain.events import EventKind
 from domain.ledger import LedgerKind
-from domain.order.details import NewOrder
+from domain.order.details import NewOrder, OrderItem
 from domain.policy import PolicySettings
 from domain.states import OrderStatus
 from domain.tasks import TaskKind
@@ -23,6 +23,8 @@ from tests.support.orders import order_body
 S = OrderStatus
 D = Department
 DEFAULT_TOTAL = Decimal("258.00")
+#: The default order's line at the price the customer paid for it (250.00 for two).
+PRICED_DOWN = OrderItem(sku="SKU-1", name="sku-1", quantity=2, unit_price=Decimal("125.00"))
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -236,7 +238,7 @@ def test_p2_2_an_order_that_needs_no_correction_is_not_corrected(status):
         (
             {"payment.amount": "250.00"},
             "sales",
-            {"payment": {"status": "paid", "amount": "258.00", "transaction_id": "TX-1"}},
+            {"items": [PRICED_DOWN]},
         ),
     ],
     ids=["address", "customer", "payment"],
@@ -258,8 +260,7 @@ def test_p2_2_a_correction_still_faulty_stays_in_correction_with_a_new_task_for_
     story = Story(order_with({"payment.amount": "250.00", "shipping.address": None}))
     first = story.open_task(TaskKind.CORRECT_ORDER)
     assert first.department is D.SALES
-    payment = {"status": "paid", "amount": "258.00", "transaction_id": "TX-1"}
-    decision = story.correct(by="sales", payment=payment)
+    decision = story.correct(by="sales", items=[PRICED_DOWN])
     assert story.status is S.NEEDS_CORRECTION
     assert [p.field for p in story.state.problems] == ["shipping.address"]
     assert decision.closed == [first]
@@ -306,21 +307,34 @@ def test_p2_2_an_unpaid_order_books_nothing_at_intake():
     assert story.order.view().paid_amount == Decimal("0.00")
 
 
-@pytest.mark.parametrize(
-    ("reported", "corrected", "difference"),
-    [("200.00", "258.00", "58.00"), ("300.00", "258.00", "-42.00")],
-    ids=["paid too little", "paid too much"],
-)
-def test_p2_2_a_correction_of_the_payment_books_the_difference(reported, corrected, difference):
-    story = Story(order_with({"payment.amount": reported}))
-    assert payments(story) == [("JD1:payment:intake-1", Decimal(reported))]
-    payment = {"status": "paid", "amount": corrected, "transaction_id": "TX-1"}
-    decision = story.correct(by="sales", payment=payment)
+def corrected_payment(story: Story, **changes: Any) -> dict[str, Any]:
+    """The order's payment as reported, with `changes`: what a correction sends."""
+    return {**story.state.order.payment.model_dump(mode="json"), **changes}
+
+
+def test_p2_2_a_correction_may_lower_an_overstated_payment_and_books_the_difference():
+    story = Story(order_with({"payment.amount": "300.00"}))
+    assert payments(story) == [("JD1:payment:intake-1", Decimal("300.00"))]
+    decision = story.correct(by="sales", payment=corrected_payment(story, amount="258.00"))
     assert [(e.entry_id, e.amount) for e in decision.ledger] == [
-        ("JD1:payment:intake-2", Decimal(difference))
+        ("JD1:payment:intake-2", Decimal("-42.00"))
     ]
-    assert story.order.view().paid_amount == Decimal(corrected)
+    assert story.order.view().paid_amount == Decimal("258.00")
     assert story.status is S.UNDER_REVIEW
+
+
+def test_p2_2_a_correction_never_raises_what_was_paid():
+    """The security review's exploit: a correction booked 500,000 "paid", and a cancel or
+    a rejection then refunded it. Money received is the payment system's to report."""
+    story = Story(order_with({"payment.amount": "200.00"}))
+    refusal = refused(
+        story,
+        lambda: story.correct(by="sales", payment=corrected_payment(story, amount="500000.00")),
+        PolicyViolation,
+    )
+    assert refusal.code == "payment_not_raised_by_correction"
+    assert refusal.params == {"paid": "200.00", "corrected": "500000.00"}
+    assert payments(story) == [("JD1:payment:intake-1", Decimal("200.00"))]
 
 
 def test_p2_2_a_correction_that_leaves_the_payment_alone_books_nothing():
@@ -331,14 +345,34 @@ def test_p2_2_a_correction_that_leaves_the_payment_alone_books_nothing():
     assert payments(story) == [("JD1:payment:intake-1", DEFAULT_TOTAL)]
 
 
-def test_p2_2_an_unpaid_order_corrected_to_paid_books_its_first_payment():
+def test_p2_2_an_unpaid_order_is_not_corrected_to_paid():
     story = Story(order_with({"shipping.address": None}, paid=False))
-    payment = {"status": "paid", "amount": "258.00", "transaction_id": "TX-1"}
+    payment = corrected_payment(story, status="paid")
+    refusal = refused(story, lambda: story.correct(payment=payment), PolicyViolation)
+    assert refusal.code == "payment_not_raised_by_correction"
+    assert story.opening.ledger == [] and payments(story) == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"transaction_id": "TX-CHOSEN"}, {"transaction_id": None}, {"method": "cash_on_delivery"}],
+    ids=["another transaction", "no transaction", "another method"],
+)
+def test_p2_2_a_correction_never_changes_how_or_under_which_transaction_it_was_paid(changes):
+    """Refunds go back to the transaction the payment system named: a correction naming
+    another would choose where the money goes."""
+    story = Story(order_with({"shipping.address": None}))
+    payment = corrected_payment(story, **changes)
+    refusal = refused(story, lambda: story.correct(payment=payment), PolicyViolation)
+    assert refusal.code == "payment_facts_not_corrected"
+
+
+def test_p2_2_a_correction_may_send_the_payment_back_as_it_was():
+    story = Story(order_with({"shipping.address": None}))
     shipping = {"address": "2 Road", "contact_name": "Li Lei", "contact_phone": "13800138000"}
-    decision = story.correct(payment=payment, shipping=shipping)
-    assert [(e.entry_id, e.amount) for e in decision.ledger] == [
-        ("JD1:payment:intake-1", DEFAULT_TOTAL)
-    ]
+    decision = story.correct(payment=corrected_payment(story), shipping=shipping)
+    assert decision.ledger == []
+    assert story.status is S.UNDER_REVIEW
 
 
 # --- P3.1 review: approve ----------------------------------------------------------------------
