@@ -25,46 +25,35 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from api.deps import AppState, CurrentStaff, Cursor, State
-from api.errors import ApiError
 from api.schemas import LeadPublic, TaskPublic
+from api.visibility import department_in_view, sees_department
 from db import queries
 from db import staff as staff_store
 from db.staff import StaffMember
-from domain.actors import WORKING_DEPARTMENTS, Department
+from domain.actors import Department
 from domain.escalation import addressed_to
 from domain.tasks import TaskState
 
 router = APIRouter(prefix="/api/v1/escalations", tags=["tasks"])
 
-OVERSEERS = frozenset({Department.SUPERVISION, Department.ADMIN})
-
 
 def escalations_of(staff: StaffMember, department: Department | None) -> Department | None:
-    """The department whose escalations this member may list (None: every department's).
-
-    Supervision and admin see any; a working department its own (asking for another's
-    is 403); the systems none (403).
-    """
-    if staff.department in OVERSEERS:
-        return department
-    if staff.department not in WORKING_DEPARTMENTS:
-        raise ApiError(403, f"{staff.department.value} has no escalations to see")
-    if department is not None and department is not staff.department:
-        raise ApiError(403, f"{staff.department.value} sees its own escalations only")
-    return staff.department
+    """The department whose escalations this member may list (None: every department's)."""
+    return department_in_view(staff, department, records="escalations")
 
 
-def with_leads(conn: Connection, items: Sequence[TaskPublic], now: datetime) -> None:
-    """Name the active leads of the department of every escalated task among `items`."""
-    departments = {task.department for task in items if task.escalated}
+def with_leads(
+    conn: Connection, items: Sequence[TaskPublic], now: datetime, viewer: StaffMember
+) -> None:
+    """Name the active leads of the department of every escalated task among `items`, where
+    the viewer may see that department's escalations (api/visibility.py)."""
+    named = [t for t in items if t.escalated and sees_department(viewer, t.department)]
+    departments = {task.department for task in named}
     if not departments:
         return
     leads = staff_store.leads_of(conn, departments, now)
-    for task in items:
-        if task.escalated:
-            task.leads = [
-                LeadPublic(staff_id=m.staff_id, name=m.name) for m in leads[task.department]
-            ]
+    for task in named:
+        task.leads = [LeadPublic(staff_id=m.staff_id, name=m.name) for m in leads[task.department]]
 
 
 async def leads_of(state: AppState, department: Department) -> list[LeadPublic]:
@@ -120,7 +109,7 @@ async def list_escalations(
                 )
                 for task in map(TaskPublic.from_row, page.items)
             ]
-            with_leads(conn, items, datetime.now(UTC))
+            with_leads(conn, items, datetime.now(UTC), staff)
         return EscalationList(items=items, next_cursor=page.next_cursor)
 
     return await run_in_threadpool(read)

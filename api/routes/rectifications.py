@@ -15,9 +15,9 @@ from temporalio.service import RPCError
 from api.deps import CurrentStaff, IdempotencyKey, State
 from api.errors import ApiError, conflict, from_update_failure, is_closed, is_not_found, not_found
 from api.routes import CONFLICT
+from api.visibility import department_in_view, oversees
 from db import rectification
-from db.staff import StaffMember
-from domain.actors import WORKING_DEPARTMENTS, Department
+from domain.actors import Department
 from domain.commands import ClaimTaskCommand
 from domain.rectification import (
     RectificationAnswerCommand,
@@ -30,8 +30,6 @@ from workflows.rectification import RectificationWorkflow
 router = APIRouter(prefix="/api/v1/rectifications", tags=["supervision"])
 
 ItemId = Annotated[str, Path(pattern=r"^RI-[0-9a-f]{16}$")]
-#: Supervision and admin see every department's items.
-OVERSEERS = frozenset({Department.SUPERVISION, Department.ADMIN})
 
 
 class RectificationEventPublic(BaseModel):
@@ -104,17 +102,6 @@ class RectificationVerifyRequest(BaseModel):
     note: str = Field(default="", max_length=1000)
 
 
-def _visible_department(staff: StaffMember, department: Department | None) -> Department | None:
-    """Supervision and admin see any department's items; a working department its own."""
-    if staff.department in OVERSEERS:
-        return department
-    if staff.department not in WORKING_DEPARTMENTS:
-        raise ApiError(403, f"{staff.department.value} has no rectifications")
-    if department is not None and department is not staff.department:
-        raise ApiError(403, f"{staff.department.value} sees its own rectifications only")
-    return staff.department
-
-
 @router.get("", response_model=RectificationList)
 async def list_rectifications(
     staff: CurrentStaff,
@@ -125,7 +112,7 @@ async def list_rectifications(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> RectificationList:
     """Rectification items, soonest due first: a department its own, supervision all."""
-    wanted = _visible_department(staff, department)
+    wanted = department_in_view(staff, department, records="rectifications")
 
     def read() -> RectificationList:
         with state.db.read() as conn:
@@ -161,7 +148,7 @@ async def get_rectification(
 ) -> RectificationPublic:
     """One rectification item with every transition (who, when)."""
     item = await _item(state, item_id)
-    if staff.department not in OVERSEERS and item.department != staff.department.value:
+    if not oversees(staff) and item.department != staff.department.value:
         raise not_found(f"rectification {item_id}")  # another department's is not shown
     return item
 

@@ -19,9 +19,9 @@ from temporalio.client import WorkflowFailureError
 from api.deps import CurrentStaff, State
 from api.errors import ApiError, conflict
 from api.routes import CONFLICT
+from api.visibility import department_in_view
 from db import scorecards
 from db import staff as staff_store
-from db.staff import StaffMember
 from domain.actors import WORKING_DEPARTMENTS, Department
 from domain.reports import Kpi, local_today
 from domain.scorecards import (
@@ -39,9 +39,6 @@ from domain.scorecards import (
 from workflows.scorecards import ScorecardWorkflow
 
 router = APIRouter(prefix="/api/v1/scorecards", tags=["supervision"])
-
-#: Supervision and admin see, set and decide for every department.
-OVERSEERS = frozenset({Department.SUPERVISION, Department.ADMIN})
 
 Period = Annotated[str, Query(pattern=PERIOD_PATTERN, description="a month, YYYY-MM")]
 TargetKpi = Annotated[Kpi, Path(description="a KPI that takes a target")]
@@ -160,17 +157,6 @@ def _check_period(period: str) -> None:
         raise ApiError(422, str(error), field="period") from None
 
 
-def _visible_department(staff: StaffMember, department: Department | None) -> Department | None:
-    """Supervision and admin any department; a lead their own; nobody else (P8.2)."""
-    if staff.department in OVERSEERS:
-        return department
-    if staff.department not in WORKING_DEPARTMENTS or not staff.is_lead:
-        raise ApiError(403, "scorecards are for supervision and for each department's lead")
-    if department is not None and department is not staff.department:
-        raise ApiError(403, f"a lead of {staff.department.value} sees its own scorecard only")
-    return staff.department
-
-
 def _decisions(found: list[dict[str, Any]]) -> list[ScorecardDecision]:
     return [ScorecardDecision.model_validate(d) for d in found]
 
@@ -217,7 +203,7 @@ async def get_scorecards(
 ) -> Scorecards:
     """The month's scorecards: the stored evaluation, or the figures as they stand now."""
     _check_period(period)
-    wanted = _visible_department(staff, department)
+    wanted = department_in_view(staff, department, records="scorecards", leads_only=True)
     if wanted is not None and wanted not in WORKING_DEPARTMENTS:
         raise ApiError(422, f"{wanted.value} has no scorecard", field="department")
     settings = state.settings
@@ -284,7 +270,7 @@ async def list_targets(
 ) -> TargetList:
     """The targets in force for a month (this one by default), and with `history` every
     target ever set, with who set it and when."""
-    wanted = _visible_department(staff, department)
+    wanted = department_in_view(staff, department, records="scorecards", leads_only=True)
     month = period or _this_month(state)
     _check_period(month)
 

@@ -16,6 +16,7 @@ from api.routes import CONFLICT
 from api.routes.escalations import escalations_of, with_leads
 from api.routes.rectifications import RectificationPublic, run_rectification_update
 from api.schemas import TaskList, TaskPublic
+from api.visibility import sees_department
 from db import queries
 from db import staff as staff_store
 from db.staff import StaffMember
@@ -75,12 +76,18 @@ async def list_tasks(
                 limit=limit,
                 cursor=cursor,
             )
-            items = [TaskPublic.from_row(r) for r in page.items]
+            items = [t for t in map(TaskPublic.from_row, page.items) if _shown(staff, t)]
             # P8.1: an escalated task names the leads it went to, as they are now.
-            with_leads(conn, items, datetime.now(UTC))
+            with_leads(conn, items, datetime.now(UTC), staff)
         return TaskList(items=items, next_cursor=page.next_cursor)
 
     return await run_in_threadpool(read)
+
+
+def _shown(staff: StaffMember, task: TaskPublic) -> bool:
+    """Every department's order tasks are everyone's to see (they work the orders
+    together); a rectify task only where its rectification item is (P8.1)."""
+    return task.kind != TaskKind.RECTIFY.value or sees_department(staff, task.department)
 
 
 async def _task(state: State, task_id: str) -> dict[str, Any]:
@@ -98,10 +105,12 @@ async def _task(state: State, task_id: str) -> dict[str, Any]:
 async def get_task(task_id: str, staff: CurrentStaff, state: State) -> TaskPublic:
     """One task."""
     task = TaskPublic.from_row(await _task(state, task_id))
+    if not _shown(staff, task):
+        raise not_found(f"task {task_id}")  # as its rectification item is not shown
 
     def name_leads() -> None:
         with state.db.read() as conn:
-            with_leads(conn, [task], datetime.now(UTC))
+            with_leads(conn, [task], datetime.now(UTC), staff)
 
     if task.escalated:
         await run_in_threadpool(name_leads)

@@ -95,6 +95,15 @@ async def test_p8_1_a_breached_review_lands_with_the_sales_leads_by_name_and_not
     ):
         asked = await system.http.get(path, params=params, headers=packer)
         assert asked.status_code == 403, path
+    # Nor by the plain task list (no `escalated`), nor the task itself: the task shows,
+    # the sales leads' names do not (the security review's finding).
+    plain = await system.http.get(
+        "/api/v1/tasks", params={"department": "sales", "overdue": "true"}, headers=packer
+    )
+    [row] = [t for t in plain.json()["items"] if t["task_id"] == task_id]
+    assert row["escalated"] and row["leads"] is None
+    task = await system.http.get(f"/api/v1/tasks/{task_id}", headers=packer)
+    assert task.status_code == 200 and task.json()["leads"] is None
 
     # A lead made a member again is no longer named (read when shown, not when escalated).
     with system.db.write() as conn:

@@ -95,6 +95,12 @@ async def test_a_finding_is_owned_by_the_lead_answered_rejected_reopened_accepte
     # Other departments neither see nor answer it; supervision does not answer for sales.
     assert (await system.get("warehouse", ITEMS, department="sales")).status_code == 403
     assert (await system.get("warehouse", f"{ITEMS}/{item_id}")).status_code == 404
+    # ... nor its task, through the task list or by id (the security review's finding).
+    theirs = await system.get("warehouse", "/api/v1/tasks", department="sales", kind="rectify")
+    assert item["task_id"] not in [t["task_id"] for t in theirs.json()["items"]]
+    assert (await system.get("warehouse", f"/api/v1/tasks/{item['task_id']}")).status_code == 404
+    overseen = await system.get("supervision", "/api/v1/tasks", department="sales", kind="rectify")
+    assert item["task_id"] in [t["task_id"] for t in overseen.json()["items"]]
     refused = await system.post("warehouse", f"{ITEMS}/{item_id}/answer", ANSWER)
     assert refused.status_code == 403
     assert refused.json()["refusal"] == "rectification_not_for_department"

@@ -30,6 +30,7 @@ from api.console.refusals import Refused, attempt, refused_text
 from api.console.render import page, redirect
 from api.routes import rectifications as item_routes
 from api.routes import supervision as run_routes
+from api.visibility import oversees
 from domain.actors import WORKING_DEPARTMENTS, Department
 from domain.rectification import RectificationState
 
@@ -60,7 +61,7 @@ async def items_page(
     latest_run = None
     if run and RUN_ID.match(run):
         latest_run = await run_routes.get_run(run, staff, api)
-    overseer = staff.department in item_routes.OVERSEERS
+    overseer = oversees(staff)
     return page(
         request,
         "rectifications.html",

@@ -19,6 +19,7 @@ from api.console.filters import choice
 from api.console.refusals import Refused, attempt, refused_text
 from api.console.render import page, redirect
 from api.routes import scorecards as scorecard_routes
+from api.visibility import oversees
 from domain.actors import WORKING_DEPARTMENTS, Department
 from domain.reports import Kpi, local_today
 from domain.scorecards import PeriodError, Standing, month_window, period_of
@@ -53,7 +54,7 @@ async def _page(
     cards = await scorecard_routes.get_scorecards(
         staff, app_state(request), period=period, department=department
     )
-    overseer = staff.department in scorecard_routes.OVERSEERS
+    overseer = oversees(staff)
 
     def shown(figure: Any) -> str:
         if figure.actual is None:
