@@ -25,6 +25,7 @@ from jinja2.runtime import Context
 
 from api.console.access import CONSOLE_ROUTES, admits, viewer_of
 from api.console.i18n import LANGUAGES, Locale, percent_style
+from api.console.refusals import error_text
 from api.console.sessions import CSRF_FIELD, Viewer
 from api.console.workflow_words import summary_text
 from domain.tasks import TaskKind
@@ -123,6 +124,7 @@ def render(viewer: Viewer, template: str, context: dict[str, Any]) -> str:
         lang=viewer.locale.language,
         nav=navigation(viewer),
         task_summary=lambda task: summary_text(viewer.locale, task),
+        error_text=lambda error: error_text(viewer.locale, error),  # form.html's field errors
         **context,
     )
 

@@ -90,7 +90,6 @@ async def _feedback_page(
         done=done if done in FEEDBACK_ACTIONS else "",
         page_errors=page_errors,
         page_refusal=page_refusal,
-        error_text=lambda e: error_text(viewer.locale, e),
         cause=cause.tag,
         cause_label=(
             cause_label(viewer.locale, cause.tag.label_zh, cause.tag.label_en) if cause.tag else ""

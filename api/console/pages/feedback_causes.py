@@ -19,7 +19,7 @@ from api.console.access import admits, app_state, form_of, staff_of, viewer_of
 from api.console.forms import FormData, Input, Member, Widget, build, refill
 from api.console.forms import validate as validate_form
 from api.console.i18n import Locale
-from api.console.refusals import Refused, ShownForm, attempt, error_text, show_beside
+from api.console.refusals import Refused, ShownForm, attempt, show_beside
 from api.console.render import page, redirect
 from api.routes import feedback as feedback_routes
 from api.routes import feedback_causes as cause_routes
@@ -105,7 +105,6 @@ async def _cause_page(
         labels=labels,
         form=form,
         done=request.query_params.get("done", "") == "tagged",
-        error_text=lambda e: error_text(viewer.locale, e),
     )
 
 

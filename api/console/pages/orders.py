@@ -145,7 +145,6 @@ async def _order_page(
         done=done if done in ORDER_ACTIONS else "",
         page_errors=page_errors,
         page_refusal=page_refusal,
-        error_text=lambda e: error_text(viewer.locale, e),
         may_claim=lambda task: may_claim(viewer, task),
         here=f"{viewer.base}/orders/{order_id}",
     )

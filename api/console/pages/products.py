@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from api.console.access import ConsoleError, admits, app_state, form_of, staff_of, viewer_of
 from api.console.forms import FieldError, FormData, Member, build, errors_of, parse, refill
-from api.console.refusals import Refused, ShownForm, attempt, error_text, show_beside
+from api.console.refusals import Refused, ShownForm, attempt, show_beside
 from api.console.render import page, redirect
 from api.errors import ApiError
 from api.routes import products as product_routes
@@ -159,7 +159,6 @@ async def _list_page(
         after=after,
         more_url=more_url,
         form=form,
-        error_text=lambda e: error_text(viewer.locale, e),
     )
 
 
@@ -186,7 +185,6 @@ async def _product_page(
         product=product,
         form=form,
         done=done,
-        error_text=lambda e: error_text(viewer.locale, e),
     )
 
 

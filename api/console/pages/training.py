@@ -27,7 +27,7 @@ from api.console.forms import (
     first,
 )
 from api.console.forms import validate as validate_form
-from api.console.refusals import Refused, ShownForm, attempt, error_text, show_beside
+from api.console.refusals import Refused, ShownForm, attempt, show_beside
 from api.console.render import page, redirect
 from api.routes import training as training_routes
 from api.routes.training import (
@@ -110,7 +110,6 @@ async def _training_page(
         due=due,
         overdue=[m for m in due.items if m.overdue],
         form=form,
-        error_text=lambda e: error_text(viewer.locale, e),
     )
 
 
@@ -140,7 +139,6 @@ async def _session_page(
         form=form,
         may_record=may_record,
         done=done,
-        error_text=lambda e: error_text(viewer.locale, e),
     )
 
 
