@@ -205,9 +205,19 @@ async def measure(options: ScaleOptions, workdir: Path) -> dict[str, Any]:
                     },
                     "review_ms": review_ms,
                     "return_ms": return_ms,
+                    "temporal_store": _store(options.server_db),
                 }
             )
     return results
+
+
+def _store(server_db: Path | None) -> dict[str, Any]:
+    """Where the dev server kept its state, and how much of the disk a file store took."""
+    if server_db is None:
+        return {"kind": "in-memory"}
+    files = [server_db, *server_db.parent.glob(f"{server_db.name}-*")]  # -wal, -shm
+    size = sum(f.stat().st_size for f in files if f.exists())
+    return {"kind": "file", "path": str(server_db), "bytes": size}
 
 
 def _path_name(path: str) -> str:
@@ -215,6 +225,17 @@ def _path_name(path: str) -> str:
     name, _, kind = path.partition("_")
     where = {"cached": "order cached", "evicted": "order evicted"}.get(kind)
     return f"{PATH_NAMES[name]}, {where}" if where else PATH_NAMES[name]
+
+
+def _store_line(results: dict[str, Any]) -> str:
+    store = results.get("temporal_store", {"kind": "in-memory"})  # older runs: in memory
+    if store["kind"] == "in-memory":
+        return "Temporal store: in memory."
+    per_order = store["bytes"] / 1024 / results["open_orders"]
+    return (
+        f"Temporal store: a SQLite file, {store['bytes'] / 2**20:,.0f} MB on disk at the end "
+        f"({per_order:.0f} KB per open order)."
+    )
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -231,7 +252,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"{results['open_orders']} orders started in {results['start_seconds']} s "
         f"({results['starts_per_second']}/s); all waiting at review after "
-        f"{results['all_under_review_after_seconds']} s.",
+        f"{results['all_under_review_after_seconds']} s. {_store_line(results)}",
         "",
     ]
     lines += table(
