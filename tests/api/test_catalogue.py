@@ -125,9 +125,15 @@ async def test_p2_2_a_price_below_the_floor_is_a_correction_for_sales(system: Sy
     assert order["status"] == "needs_correction"
     assert open_tasks(order) == {"correct_order": "sales"}
     assert [p["field"] for p in order["intake_problems"]] == ["items[0].unit_price"]
-    fixed = {"items": [{"sku": sku, "quantity": 2, "unit_price": "99.00"}]}
-    fixed["payment"] = {**body["payment"], "amount": "198.00"}
-    corrected = await system.post("sales", f"/api/v1/orders/{body['order_id']}/corrections", fixed)
+    # What was paid (100.00) is the payment system's: sales puts the lines right within it
+    # (one unit at a price the floor allows), never the payment up (P2.2).
+    raised = {**body["payment"], "amount": "198.00"}
+    path = f"/api/v1/orders/{body['order_id']}/corrections"
+    refused = await system.post("sales", path, {"payment": raised})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["refusal"] == "payment_not_raised_by_correction"
+    fixed = {"items": [{"sku": sku, "quantity": 1, "unit_price": "100.00"}]}
+    corrected = await system.post("sales", path, fixed)
     assert corrected.status_code == 200, corrected.text
     assert corrected.json()["status"] == "under_review"
 
