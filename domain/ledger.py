@@ -8,6 +8,7 @@ finance to complete by hand) as already given.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -88,11 +89,15 @@ def compensated_total(entries: list[LedgerEntry]) -> Decimal:
     return -sum((e.amount for e in entries if e.kind is LedgerKind.COMPENSATION), ZERO)
 
 
+def committed(refunds: Iterable[Refund], kind: LedgerKind) -> Decimal:
+    """Every payout of `kind` (refund or compensation) issued or in progress."""
+    return sum((r.amount for r in refunds if r.kind is kind), ZERO)
+
+
 def refundable(entries: list[LedgerEntry], refunds: list[Refund]) -> Decimal:
     """What a new refund may still take: paid, less every refund issued or in progress
     (compensation payouts are not refunds: they do not count)."""
-    committed = sum((r.amount for r in refunds if r.kind is LedgerKind.REFUND), ZERO)
-    return max(paid_total(entries) - committed, ZERO)
+    return max(paid_total(entries) - committed(refunds, LedgerKind.REFUND), ZERO)
 
 
 class RefundRequest(BaseModel):

@@ -15,7 +15,7 @@ from temporalio.service import RPCError
 from api.deps import CurrentStaff, IdempotencyKey, State
 from api.errors import ApiError, conflict, from_update_failure, is_closed, is_not_found, not_found
 from api.routes import CONFLICT
-from api.visibility import department_in_view, oversees
+from api.visibility import department_in_view, sees_department
 from db import rectification
 from domain.actors import Department
 from domain.commands import ClaimTaskCommand
@@ -148,7 +148,7 @@ async def get_rectification(
 ) -> RectificationPublic:
     """One rectification item with every transition (who, when)."""
     item = await _item(state, item_id)
-    if not oversees(staff) and item.department != staff.department.value:
+    if not sees_department(staff, Department(item.department)):
         raise not_found(f"rectification {item_id}")  # another department's is not shown
     return item
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from domain import summaries
@@ -15,7 +16,7 @@ from domain.intake import validate_intake
 from domain.ledger import LedgerKind
 from domain.money import ZERO
 from domain.order.base import decides
-from domain.order.details import PaymentStatus
+from domain.order.details import Payment, PaymentStatus
 from domain.order.fulfilment import Fulfilment
 from domain.review_checklist import CallOutcome, unanswered
 from domain.states import OrderStatus
@@ -42,6 +43,11 @@ def review_answers(command: ReviewCommand) -> dict[str, Any]:
     if command.phone_call is not None:
         answers["phone_call"] = command.phone_call.model_dump(mode="json")
     return answers
+
+
+def _reported_paid(payment: Payment) -> Decimal:
+    """What a payment says was paid: its amount when paid, nothing otherwise."""
+    return payment.amount if payment.status is PaymentStatus.PAID else ZERO
 
 
 class Intake(Fulfilment):
@@ -108,7 +114,7 @@ class Intake(Fulfilment):
         """P2.2: what the payment system says was paid is booked; a correction adjusts it."""
         state = self.state
         payment = state.order.payment
-        reported = payment.amount if payment.status is PaymentStatus.PAID else ZERO
+        reported = _reported_paid(payment)
         difference = reported - state.intake_paid
         if difference == ZERO:
             return
@@ -166,7 +172,7 @@ class Intake(Fulfilment):
                 status=state.status,
                 code="payment_facts_not_corrected",
             )
-        reported = corrected.amount if corrected.status is PaymentStatus.PAID else ZERO
+        reported = _reported_paid(corrected)
         if reported > state.intake_paid:
             raise PolicyViolation(
                 f"a correction cannot raise what was paid ({state.intake_paid}) to "

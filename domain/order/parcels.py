@@ -11,7 +11,7 @@ from domain.cases import CaseKind
 from domain.commands import CauseCommand, ExceptionDecisionCommand, Resolution
 from domain.errors import PolicyViolation
 from domain.events import EventKind
-from domain.ledger import LedgerKind, Refund, RefundRequest
+from domain.ledger import LedgerKind, Refund, RefundRequest, committed
 from domain.money import ZERO, quantize
 from domain.order.base import decides
 from domain.order.decision import Reply
@@ -74,10 +74,7 @@ class Parcels(Fulfilment):
         within the order's total: each delay scan opens a case of its own, and a cap per
         case alone would pay the order's value once per scan."""
         state = self.state
-        promised = sum(
-            (r.amount for r in state.refunds.values() if r.kind is LedgerKind.COMPENSATION),
-            ZERO,
-        )
+        promised = committed(state.refunds.values(), LedgerKind.COMPENSATION)
         if compensation > ZERO and promised + compensation > state.order.total:
             raise PolicyViolation(
                 f"compensation of {compensation} on top of the {promised} already paid or "
