@@ -159,7 +159,9 @@ async def test_a_body_over_the_limit_is_413_and_starts_nothing(system: System):
 
 async def test_too_many_requests_from_one_token_are_429_with_retry_after(system: System):
     settings = system.settings.model_copy(
-        update={"rate_limit_per_second": 1.0, "rate_limit_burst": 3}
+        # One token back every 20 s: a slow machine taking a second over the five requests
+        # must not refill the bucket between them.
+        update={"rate_limit_per_second": 0.05, "rate_limit_burst": 3}
     )
     server = ApiServer(settings)
     server.start()
