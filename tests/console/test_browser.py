@@ -155,7 +155,9 @@ async def test_one_order_goes_from_review_to_delivery_through_the_console(
     order_id = await create(shop, body)
     # Other work in the sales inbox: two reviews, one of them past its deadline.
     await create(shop, order_body(lines=[(sku, 1, "1299.00")], customer_id="C-20931"))
-    late = await shop.start_directly(order_body(customer_id="C-17702"), review_deadline="PT1S")
+    late = await shop.start_directly(
+        order_body(customer_id="C-17702"), review_deadline=timedelta(seconds=1)
+    )
     await shop.wait_until(late, lambda o: o["overdue"], what="the review overdue")
     page = await new_page(browser)
 
@@ -350,7 +352,7 @@ async def test_the_inbox_refreshes_itself_and_highlights_overdue_work(
 
     # A review with a one-second deadline: it goes overdue while the page is open.
     body = order_body(customer_id="C-OVERDUE")
-    order_id = await shop.start_directly(body, review_deadline="PT1S")
+    order_id = await shop.start_directly(body, review_deadline=timedelta(seconds=1))
     row = page.locator(f"tr[data-task-id^='{order_id}-']")
     await row.wait_for(timeout=20_000)
     await page.locator(f"tr.overdue[data-task-id^='{order_id}-']").wait_for(timeout=20_000)

@@ -181,7 +181,10 @@ class System:
         """The order's workflow input as the API makes it, with its own policy."""
         return OrderWorkflowInput(
             order=NewOrder.model_validate(body),
-            policy=self.settings.policy.model_copy(update=policy_changes),
+            # Validated, not model_copy(update=): a change of the wrong type fails here.
+            policy=self.settings.policy.model_validate(
+                {**self.settings.policy.model_dump(), **policy_changes}
+            ),
             submitted_by=self.actor(Department.PLATFORM),
             fingerprint=fingerprint(body),
             products=self.products_of(body),
