@@ -14,6 +14,10 @@ can be tried:
 - `BUSY-` (`fail_prefix`): the gateway is unavailable (`Temporary`); nothing is paid.
 - `LOST-` (`unknown_prefix`): the first attempt pays but its answer is lost
   (`Unknown`); a retry with the same refund id returns the reference, paid once.
+
+Like a provider's, its books hold only the captures someone made: whatever plays the
+platform and its customers (tests, scenarios, benchmarks, the demo's `oms sim paid`)
+records them. A refund is paid only within what it confirms (activities/payments.py).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from activities.adapters import Declined, Temporary, Unknown
 from db.engine import Database
 from db.tables import simulated_gateway_captures, simulated_gateway_refunds
 from db.upsert import insert_ignore
+from domain.order.details import NewOrder, PaymentMethod, PaymentStatus
 
 
 class GatewayDeclined(Declined):
@@ -100,6 +105,17 @@ class SimulatedPaymentGateway:
                     }
                 ],
             )
+
+    def record_paid_order(self, order: NewOrder) -> None:
+        """The customer paid for `order` before the platform handed it over: the capture
+        its payment names goes into the stand-in's books, as the provider's would hold it
+        (tests, scenarios and benchmarks that play the platform)."""
+        payment = order.payment
+        if payment.status is not PaymentStatus.PAID or payment.transaction_id is None:
+            return
+        if payment.method is PaymentMethod.CASH_ON_DELIVERY:
+            return
+        self.record_capture(payment.transaction_id, order.order_id, payment.amount)
 
     def refund(
         self, refund_id: str, order_id: str, amount: Decimal, transaction_id: str | None

@@ -25,6 +25,7 @@ from activities.faults import NO_FAULTS, FaultPlan
 from activities.payment_gateway import GatewayDeclined, PaymentGateway
 from db import ledger
 from db.engine import Database
+from db.ledger import HowPaid
 from domain.actors import SYSTEM_ACTOR
 from domain.ledger import (
     CaptureAnswer,
@@ -34,6 +35,8 @@ from domain.ledger import (
     RefundOutcome,
     RefundRequest,
 )
+from domain.money import ZERO
+from domain.order.details import PaymentMethod
 
 
 class PaymentActivities:
@@ -62,18 +65,20 @@ class PaymentActivities:
         paying or booking twice.
         """
         with self.db.read() as conn:
-            booked = [
-                e
-                for e in ledger.entries_of(conn, request.order_id)
-                if e.entry_id == request.refund_id
-            ]
+            entries = ledger.entries_of(conn, request.order_id)
+            booked = [e for e in entries if e.entry_id == request.refund_id]
             if not booked:
                 # Before any money leaves: a refund past what was paid is refused unpaid.
                 self._check_within_paid(conn, request)
+                paid_how = ledger.how_paid(conn, request.order_id)
         if booked:
             return RefundOutcome(
                 refund_id=request.refund_id, issued=True, reference=booked[0].reference
             )
+        doubt = self._unverified(request, entries, paid_how)
+        if doubt is not None:
+            # Nothing leaves on the platform's word alone: finance checks with the provider.
+            return RefundOutcome(refund_id=request.refund_id, issued=False, failure=doubt)
         try:
             reference = self.gateway.refund(
                 request.refund_id, request.order_id, request.amount, request.transaction_id
@@ -103,6 +108,50 @@ class PaymentActivities:
             )
         self.faults.check("issue_refund.after_commit")
         return RefundOutcome(refund_id=request.refund_id, issued=True, reference=reference)
+
+    def _unverified(
+        self, request: RefundRequest, entries: list[LedgerEntry], paid_how: HowPaid | None
+    ) -> str | None:
+        """Why a refund may not leave through the gateway on its own, or None when it may.
+
+        The ledger books what the platform reports paid (at intake, or by a payment event),
+        and a leaked platform token could report any sum under any transaction. So money
+        goes back only within what the gateway itself confirms it captured for this order
+        (under the transactions the order's payments were booked under), and cash on
+        delivery only once the carrier has delivered (and so collected) it, within the
+        order's total (P2.1, P5). Compensation (P5.2) is a person's decision, capped by the
+        order: not checked here.
+        """
+        if request.kind is not LedgerKind.REFUND:
+            return None
+        if paid_how is None:
+            return "the order is not in the read model: finance checks the payment first"
+        refunded = -sum((e.amount for e in entries if e.kind is LedgerKind.REFUND), ZERO)
+        after = refunded + request.amount
+        if paid_how.method is PaymentMethod.CASH_ON_DELIVERY:
+            if not paid_how.delivered:
+                return (
+                    "cash on delivery never collected (the order was not delivered): "
+                    "finance checks what was paid"
+                )
+            if after > paid_how.total:
+                return (
+                    f"refunds of {after} would pass the order's total {paid_how.total} "
+                    "(cash on delivery): finance checks what was paid"
+                )
+            return None
+        transactions = sorted(
+            {e.reference for e in entries if e.kind is LedgerKind.PAYMENT and e.reference}
+        )
+        verified = sum(
+            (self.gateway.captured(t, request.order_id) or ZERO for t in transactions), ZERO
+        )
+        if after > verified:
+            return (
+                f"the gateway confirms {verified} captured for this order; refunds of {after} "
+                "would pass it: finance checks with the provider what was paid"
+            )
+        return None
 
     @staticmethod
     def _check_within_paid(conn: Connection, request: RefundRequest) -> None:

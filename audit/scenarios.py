@@ -169,6 +169,8 @@ class Recording:
         """Hand the order over as the API does; `products` what the catalogue lists of it
         (by default every product, at the order's prices)."""
         body = order.model_dump(mode="json")
+        # The customer paid at the (simulated) provider: a refund is paid back within it.
+        SimulatedPaymentGateway(self.db).record_paid_order(order)
         # As the API does it (POST /orders): the workflow's start with the `receive` update.
         start = WithStartWorkflowOperation(
             OrderWorkflow.run,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
@@ -11,6 +11,7 @@ from db.tables import ledger_entries, orders
 from db.upsert import insert_ignore
 from domain.ledger import LedgerEntry, LedgerKind
 from domain.money import ZERO
+from domain.order.details import PaymentMethod
 
 
 def entry_row(entry: LedgerEntry) -> dict[str, Any]:
@@ -30,6 +31,29 @@ def totals(conn: Connection, order_id: str) -> dict[LedgerKind, Decimal]:
     for entry in entries_of(conn, order_id):
         sums[entry.kind] += entry.amount
     return sums
+
+
+class HowPaid(NamedTuple):
+    """What a payout is checked against besides the ledger (activities/payments.py)."""
+
+    method: PaymentMethod
+    delivered: bool
+    total: Decimal
+
+
+def how_paid(conn: Connection, order_id: str) -> HowPaid | None:
+    """How the order is paid, whether it was delivered, and its total; None for an order
+    the read model does not know."""
+    row = conn.execute(
+        select(orders.c.payment_method, orders.c.delivered_at, orders.c.total_amount).where(
+            orders.c.order_id == order_id
+        )
+    ).first()
+    if row is None:
+        return None
+    return HowPaid(
+        PaymentMethod(row.payment_method), row.delivered_at is not None, row.total_amount
+    )
 
 
 def lock_order(conn: Connection, order_id: str) -> None:

@@ -86,7 +86,9 @@ async def test_a_run_finds_exactly_the_lapses_real_orders_were_driven_into(super
 
     # P2.2: an order whose amount had to be corrected by sales.
     body = stocked(system)
-    # (an overstated amount: a correction may lower it, never raise it)
+    # (an overstated amount: a correction may lower it, never raise it). The customer paid
+    # the true amount at the provider; the platform's report of 999.00 was wrong.
+    system.customer_paid(body)
     corrected = await create(system, dict(body, payment=dict(body["payment"], amount="999.00")))
     await act(
         system, "sales", f"/api/v1/orders/{corrected}/corrections", {"payment": body["payment"]}

@@ -23,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
+from activities.payment_gateway import SimulatedPaymentGateway
 from config.settings import Settings
 from db import catalogue
 from db import inventory as stock
@@ -30,6 +31,7 @@ from db import staff as staff_store
 from db.engine import Database
 from db.tables import ledger_entries, orders, reservations, simulated_gateway_refunds, tasks
 from domain.actors import Department
+from domain.order.details import NewOrder
 from tests.conftest import TEST_KEYRING, TEST_POLICY
 from tests.faults.cluster import Cluster
 from tests.support.catalogue import any_price
@@ -210,8 +212,11 @@ async def start_system(settings: Settings, var_dir: Path) -> tuple[Cluster, ApiS
     return cluster, api
 
 
-def seed(db: Database, units: int) -> dict[Department, str]:
+def seed(db: Database, units: int, batch: list[Plan]) -> dict[Department, str]:
     db.create_schema()
+    gateway = SimulatedPaymentGateway(db)
+    for plan in batch:  # the customers paid at the (simulated) provider first
+        gateway.record_paid_order(NewOrder.model_validate(plan.body))
     tokens = {}
     with db.write() as conn:
         for department in Department:
@@ -291,7 +296,7 @@ async def test_200_orders_survive_a_worker_kill_9_a_server_restart_and_a_locked_
     batch = plans(200, "F")
     units = len(batch) + 10
     db = Database(database_url)
-    tokens = seed(db, units)
+    tokens = seed(db, units, batch)
     cluster, api = await start_system(settings, tmp_path)
     figures: dict[str, float] = {}
     try:
@@ -353,6 +358,8 @@ async def test_every_action_sent_three_times_at_once_acts_once(system: System):
     system.set_stock(SKU, 1_000)
     before = system.stock(SKU)
     batch = plans(30, f"X{int(time.time()) % 100000}-")
+    for plan in batch:
+        system.customer_paid(plan.body)
     client = PatientClient(system.http, system.tokens)
     await asyncio.gather(*[drive(client, plan, copies=3) for plan in batch])
     with system.db.read() as conn:
@@ -384,7 +391,7 @@ async def test_orders_wait_out_a_postgres_outage_and_finish_once(tmp_path: Path)
         batch = plans(40, "P")
         units = len(batch) + 5
         db = Database(url)
-        tokens = seed(db, units)
+        tokens = seed(db, units, batch)
         cluster, api = await start_system(settings, tmp_path)
         try:
             async with httpx.AsyncClient(base_url=api.url) as http:
