@@ -249,6 +249,7 @@ COMMAND_MODULES: list[str] = [
     "oms.products_cli",
     "oms.carriers_cli",
     "oms.db_cli",
+    "oms.sim_cli",
     "bench.cli",
 ]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from config.settings import Settings
-from oms.cli import parser
+from tests.support.cli import oms, settings_in
 
 KETTLE = {"sku": "SKU-KETTLE", "name": "kettle", "list_price": "129.00", "floor_price": "99.00"}
 KNIFE = {
@@ -24,12 +24,7 @@ KNIFE = {
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'oms.db'}", var_dir=tmp_path)
-
-
-def oms(settings: Settings, *argv: str) -> int:
-    args = parser().parse_args(list(argv))
-    return int(args.fn(args, settings))
+    return settings_in(tmp_path)
 
 
 def catalogue(settings: Settings, capsys: pytest.CaptureFixture[str]) -> dict[str, dict]:

@@ -16,17 +16,12 @@ from db import staff as staff_store
 from db.engine import Database
 from domain.actors import Department
 from domain.escalation import DEPARTMENTS_WITH_TASKS
-from oms.cli import parser
+from tests.support.cli import oms, settings_in
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'oms.db'}", var_dir=tmp_path)
-
-
-def oms(settings: Settings, *argv: str) -> int:
-    args = parser().parse_args(list(argv))
-    return int(args.fn(args, settings))
+    return settings_in(tmp_path)
 
 
 def listed(settings: Settings, capsys: pytest.CaptureFixture[str]) -> dict[str, list[str]]:
