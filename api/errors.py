@@ -55,6 +55,11 @@ def reason(code: str | None, params: Any) -> dict[str, Any]:
     return {"refusal": code, "refusal_params": params if isinstance(params, dict) else {}}
 
 
+def forbidden(detail: str, *, code: str, params: dict[str, str | list[str]]) -> ApiError:
+    """A 403 that names what it refuses (`refusal`, `refusal_params`), as a 409 does."""
+    return ApiError(403, detail, **reason(code, params))
+
+
 def conflict(
     detail: str,
     status: str | None,

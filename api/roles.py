@@ -21,7 +21,8 @@ ALL = frozenset(Department)
 STAFF = ALL  # any authenticated member of staff or system account
 SUPERVISORS = frozenset({D.SUPERVISION, D.ADMIN})
 WAREHOUSE_OR_ADMIN = frozenset({D.WAREHOUSE, D.ADMIN})
-#: Sales keeps the listings and prices (P3.1), the warehouse the packages (P3.3).
+#: Sales keeps the listings and prices (P3.1), the warehouse the packages (P3.3): each
+#: changes only its own facts (domain.catalogue.KEPT_BY, checked by the route).
 CATALOGUE_KEEPERS = frozenset({D.SALES, D.WAREHOUSE, D.ADMIN})
 
 
@@ -117,7 +118,10 @@ ROLE_MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", f"{SKU}/receipts"): Rule(frozenset({D.WAREHOUSE}), "P3.2: restock receipts"),
     ("GET", "/api/v1/products"): Rule(STAFF, "P3.1: the catalogue orders are checked against"),
     ("GET", PRODUCT): Rule(STAFF, "P3.1, P3.3"),
-    ("PUT", PRODUCT): Rule(CATALOGUE_KEEPERS, "P3.1 prices and legality, P3.3 accessories"),
+    ("PUT", PRODUCT): Rule(
+        CATALOGUE_KEEPERS,
+        "each its own facts: sales prices and legality (P3.1), warehouse the package (P3.3)",
+    ),
     ("GET", f"{CUSTOMER}/standing"): Rule(
         REVIEWERS | frozenset({D.CUSTOMER_SERVICE, D.SUPERVISION}),
         "P3.1: customer qualification",

@@ -1,6 +1,7 @@
 """The product catalogue (P3.1, P3.3): what the retailer sells, at what price, with what.
 
-Sales and the warehouse keep it (`PUT /api/v1/products/{sku}`); the API reads the
+Sales and the warehouse keep it (`PUT /api/v1/products/{sku}`), each its own facts
+(`KEPT_BY`: a warehouse member cannot lower a floor price); the API reads the
 products an order names when it hands the order, a correction or a change to the
 workflow, which keeps them as the order's facts (the signature over the command
 covers them, and a later change of the catalogue never alters a running order's
@@ -20,6 +21,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.actors import Department
 from domain.money import Money
 from domain.order.details import SKU_PATTERN, OrderItem, OrderKind
 
@@ -64,6 +66,35 @@ class ProductDetails(BaseModel):
         if any(not a.strip() or len(a) > 50 for a in self.accessories):
             raise ValueError("accessories are names of 1 to 50 characters")
         return self
+
+
+#: Who keeps which facts of a product: sales its listing, prices and legality (P3.1), the
+#: warehouse what its package carries and how big it is (P3.3). Admin keeps them all.
+#: A department changes only its own; a new product is listed by sales (or admin).
+SALES_KEEPS = frozenset(
+    {"name", "kind", "list_price", "floor_price", "restricted", "required_check"}
+)
+WAREHOUSE_KEEPS = frozenset({"accessories", "size_class"})
+KEPT_BY: Mapping[Department, frozenset[str]] = {
+    Department.SALES: SALES_KEEPS,
+    Department.WAREHOUSE: WAREHOUSE_KEEPS,
+    Department.ADMIN: SALES_KEEPS | WAREHOUSE_KEEPS,
+}
+
+
+def not_theirs(
+    department: Department, before: ProductDetails | None, after: ProductDetails
+) -> list[str]:
+    """The facts `department` may not set in putting `after` over `before` (empty: it
+    may put it). Listing a new product sets its prices: that is sales' (or admin's) to do,
+    its first package facts with it; the warehouse completes those afterwards."""
+    kept = KEPT_BY.get(department, frozenset())
+    if before is None:
+        return sorted(SALES_KEEPS - kept)
+    changed = [
+        f for f in sorted(ProductDetails.model_fields) if getattr(before, f) != getattr(after, f)
+    ]
+    return [f for f in changed if f not in kept]
 
 
 class Product(ProductDetails):

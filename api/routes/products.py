@@ -10,9 +10,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api.deps import CurrentStaff, State
-from api.errors import not_found
+from api.errors import forbidden, not_found
 from db import catalogue
-from domain.catalogue import Product, ProductDetails
+from domain.catalogue import Product, ProductDetails, not_theirs
 from domain.order.details import SKU_PATTERN
 
 router = APIRouter(prefix="/api/v1/products", tags=["products"])
@@ -60,10 +60,24 @@ async def get_product(sku: Sku, staff: CurrentStaff, state: State) -> Product:
 @router.put("/{sku}", response_model=Product)
 async def put_product(sku: Sku, body: ProductDetails, staff: CurrentStaff, state: State) -> Product:
     """Add a product or change it (idempotent). Orders already handed over keep the
-    facts they were checked against; orders, corrections and changes from now on get these."""
+    facts they were checked against; orders, corrections and changes from now on get these.
+
+    Each department changes only the facts it keeps (`domain.catalogue.KEPT_BY`): sales
+    the listing, prices and legality (P3.1), the warehouse the package (P3.3); a new
+    product is listed by sales. Anything else is a 403 naming the facts, nothing changed."""
 
     def write() -> Product:
         with state.db.write() as conn:
+            before = catalogue.product(conn, sku)
+            refused = not_theirs(staff.department, before, body)
+            if refused:
+                raise forbidden(
+                    f"{', '.join(refused)} of a product {'are' if len(refused) > 1 else 'is'} "
+                    f"not {staff.department.value}'s to "
+                    f"{'set' if before is None else 'change'} (P3.1, P3.3)",
+                    code="catalogue_facts_not_kept",
+                    params={"fields": refused, "department": staff.department.value},
+                )
             return catalogue.put(conn, sku, body, datetime.now(UTC), staff.staff_id)
 
     return await run_in_threadpool(write)
