@@ -191,5 +191,37 @@ def instrument_app(app: FastAPI, settings: Settings) -> None:
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=provider, excluded_urls="/healthz$,/metrics$"
+        app,
+        tracer_provider=provider,
+        excluded_urls="/healthz$,/metrics$",
+        server_request_hook=_route_only,
     )
+
+
+#: The request's span attributes that carry its path or query (both semantic conventions).
+_PATH_ATTRIBUTES = ("http.target", "url.path")
+_URL_ATTRIBUTES = ("http.url", "url.full")
+_QUERY_ATTRIBUTES = ("url.query",)
+
+
+def _route_only(span: Any, scope: Mapping[str, Any]) -> None:
+    """The request's span names its route (`/api/v1/customers/{customer_id}/standing`),
+    never the path or query it was called with: those carry customer ids and search
+    terms, which stay out of the trace collector as they stay out of the access log
+    (oms/logs.py) and Temporal (docs/security.md)."""
+    if not span.is_recording():
+        return
+    attributes = getattr(span, "attributes", None) or {}
+    # The instrumentation found the route already: its template names the span and is
+    # `http.route`; a path no route matches (a 404) is named by its method only.
+    _, _, named = str(getattr(span, "name", "")).partition(" ")
+    route = str(attributes.get("http.route") or named or "unmatched")
+    host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+    redacted = dict.fromkeys(_PATH_ATTRIBUTES, route)
+    redacted.update(
+        dict.fromkeys(_URL_ATTRIBUTES, f"{scope.get('scheme', 'http')}://{host}{route}")
+    )
+    redacted.update(dict.fromkeys(_QUERY_ATTRIBUTES, ""))
+    for name, value in redacted.items():
+        if name in attributes:  # only what the instrumentation set: no new attributes
+            span.set_attribute(name, value)

@@ -153,6 +153,33 @@ async def test_one_review_is_one_trace_from_the_request_through_the_update_to_it
     assert not elsewhere
 
 
+async def test_a_request_span_names_its_route_never_the_customer_it_asked_about(
+    traced: Traced,
+):
+    """Customer ids travel in paths and queries (a standing, a search): the trace
+    collector sees the route only, as the access log does (docs/security.md)."""
+    system = traced.system
+    customer = f"C-TRACED-{new_order_id()}"
+    traced.spans.clear()
+    asked = [
+        await system.get("sales", f"/api/v1/customers/{customer}/standing"),
+        await system.get("sales", "/api/v1/orders", customer_id=customer),
+    ]
+    assert [r.status_code for r in asked] == [200, 200], [r.text for r in asked]
+    routes = {"GET /api/v1/customers/{customer_id}/standing", "GET /api/v1/orders"}
+
+    def both(spans: Sequence[ReadableSpan]) -> bool:
+        return routes <= {s.name for s in spans if s.kind == SpanKind.SERVER}
+
+    spans = await spans_until(traced.spans, both)
+    requests = [s for s in spans if s.kind == SpanKind.SERVER and s.name in routes]
+    assert {s.name for s in requests} == routes
+    for span in requests:
+        shown = {k: str(v) for k, v in (span.attributes or {}).items()}
+        assert not [k for k, v in shown.items() if customer in v], shown
+        assert shown["http.target"] == span.name.split(" ", 1)[1]
+
+
 async def test_the_api_access_log_line_of_a_traced_request_carries_its_trace_id(traced: Traced):
     system = traced.system
     stream = io.StringIO()
