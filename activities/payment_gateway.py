@@ -106,16 +106,18 @@ class SimulatedPaymentGateway:
                 ],
             )
 
-    def record_paid_order(self, order: NewOrder) -> None:
+    def record_paid_order(self, order: NewOrder) -> bool:
         """The customer paid for `order` before the platform handed it over: the capture
         its payment names goes into the stand-in's books, as the provider's would hold it
-        (tests, scenarios and benchmarks that play the platform)."""
+        (tests and scenarios that play the platform). False when its transaction is
+        another order's capture already (nothing recorded)."""
         payment = order.payment
         if payment.status is not PaymentStatus.PAID or payment.transaction_id is None:
-            return
+            return True
         if payment.method is PaymentMethod.CASH_ON_DELIVERY:
-            return
+            return True
         self.record_capture(payment.transaction_id, order.order_id, payment.amount)
+        return self.captured(payment.transaction_id, order.order_id) is not None
 
     def refund(
         self, refund_id: str, order_id: str, amount: Decimal, transaction_id: str | None

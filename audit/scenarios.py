@@ -170,7 +170,8 @@ class Recording:
         (by default every product, at the order's prices)."""
         body = order.model_dump(mode="json")
         # The customer paid at the (simulated) provider: a refund is paid back within it.
-        SimulatedPaymentGateway(self.db).record_paid_order(order)
+        if not SimulatedPaymentGateway(self.db).record_paid_order(order):
+            raise ValueError(f"{order.order_id}: its transaction is another order's capture")
         # As the API does it (POST /orders): the workflow's start with the `receive` update.
         start = WithStartWorkflowOperation(
             OrderWorkflow.run,

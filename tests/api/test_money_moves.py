@@ -4,6 +4,7 @@ before the warehouse packs it (undone when the payment deadline passes without i
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -75,7 +76,7 @@ async def test_p5_2_compensation_the_gateway_refuses_goes_to_finance_who_pays_it
 ):
     sku = stocked(system)
     body = order_body(lines=[(sku, 1, "60.00")])
-    body["payment"]["transaction_id"] = "FAIL-CARD-CLOSED"
+    body["payment"]["transaction_id"] = f"FAIL-CARD-CLOSED-{uuid.uuid4().hex[:8]}"
     order_id, case_id = await delayed_parcel(system, body)
     await compensate(system, order_id, case_id, "15.00")
     order = await system.order(order_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -20,7 +21,7 @@ async def test_a_refund_the_gateway_refuses_is_completed_by_finance(system: Syst
     sku = f"SKU-{new_order_id()}"
     system.set_stock(sku, 5)
     body = order_body(lines=[(sku, 1, "45.00")])
-    body["payment"]["transaction_id"] = "FAIL-CARD-CLOSED"
+    body["payment"]["transaction_id"] = f"FAIL-CARD-CLOSED-{uuid.uuid4().hex[:8]}"
     order_id = await create(system, body)
     await drive_to(system, order_id, "ready_to_pack")
     await act(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -75,7 +76,7 @@ async def test_finance_completes_a_refund_the_gateway_refused_from_the_order_pag
     sku = f"SKU-{new_order_id()}"
     system.set_stock(sku, 5)
     body = order_body(lines=[(sku, 1, "45.00")])
-    body["payment"]["transaction_id"] = "FAIL-CARD-CLOSED"
+    body["payment"]["transaction_id"] = f"FAIL-CARD-CLOSED-{uuid.uuid4().hex[:8]}"
     order_id = await create(system, body)
     await drive_to(system, order_id, "ready_to_pack")
     page = f"/console/orders/{order_id}"

@@ -1,7 +1,8 @@
 """The product catalogue in the console (P3.1, P3.3), over real HTTP against the real app:
-every department reads it; sales (like the warehouse and admin) adds and changes products
-with a form built from the API's own model, which refuses a faulty product beside its
-field in the reader's language and stores nothing; the others get no form and a 403."""
+every department reads it; sales (and admin) adds products and changes their listing and
+prices, the warehouse their package, with a form built from the API's own model, which
+refuses a faulty product beside its field in the reader's language and stores nothing;
+the others get no form and a 403."""
 
 from __future__ import annotations
 
@@ -143,17 +144,20 @@ async def test_sales_adds_and_changes_a_product_through_the_form(system: System)
         assert 'value="电热水壶 1.7L"' in shown.text and 'value="99.00"' in shown.text
         assert ">manual\nwarranty_card</textarea>" in shown.text
 
-        changed = await console.post(
-            f"/console/products/{sku}",
-            kettle(
-                name="电热水壶 1.7L（新款）",
-                list_price="139.00",
-                floor_price="109.00",
-                restricted="true",
-                required_check="age_verified",
-                size_class="large",
-            ),
+        sales_facts = {
+            "name": "电热水壶 1.7L（新款）",
+            "list_price": "139.00",
+            "floor_price": "109.00",
+            "restricted": "true",
+            "required_check": "age_verified",
+        }
+        # The package is the warehouse's (P3.3): sales changing it is refused, with why.
+        repacked = await console.post(
+            f"/console/products/{sku}", kettle(**sales_facts, size_class="large")
         )
+        assert repacked.status_code == 403
+        assert "销售部不维护商品的这些信息：体积等级" in repacked.text
+        changed = await console.post(f"/console/products/{sku}", kettle(**sales_facts))
         assert changed.headers["location"] == f"/console/products/{sku}?done=saved"
         assert f"已保存商品 {sku} 的修改" in (await console.follow(changed)).text
 
@@ -170,7 +174,7 @@ async def test_sales_adds_and_changes_a_product_through_the_form(system: System)
     assert stored["name"] == "电热水壶 1.7L（新款）"
     assert (stored["list_price"], stored["floor_price"]) == ("139.00", "109.00")
     assert (stored["restricted"], stored["required_check"]) == (True, "age_verified")
-    assert stored["size_class"] == "large"
+    assert stored["size_class"] == "medium"
 
 
 async def test_a_faulty_product_is_shown_beside_its_field_and_nothing_is_stored(system: System):

@@ -133,7 +133,11 @@ class System:
             order = NewOrder.model_validate(body)
         except ValidationError:
             return  # a malformed body: the API refuses it
-        SimulatedPaymentGateway(self.db).record_paid_order(order)
+        # One transaction is one capture, of one order: a test reusing a transaction id
+        # would see its refunds refused for a reason it does not test.
+        txn = order.payment.transaction_id
+        held = SimulatedPaymentGateway(self.db).record_paid_order(order)
+        assert held, f"transaction {txn} is another order's capture already"
 
     async def get(self, who: Department | str, path: str, **params: Any) -> httpx.Response:
         """GET as a member of the department `who`; keyword arguments are query parameters."""
