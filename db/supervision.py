@@ -28,6 +28,7 @@ from db.tables import (
 )
 from db.upsert import insert_ignore
 from domain.events import EventKind
+from domain.order.details import PaymentMethod
 from domain.supervision import (
     STAFF_STEPS,
     EventRow,
@@ -178,6 +179,13 @@ def facts(conn: Connection, now: datetime) -> ReadModelFacts:
         MoneyRow(r.refund_id, r.order_id, "refund", Decimal(r.amount), r.at, r.reference)
         for r in conn.execute(select(simulated_gateway_refunds))
     ]
+    cash_orders = frozenset(
+        conn.execute(
+            select(orders.c.order_id).where(
+                orders.c.payment_method == PaymentMethod.CASH_ON_DELIVERY.value
+            )
+        ).scalars()
+    )
     return ReadModelFacts(
         tasks=task_facts,
         feedback=feedback_facts,
@@ -186,6 +194,7 @@ def facts(conn: Connection, now: datetime) -> ReadModelFacts:
         ledger=ledger,
         captures=captures,
         gateway_refunds=gateway_refunds,
+        cash_orders=cash_orders,
     )
 
 

@@ -586,24 +586,48 @@ def ledger_gateway_mismatches(
     refunds: Sequence[MoneyRow],
     now: datetime,
     grace: timedelta,
+    cash_orders: frozenset[str] = frozenset(),
 ) -> list[Lapse]:
     """P5.1: the ledger and the payment gateway's books disagree.
 
     - a capture of the gateway (older than `grace`) with no payment booked under its
       transaction id, or booked with another amount;
+    - a payment booked (longer than `grace` ago) under a transaction the gateway
+      captured nothing under for that order: the platform reported money nobody took
+      (refunds of it are held back for finance, activities/payments.py);
     - a refund the gateway paid that the ledger does not show (the gateway's refund id is
       the ledger entry's id), or shows with another amount.
-    Movements the gateway never saw (cash on delivery, a refund finance paid by bank
-    transfer) are not compared.
+    Movements the gateway never saw (cash on delivery, `cash_orders`; a refund finance
+    paid by bank transfer) are not compared.
     """
     payments: dict[tuple[str, str], Decimal] = {}
+    first_booked: dict[tuple[str, str], datetime] = {}
     by_entry: dict[str, MoneyRow] = {}
     for entry in ledger:
         by_entry[entry.key] = entry
         if entry.kind == "payment" and entry.reference:
             where = (entry.order_id, entry.reference)
             payments[where] = payments.get(where, Decimal("0")) + entry.amount
+            first_booked[where] = min(entry.at, first_booked.get(where, entry.at))
     found = []
+    captured = {(capture.order_id, capture.key) for capture in captures}
+    for (order_id, txn), paid in sorted(payments.items()):
+        since = first_booked[(order_id, txn)]
+        if order_id in cash_orders or (order_id, txn) in captured or paid <= 0:
+            continue
+        if now - since <= grace:
+            continue
+        found.append(
+            lapse(
+                LapseRule.LEDGER_GATEWAY_MISMATCH,
+                D.FINANCE,
+                order_id,
+                f"payment:{txn}",
+                since + grace,
+                f"the ledger books {paid} paid under transaction {txn}; the gateway "
+                "captured nothing under it for this order",
+            )
+        )
     for capture in captures:
         booked = payments.get((capture.order_id, capture.key))
         if booked is None and now - capture.at <= grace:
@@ -653,6 +677,8 @@ class ReadModelFacts:
     ledger: Sequence[MoneyRow] = ()
     captures: Sequence[MoneyRow] = ()
     gateway_refunds: Sequence[MoneyRow] = ()
+    #: Orders paid cash on delivery: their payments never pass the gateway.
+    cash_orders: frozenset[str] = frozenset()
 
 
 RuleRun = Callable[[ReadModelFacts, datetime, SupervisionSettings], list[Lapse]]
@@ -669,7 +695,7 @@ LAPSE_CHECKS: dict[LapseRule, RuleRun] = {
     LapseRule.DATA_CORRECTED: lambda f, now, s: data_corrections(f.events),
     LapseRule.SLOW_REFUND: lambda f, now, s: slow_refunds(f.events, now, s.refund_deadline),
     LapseRule.LEDGER_GATEWAY_MISMATCH: lambda f, now, s: ledger_gateway_mismatches(
-        f.ledger, f.captures, f.gateway_refunds, now, s.gateway_grace
+        f.ledger, f.captures, f.gateway_refunds, now, s.gateway_grace, f.cash_orders
     ),
 }
 

@@ -137,6 +137,14 @@ async def test_a_run_finds_exactly_the_lapses_real_orders_were_driven_into(super
     unbooked = await approved(system, stocked(system))
     system.gateway_captured(f"TX-SUP-{new_order_id()}", unbooked, "20.00")
 
+    # P5.1: the platform reported an order paid that the gateway never captured (sent past
+    # the test platform, which would record the customer's capture).
+    body = stocked(system)
+    reported = await system.http.post("/api/v1/orders", json=body, headers=system.auth("platform"))
+    assert reported.status_code == 201, reported.text
+    uncaptured = body["order_id"]
+    await act(system, "sales", f"/api/v1/orders/{uncaptured}/review", {"approved": True})
+
     # P8.1: an order left under review longer than the setting (3 s).
     stuck = await create(system, stocked(system))
 
@@ -173,6 +181,7 @@ async def test_a_run_finds_exactly_the_lapses_real_orders_were_driven_into(super
         slow_refund: {"slow_refund"},
         backorder: {"backorder_past_eta"},
         unbooked: {"ledger_gateway_mismatch"},
+        uncaptured: {"ledger_gateway_mismatch"},
         stuck: {"stuck_in_status"},
         None: {"late_first_reply"},
     }
@@ -187,8 +196,8 @@ async def test_a_run_finds_exactly_the_lapses_real_orders_were_driven_into(super
         ("stuck_in_status", "P8.1", "sales"),
         ("late_first_reply", "P7.2", "customer_service"),
     }
-    assert run["findings"] == len(run["items"]) == 7
-    assert sum(run["by_severity"].values()) == 7
+    assert run["findings"] == len(run["items"]) == 8
+    assert sum(run["by_severity"].values()) == 8
 
     # The stored run reads back the same; other departments may not run or read it.
     again = await system.get("admin", f"{RUNS}/{run['run_id']}")

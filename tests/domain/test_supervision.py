@@ -318,6 +318,29 @@ def test_the_ledger_disagreeing_with_the_gateway_is_a_lapse_of_finance(
     assert all(lapse.clause == "P5.1" for lapse in lapses)
 
 
+def test_a_payment_the_gateway_never_captured_is_a_lapse_of_finance_unless_cash():
+    """The third security review: the platform reports money nobody took; supervision finds
+    it (P5.1), and cash on delivery, which never passes the gateway, is not compared."""
+    reported = [money("O1:payment:PE-1", "payment", "99999.00", "ATTACKER-TX")]
+    [found] = ledger_gateway_mismatches(reported, [], [], T0 + 2 * H, H)
+    assert (found.subject, found.department, found.clause) == (
+        "payment:ATTACKER-TX",
+        Department.FINANCE,
+        "P5.1",
+    )
+    assert "captured nothing" in found.message and "99999.00" in found.message
+    # Captured for another order is captured nothing for this one.
+    elsewhere = MoneyRow("ATTACKER-TX", "O2", "capture", Decimal("99999.00"), T0)
+    both = ledger_gateway_mismatches(reported, [elsewhere], [], T0 + 2 * H, H)
+    assert {(lapse.order_id, lapse.subject) for lapse in both} == {
+        ("O1", "payment:ATTACKER-TX"),
+        ("O2", "capture:ATTACKER-TX"),  # and O2's capture, which its ledger lacks
+    }
+    assert ledger_gateway_mismatches(reported, [], [], T0 + 2 * H, H, frozenset({"O1"})) == []
+    # Within the grace, not yet.
+    assert ledger_gateway_mismatches(reported, [], [], T0 + H / 2, H) == []
+
+
 def test_a_capture_not_yet_booked_within_the_grace_is_not_a_lapse_yet():
     capture = money("TX1", "capture", "10.00")
     assert ledger_gateway_mismatches([], [capture], [], T0 + timedelta(minutes=5), H) == []
