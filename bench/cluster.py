@@ -13,7 +13,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ from config.settings import Settings
 from domain.policy import PolicySettings
 from workers.client import connect_when_up
 from workers.deployment import is_current
-from workers.devserver import dev_server_command
+from workers.devserver import dev_server_command, free_port
 
 #: The settings that shape performance, reported with every result.
 TUNING = (
@@ -52,12 +51,6 @@ TUNING = (
     "api_workers",
     "api_token_cache_seconds",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

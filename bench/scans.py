@@ -34,7 +34,7 @@ import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
-from bench.cluster import Cluster, ClusterConfig, free_port
+from bench.cluster import Cluster, ClusterConfig
 from bench.drivers import MAX_EARLY_RETRIES, HttpDriver, Inbox, Refused, new_order
 from bench.options import ScansOptions
 from bench.procs import load_average, machine, versions
@@ -45,7 +45,7 @@ from config.carrier_secrets import carrier_secret, signed_headers
 from domain.actors import Department
 from domain.ids import order_workflow_id
 from domain.policy import PolicySettings
-from workers.devserver import temporal_binary
+from workers.devserver import free_port, temporal_binary
 
 CARRIER = "sim"
 #: The scan counts the report shows (with the last scan, whatever `--scans` is).

