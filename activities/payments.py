@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -34,6 +33,8 @@ from domain.ledger import (
     LedgerKind,
     RefundOutcome,
     RefundRequest,
+    paid_total,
+    refunded_total,
 )
 from domain.money import ZERO
 from domain.order.details import PaymentMethod
@@ -69,7 +70,7 @@ class PaymentActivities:
             booked = [e for e in entries if e.entry_id == request.refund_id]
             if not booked:
                 # Before any money leaves: a refund past what was paid is refused unpaid.
-                self._check_within_paid(conn, request)
+                self._check_within_paid(entries, request)
                 paid_how = ledger.how_paid(conn, request.order_id)
         if booked:
             return RefundOutcome(
@@ -88,7 +89,7 @@ class PaymentActivities:
         with self.db.write() as conn:
             ledger.lock_order(conn, request.order_id)
             # Again under the order's lock: a refund booked meanwhile counts too.
-            self._check_within_paid(conn, request)
+            self._check_within_paid(ledger.entries_of(conn, request.order_id), request)
             ledger.book(
                 conn,
                 [
@@ -126,8 +127,7 @@ class PaymentActivities:
             return None
         if paid_how is None:
             return "the order is not in the read model: finance checks the payment first"
-        refunded = -sum((e.amount for e in entries if e.kind is LedgerKind.REFUND), ZERO)
-        after = refunded + request.amount
+        after = refunded_total(entries) + request.amount
         if paid_how.method is PaymentMethod.CASH_ON_DELIVERY:
             if not paid_how.delivered:
                 return (
@@ -154,15 +154,14 @@ class PaymentActivities:
         return None
 
     @staticmethod
-    def _check_within_paid(conn: Connection, request: RefundRequest) -> None:
+    def _check_within_paid(entries: list[LedgerEntry], request: RefundRequest) -> None:
         """A refund never takes the order's refunds past what it was paid. The workflow never
         asks for that (its own cap); refusing here keeps the money and the books right even
         if it one day did. Compensation (P5.2) is no refund of what was paid: not capped
         here (the order caps it at its total, P5.2)."""
         if request.kind is not LedgerKind.REFUND:
             return
-        sums = ledger.totals(conn, request.order_id)
-        paid, refunded = sums[LedgerKind.PAYMENT], -sums[LedgerKind.REFUND]
+        paid, refunded = paid_total(entries), refunded_total(entries)
         if refunded + request.amount > paid:
             raise ApplicationError(
                 f"refund {request.refund_id} of {request.amount} exceeds what was paid "

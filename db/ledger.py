@@ -9,8 +9,7 @@ from sqlalchemy import Connection, select
 
 from db.tables import ledger_entries, orders
 from db.upsert import insert_ignore
-from domain.ledger import LedgerEntry, LedgerKind
-from domain.money import ZERO
+from domain.ledger import LedgerEntry
 from domain.order.details import PaymentMethod
 
 
@@ -23,14 +22,6 @@ def entry_row(entry: LedgerEntry) -> dict[str, Any]:
 def book(conn: Connection, entries: list[LedgerEntry]) -> int:
     """Book movements; one already booked under its entry id is left as it is."""
     return insert_ignore(conn, ledger_entries, [entry_row(e) for e in entries])
-
-
-def totals(conn: Connection, order_id: str) -> dict[LedgerKind, Decimal]:
-    """Signed sums per kind for one order (an order has a handful of rows)."""
-    sums = {kind: ZERO for kind in LedgerKind}
-    for entry in entries_of(conn, order_id):
-        sums[entry.kind] += entry.amount
-    return sums
 
 
 class HowPaid(NamedTuple):

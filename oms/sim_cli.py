@@ -11,20 +11,26 @@ configured it refuses: a real provider's books are its own.
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from activities.payment_gateway import SimulatedPaymentGateway
 from config.settings import Settings
+from domain.money import Money
 from oms.cli import read_model
+
+MONEY = TypeAdapter(Money)
 
 
 def amount(text: str) -> Decimal:
+    """A positive amount of money, as the API takes one (domain.money.Money)."""
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"not an amount: {text!r}") from None
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
+        value = MONEY.validate_python(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(f"not an amount of money: {text!r}") from None
+    if value <= 0:
         raise argparse.ArgumentTypeError(f"not an amount of money: {text!r}")
     return value
 
